@@ -1,0 +1,1 @@
+"""accelsim: a cycle-level simulator of a neural-network accelerator."""

@@ -1,0 +1,153 @@
+"""The `accelsim` command: a thin layer over the public API.
+
+Bad input (an invalid field, an unknown name, an unreadable file) prints one line naming the
+field and the allowed range to stderr and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from accelsim import hardware
+from accelsim.errors import InputError
+from accelsim.metrics import summarize
+from accelsim.precision import Precision
+from accelsim.report import format_summary, format_table
+from accelsim.sim.engine import simulate
+from accelsim.trace import store
+from accelsim.workload.layers import Network
+from accelsim.workload.networks import describe_networks, network
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"accelsim: error: {message}\n")
+
+
+def _hardware(args: argparse.Namespace) -> hardware.Accelerator:
+    if args.hardware_file:
+        return hardware.load_toml(args.hardware_file)
+    return hardware.preset(args.hardware)
+
+
+def _network(args: argparse.Namespace) -> Network:
+    net = network(args.network)
+    if args.precision or args.weight_precision or args.activation_precision:
+        base = Precision.parse(args.precision or "fp32")
+        weights = Precision.parse(args.weight_precision) if args.weight_precision else base
+        acts = Precision.parse(args.activation_precision) if args.activation_precision else base
+        net = net.with_precision(weights, acts)
+    return net
+
+
+def _accuracy(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1] (got {text})")
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    hw = _hardware(args)
+    net = _network(args)
+    if args.trace:
+        _check_writable(args.trace)
+    trace = simulate(net, hw, progress=not args.json)
+    summary = summarize(trace, accuracy=args.accuracy)
+    if args.trace:
+        store.save(trace, args.trace)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(format_summary(summary))
+        if args.trace:
+            print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
+    return 0
+
+
+def _check_writable(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"--trace: directory {parent} does not exist")
+
+
+def cmd_networks(args: argparse.Namespace) -> int:
+    rows = []
+    for name, description in describe_networks():
+        net = network(name)
+        rows.append([name, str(len(net.layers)), f"{net.parameter_count:,}", f"{net.macs:,}", description])
+    print(format_table(rows, ["network", "layers", "parameters", "MACs", "description"]))
+    return 0
+
+
+def cmd_hardware_show(args: argparse.Namespace) -> int:
+    hw = hardware.load_toml(args.file) if args.file else hardware.preset(args.name)
+    text = hardware.to_toml(hw)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_hardware_list(args: argparse.Namespace) -> int:
+    for name, make in hardware.PRESETS.items():
+        print(f"{name:12s} {(make.__doc__ or '').strip().splitlines()[0]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="accelsim", description="Cycle-level simulator of a neural-network accelerator.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="simulate a network on an accelerator and print its figures")
+    run.add_argument("--network", required=True, help="built-in network (see `accelsim networks`)")
+    run.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
+    run.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
+    precisions = [p.value for p in Precision]
+    run.add_argument("--precision", choices=precisions, help="weights and activations precision")
+    run.add_argument("--weight-precision", choices=precisions, help="weights precision")
+    run.add_argument("--activation-precision", choices=precisions, help="activations precision")
+    run.add_argument("--accuracy", type=_accuracy, help="accuracy of this configuration, a fraction in [0, 1]")
+    run.add_argument("--trace", help="write the per-cycle trace to this file (.npz)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+
+    nets = sub.add_parser("networks", help="list the built-in networks")
+    nets.set_defaults(func=cmd_networks)
+
+    hw = sub.add_parser("hardware", help="hardware presets and files")
+    hw_sub = hw.add_subparsers(dest="hardware_command", required=True, parser_class=_Parser)
+    show = hw_sub.add_parser("show", help="print a preset (or a file, validated) as complete TOML")
+    show.add_argument("name", nargs="?", default="seed", help="preset name (default: seed)")
+    show.add_argument("--file", help="validate and print this hardware TOML instead of a preset")
+    show.add_argument("--toml", action="store_true", help="TOML output (the default and only format)")
+    show.add_argument("-o", "--output", help="write the TOML to this file")
+    show.set_defaults(func=cmd_hardware_show)
+    hw_list = hw_sub.add_parser("list", help="list the presets")
+    hw_list.set_defaults(func=cmd_hardware_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except InputError as exc:
+        print(f"accelsim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""Hardware description: frozen, validated configuration with SI units in every name.
+
+Every default lives here (energy figures in `accelsim.energy_table`). Each class validates its
+own fields on construction, so no invalid `Accelerator` can exist; errors are `ConfigError`
+with one line naming the field and its allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from accelsim.energy_table import DRAM_ENERGY_PJ_PER_BYTE, MAC_ENERGY_PJ, sram_energy_pj_per_byte
+from accelsim.errors import InputError
+from accelsim.precision import Precision
+
+
+class ConfigError(InputError):
+    """An invalid configuration value; the message is one line naming the field."""
+
+
+def _require(ok: bool, name: str, rule: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{name}: must be {rule} (got {value!r})")
+
+
+def _positive_int(section: str, name: str, value: Any, minimum: int = 1) -> None:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    _require(is_int and value >= minimum, f"{section}.{name}", f"an integer >= {minimum}", value)
+
+
+def _positive_number(section: str, name: str, value: Any, allow_zero: bool = False) -> None:
+    is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = is_num and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    _require(ok, f"{section}.{name}", ">= 0" if allow_zero else "> 0", value)
+
+
+@dataclass(frozen=True)
+class PerPrecision:
+    """One number per operand precision."""
+
+    fp32: float
+    fp16: float
+    bf16: float
+    int8: float
+    int4: float
+
+    def __getitem__(self, precision: Precision) -> float:
+        return getattr(self, precision.value)
+
+    def validate(self, section: str, integer: bool) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if integer:
+                _positive_int(section, f.name, value)
+            else:
+                _positive_number(section, f.name, value, allow_zero=True)
+
+
+#: Precision-scalable array: a lane splits into 2 FP16/BF16, 4 INT8 or 8 INT4 multipliers.
+SCALABLE_PACK = PerPrecision(fp32=1, fp16=2, bf16=2, int8=4, int4=8)
+#: Fixed-width array: one MAC per lane per cycle whatever the precision.
+FIXED_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=1, int4=1)
+DEFAULT_MAC_ENERGY_PJ = PerPrecision(**{p.value: MAC_ENERGY_PJ[p] for p in Precision})
+
+GEOMETRIES = ("vector",)
+
+
+@dataclass(frozen=True)
+class MacArray:
+    """The MAC array: `lanes` units, each doing `pack[precision]` MACs per cycle."""
+
+    lanes: int = 64
+    geometry: str = "vector"
+    pack: PerPrecision = SCALABLE_PACK
+    energy_per_mac_pj: PerPrecision = DEFAULT_MAC_ENERGY_PJ
+    #: Fixed cycles a tile occupies the array beyond its MAC cycles (pipeline fill and drain).
+    tile_overhead_cycles: int = 0
+
+    def __post_init__(self) -> None:
+        _positive_int("mac_array", "lanes", self.lanes)
+        _require(
+            self.geometry in GEOMETRIES,
+            "mac_array.geometry",
+            "one of " + ", ".join(GEOMETRIES) + " (systolic is planned)",
+            self.geometry,
+        )
+        self.pack.validate("mac_array.pack", integer=True)
+        self.energy_per_mac_pj.validate("mac_array.energy_per_mac_pj", integer=False)
+        _positive_int("mac_array", "tile_overhead_cycles", self.tile_overhead_cycles, minimum=0)
+
+    def macs_per_cycle(self, precision: Precision) -> int:
+        return self.lanes * int(self.pack[precision])
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """On-chip SRAM buffers. Capacities in bytes; energy per byte read or written."""
+
+    weight_bytes: int = 64 * 1024
+    activation_bytes: int = 64 * 1024
+    output_bytes: int = 32 * 1024
+    weight_energy_pj_per_byte: float = sram_energy_pj_per_byte(64 * 1024)
+    activation_energy_pj_per_byte: float = sram_energy_pj_per_byte(64 * 1024)
+    output_energy_pj_per_byte: float = sram_energy_pj_per_byte(32 * 1024)
+    #: Width of a partial sum held in the output buffer while a tile accumulates.
+    accumulator_bits: int = 32
+    #: Tiles fetched ahead of the one computing; 1 is double buffering.
+    prefetch_depth_tiles: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("weight_bytes", "activation_bytes", "output_bytes"):
+            _positive_int("buffers", name, getattr(self, name))
+        for name in ("weight", "activation", "output"):
+            _positive_number("buffers", f"{name}_energy_pj_per_byte", getattr(self, f"{name}_energy_pj_per_byte"), True)
+        _require(
+            self.accumulator_bits in (8, 16, 32, 64),
+            "buffers.accumulator_bits",
+            "one of 8, 16, 32, 64",
+            self.accumulator_bits,
+        )
+        _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles)
+
+    @property
+    def slots(self) -> int:
+        """Tiles a buffer holds at once: the one in use plus those prefetched."""
+        return self.prefetch_depth_tiles + 1
+
+
+@dataclass(frozen=True)
+class Dram:
+    """The DRAM channel: a bounded request queue in front of one bandwidth-limited bus."""
+
+    bandwidth_bytes_per_s: float = 200e6
+    latency_ns: float = 100.0
+    queue_depth: int = 8
+    #: The bus moves whole bursts: a request of n bytes occupies it for ceil(n / burst) bursts.
+    burst_bytes: int = 64
+    energy_pj_per_byte: float = DRAM_ENERGY_PJ_PER_BYTE
+
+    def __post_init__(self) -> None:
+        _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)
+        _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True)
+        _positive_int("dram", "queue_depth", self.queue_depth)
+        _positive_int("dram", "burst_bytes", self.burst_bytes)
+        _positive_number("dram", "energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A complete accelerator: clock, MAC array, buffers, DRAM and static power."""
+
+    name: str = "custom"
+    clock_hz: float = 1e9
+    mac_array: MacArray = field(default_factory=MacArray)
+    buffers: Buffers = field(default_factory=Buffers)
+    dram: Dram = field(default_factory=Dram)
+    static_power_w: float = 0.02
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string", self.name)
+        _positive_number("accelerator", "clock_hz", self.clock_hz)
+        _positive_number("accelerator", "static_power_w", self.static_power_w, allow_zero=True)
+        # Exact rationals keep long streams free of rounding drift.
+        _require(self.dram_bytes_per_cycle > 0, "dram.bandwidth_bytes_per_s", "> 0", self.dram.bandwidth_bytes_per_s)
+
+    @property
+    def dram_bytes_per_cycle(self) -> Fraction:
+        return Fraction(self.dram.bandwidth_bytes_per_s).limit_denominator(10**9) / Fraction(
+            self.clock_hz
+        ).limit_denominator(10**9)
+
+    @property
+    def dram_latency_cycles(self) -> int:
+        """DRAM latency in whole cycles, rounded up."""
+        return math.ceil(round(self.dram.latency_ns * 1e-9 * self.clock_hz, 9))
+
+    def replace(self, **changes: Any) -> Accelerator:
+        return dataclasses.replace(self, **changes)
+
+
+def seed() -> Accelerator:
+    """The accelerator of seed study 000: 1 GHz, 64 MACs, 200 MB/s, 100 ns.
+
+    The study gives no buffer sizes; ours are 64 KiB weight, 64 KiB activation and 32 KiB output
+    SRAM (160 KiB in all, the size class of Eyeriss's 108 KB global buffer for a 168-PE array),
+    with double buffering.
+    """
+    return Accelerator(name="seed")
+
+
+def seed_fixed_width() -> Accelerator:
+    """The seed accelerator with a fixed-width array: one MAC per lane per cycle at any precision."""
+    return Accelerator(name="seed-fixed", mac_array=MacArray(pack=FIXED_PACK))
+
+
+PRESETS = {"seed": seed, "seed-fixed": seed_fixed_width}
+
+
+def preset(name: str) -> Accelerator:
+    if name not in PRESETS:
+        raise ConfigError(f"hardware: unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+# ---- TOML ----------------------------------------------------------------------------------
+
+_SECTIONS = {"mac_array": MacArray, "buffers": Buffers, "dram": Dram}
+_TABLES = {"pack", "energy_per_mac_pj"}
+
+
+def _build(cls: type, data: dict[str, Any], section: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{section}.{key}: unknown field; allowed: {', '.join(sorted(known))}")
+    values = dict(data)
+    for key in _TABLES & values.keys():
+        table = values[key]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section}.{key}: must be a table of precisions")
+        base = dataclasses.asdict(getattr(cls(), key))
+        values[key] = _build(PerPrecision, {**base, **table}, f"{section}.{key}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{section}: {exc}") from None
+
+
+def from_dict(data: dict[str, Any]) -> Accelerator:
+    """Build an Accelerator from a nested dict (as TOML gives); missing fields take defaults."""
+    top = dict(data)
+    for name, cls in _SECTIONS.items():
+        if name in top:
+            if not isinstance(top[name], dict):
+                raise ConfigError(f"{name}: must be a table")
+            top[name] = _build(cls, top[name], name)
+    return _build(Accelerator, top, "accelerator")
+
+
+def load_toml(path: str | Path) -> Accelerator:
+    """Read a hardware TOML file; errors name the file and the field."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"hardware file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"hardware file {path}: invalid TOML: {exc}") from None
+    try:
+        return from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"hardware file {path}: {exc}") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def to_toml(hw: Accelerator) -> str:
+    """A complete TOML description that `load_toml` reads back to an equal Accelerator."""
+    lines: list[str] = []
+
+    def emit(obj: Any, header: str | None) -> None:
+        nested = []
+        if header:
+            lines.append(f"\n[{header}]")
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                nested.append((f.name, value))
+            else:
+                lines.append(f"{f.name} = {_toml_value(value)}")
+        for name, value in nested:
+            emit(value, f"{header}.{name}" if header else name)
+
+    emit(hw, None)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def save_toml(hw: Accelerator, path: str | Path) -> None:
+    Path(path).write_text(to_toml(hw))

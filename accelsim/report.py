@@ -1,0 +1,86 @@
+"""Plain-text tables of a run summary, as `accelsim run` prints them."""
+
+from __future__ import annotations
+
+from accelsim.metrics import Figures, Summary
+
+
+def _si(value: float, unit: str) -> str:
+    for factor, prefix in (
+        (1e9, "G"),
+        (1e6, "M"),
+        (1e3, "k"),
+        (1, ""),
+        (1e-3, "m"),
+        (1e-6, "u"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+    ):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"0 {unit}"
+
+
+def _row(f: Figures, precision: str) -> list[str]:
+    s = f.state_cycles
+    return [
+        f.name,
+        precision,
+        f"{f.cycles:,}",
+        f"{f.bound.cycles:,}",
+        f"{f.bound_ratio:.2f}",
+        f"{100 * f.mac_utilization:.1f}",
+        f"{s.get('STALL_WEIGHTS', 0):,}",
+        f"{s.get('STALL_ACTIVATIONS', 0):,}",
+        f"{s.get('STALL_OUTPUT', 0):,}",
+        f"{(f.dram_read_bytes + f.dram_write_bytes) / 1024:,.1f}",
+        f"{100 * f.bus_utilization:.1f}",
+        f"{f.energy.total_j * 1e6:,.2f}",
+    ]
+
+
+HEADERS = [
+    "layer",
+    "prec",
+    "cycles",
+    "bound",
+    "sim/bound",
+    "MAC util %",
+    "stall W",
+    "stall A",
+    "stall out",
+    "DRAM KiB",
+    "bus %",
+    "energy uJ",
+]
+
+
+def format_table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))
+    out = [line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(out)
+
+
+def format_summary(summary: Summary) -> str:
+    """Per-layer table, totals, energy breakdown and efficiency."""
+    rows = [_row(f, f.detail.get("precision", "")) for f in summary.layers]
+    rows.append(_row(summary.total, ""))
+    t, e, eff = summary.total, summary.total.energy, summary.efficiency
+    lines = [
+        f"network {summary.network} on hardware {summary.hardware}",
+        format_table(rows, HEADERS),
+        "",
+        f"cycles {t.cycles:,}  latency {_si(t.latency_s, 's')}  MACs {t.macs:,}  MAC utilization {100 * t.mac_utilization:.2f}%",
+        f"bound  {t.bound.cycles:,} cycles ({t.bound.limiter}-bound: compute {t.bound.compute_cycles:,},"
+        f" memory {t.bound.memory_cycles:,})  simulated/bound {t.bound_ratio:.3f}",
+        f"DRAM   read {t.dram_read_bytes:,} B  written {t.dram_write_bytes:,} B  bus utilization {100 * t.bus_utilization:.1f}%",
+        f"energy {_si(e.total_j, 'J')}: MAC {_si(e.mac_j, 'J')}, SRAM {_si(e.sram_j, 'J')},"
+        f" DRAM {_si(e.dram_j, 'J')}, static {_si(e.static_j, 'J')}",
+        f"efficiency {eff.inferences_per_j:,.1f} inferences/J  {eff.tops_per_w:.4f} TOPS/W  EDP {eff.edp_j_s:.4g} J*s",
+    ]
+    if eff.accuracy is not None:
+        lines.append(f"accuracy {eff.accuracy:.4f}  accuracy/energy {eff.accuracy_per_j:,.2f} per J")
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""DRAM controller: a bounded FIFO request queue in front of one bandwidth-limited bus.
+
+Timing model (DESIGN.md): the bus moves one request at a time at B / f_clk bytes per cycle,
+tracked as an exact rational so back-to-back streams never drift; a request's data occupies the
+bus from `start` to `end = start + bus_bytes / bytes_per_cycle`, where `start` is the later of
+its arrival and the end of the previous transfer. A read completes `latency` cycles after its
+transfer ends (ceil(end) + latency), so latency overlaps across outstanding requests and an
+isolated read of n bytes takes latency + ceil(n / bytes_per_cycle) cycles. A write completes
+when its data has left the bus (posted write): its buffer space is free from ceil(end).
+The queue holds requests waiting for the bus; a requester that finds it full waits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from fractions import Fraction
+
+import simpy
+
+from accelsim.hardware import Accelerator
+from accelsim.trace.recorder import Recorder, SignalSpec
+from accelsim.trace.trace import WRITE_KIND
+
+BUS_STATES = ("IDLE", "READ", "WRITE")
+
+SIGNALS = (
+    SignalSpec("dram.bus", "state", "what the DRAM data bus carries this cycle", BUS_STATES),
+    SignalSpec("dram.queue", "requests", "requests waiting in the DRAM queue"),
+)
+
+
+class Request:
+    """One DRAM read or write of `payload_bytes`, tagged with the layer and tile it serves."""
+
+    __slots__ = ("kind", "is_write", "payload_bytes", "bus_bytes", "layer", "tile", "done", "issue_cycle")
+
+    def __init__(self, env: simpy.Environment, kind: int, payload_bytes: int, burst: int, layer: int, tile: int):
+        self.kind = kind
+        self.is_write = kind == WRITE_KIND
+        self.payload_bytes = payload_bytes
+        self.bus_bytes = -(-payload_bytes // burst) * burst
+        self.layer = layer
+        self.tile = tile
+        self.done = env.event()
+        self.issue_cycle = 0
+
+
+class DramController:
+    """Owns the queue and the bus process; records bus state, queue depth and every transfer."""
+
+    def __init__(self, env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> None:
+        self.env = env
+        self.bytes_per_cycle = hw.dram_bytes_per_cycle
+        self.latency_cycles = hw.dram_latency_cycles
+        self.burst_bytes = hw.dram.burst_bytes
+        self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
+        self.bus_signal = recorder["dram.bus"]
+        self.queue_signal = recorder["dram.queue"]
+        self.transfers: list[tuple[int, int, int, int, int, int, int, int, int]] = []
+        self._bus_free = Fraction(0)  # exact time the bus finishes its current transfer
+        self._busy_until = 0  # first cycle after the last busy cycle recorded
+        env.process(self._bus())
+
+    def submit(self, kind: int, payload_bytes: int, layer: int, tile: int) -> Generator[simpy.Event, None, Request]:
+        """Enter a request (kind: index into TRANSFER_KINDS) into the queue, waiting while it is full."""
+        req = Request(self.env, kind, payload_bytes, self.burst_bytes, layer, tile)
+        yield self.queue.put(req)
+        req.issue_cycle = self.env.now
+        self.queue_signal.set(self.env.now, len(self.queue.items))
+        return req
+
+    def _bus(self) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        while True:
+            req = yield self.queue.get()
+            assert isinstance(req, Request)
+            self.queue_signal.set(env.now, len(self.queue.items))
+            start = max(Fraction(env.now), self._bus_free)
+            end = start + Fraction(req.bus_bytes) / self.bytes_per_cycle
+            self._bus_free = end
+            first, after = math.floor(start), math.ceil(end)
+            if first >= self._busy_until:
+                self.bus_signal.set(self._busy_until, 0)
+            # A cycle shared by two transfers shows the later one.
+            self.bus_signal.set(first, 2 if req.is_write else 1)
+            self._busy_until = after
+            done_cycle = after if req.is_write else after + self.latency_cycles
+            self.transfers.append(
+                (
+                    req.issue_cycle,
+                    first,
+                    after,
+                    done_cycle,
+                    req.payload_bytes,
+                    req.bus_bytes,
+                    req.kind,
+                    req.layer,
+                    req.tile,
+                )
+            )
+            env.timeout(done_cycle - env.now).callbacks.append(lambda _, ev=req.done: ev.succeed())
+            # The next transfer may start inside the cycle this one ends in.
+            wait = math.floor(end) - env.now
+            if wait > 0:
+                yield env.timeout(wait)
+
+    def finish(self) -> None:
+        """Close the bus signal at the end of the run."""
+        self.bus_signal.set(self._busy_until, 0)

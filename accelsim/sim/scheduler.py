@@ -1,0 +1,213 @@
+"""The tile scheduler: streams tiles through the buffers and tells the array why it waits.
+
+Four processes share the step list of all layers, in order:
+- the weight loader and the activation loader fetch each new tile into a free buffer slot
+  (each buffer has `prefetch_depth + 1` slots, so they run ahead of the array);
+- the compute process waits for its step's tiles, runs the array, releases tiles it no longer
+  needs, and takes an output slot at the first reduction step of each output tile;
+- the writer writes finished output tiles back and frees their slot once the data is out.
+An activation tile of a layer that reads earlier layers' outputs is fetched only after every
+earlier layer's output has been written (a read-after-write dependency through DRAM); weights
+have no such dependency and are prefetched across layer boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+import simpy
+
+from accelsim.hardware import Accelerator
+from accelsim.precision import Precision
+from accelsim.sim.dram import DramController
+from accelsim.sim.mac_array import MacArrayUnit, MacState
+from accelsim.sim.tiling import Step
+from accelsim.trace.recorder import Recorder, SignalSpec
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+
+SIGNALS = (
+    SignalSpec("buf.weight", "bytes", "weight (B operand) buffer bytes resident"),
+    SignalSpec("buf.activation", "bytes", "activation buffer bytes resident"),
+    SignalSpec("buf.output", "bytes", "output buffer bytes held (partial sums and tiles awaiting write-back)"),
+    SignalSpec("layer", "index", "layer the MAC array works on"),
+    SignalSpec("tile", "index", "tile step within the layer"),
+)
+
+COUNTERS = (
+    "macs",
+    "dram_read_bytes",
+    "dram_write_bytes",
+    "dram_read_bus_bytes",
+    "dram_write_bus_bytes",
+    "sram_weight_read_bytes",
+    "sram_weight_write_bytes",
+    "sram_activation_read_bytes",
+    "sram_activation_write_bytes",
+    "sram_output_read_bytes",
+    "sram_output_write_bytes",
+)
+
+
+@dataclass(frozen=True)
+class LayerWork:
+    """What the scheduler needs of one layer: its steps, MAC precision and dependency."""
+
+    steps: tuple[Step, ...]
+    precision: Precision
+    independent: bool
+
+
+@dataclass
+class _Occupancy:
+    signal: object
+    bytes: int = 0
+
+    def add(self, cycle: int, delta: int) -> None:
+        self.bytes += delta
+        self.signal.set(cycle, self.bytes)  # type: ignore[attr-defined]
+
+
+@dataclass
+class TileScheduler:
+    env: simpy.Environment
+    hw: Accelerator
+    recorder: Recorder
+    dram: DramController
+    array: MacArrayUnit
+    layers: tuple[LayerWork, ...]
+    on_step: Callable[[], None] | None = None
+    counters: list[dict[str, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        env, slots = self.env, self.hw.buffers.slots
+        self.counters = [dict.fromkeys(COUNTERS, 0) for _ in self.layers]
+        self.w_slots = simpy.Container(env, capacity=slots, init=slots)
+        self.a_slots = simpy.Container(env, capacity=slots, init=slots)
+        self.o_slots = simpy.Container(env, capacity=slots, init=slots)
+        self.w_buf = _Occupancy(self.recorder["buf.weight"])
+        self.a_buf = _Occupancy(self.recorder["buf.activation"])
+        self.o_buf = _Occupancy(self.recorder["buf.output"])
+        # ready[operand][(layer, step)] -> event fired when that step's fetched tile is on chip
+        self.w_ready: dict[tuple[int, int], simpy.Event] = {}
+        self.a_ready: dict[tuple[int, int], simpy.Event] = {}
+        self.layer_written = [env.event() for _ in self.layers]
+        self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
+        self.write_queue = simpy.Store(env)
+        self.finished = env.event()
+
+    def start(self) -> simpy.Event:
+        self.env.process(self._loader(weights=True))
+        self.env.process(self._loader(weights=False))
+        self.env.process(self._writer())
+        return self.env.process(self._compute())
+
+    # --- loaders -----------------------------------------------------------------------------
+    def _loader(self, weights: bool) -> Generator[simpy.Event, object, None]:
+        env, dram = self.env, self.dram
+        slots, ready, buf = (
+            (self.w_slots, self.w_ready, self.w_buf) if weights else (self.a_slots, self.a_ready, self.a_buf)
+        )
+        kind = "weight" if weights else "activation"
+        kind_index = TRANSFER_KINDS.index(kind)
+        written_through = -1  # layers whose outputs are known to be in DRAM
+        for li, work in enumerate(self.layers):
+            counter = self.counters[li]
+            for step in work.steps:
+                nbytes = step.w_bytes if weights else step.a_bytes
+                if not nbytes:
+                    continue
+                if not weights and not work.independent:
+                    while written_through < li - 1:
+                        written_through += 1
+                        yield self.layer_written[written_through]
+                yield slots.get(1)
+                req = yield from dram.submit(kind_index, nbytes, li, step.index)
+                arrived = self._ready(ready, (li, step.index))
+                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), ev.succeed()))
+                counter["dram_read_bytes"] += nbytes
+                counter["dram_read_bus_bytes"] += req.bus_bytes
+                counter[f"sram_{kind}_write_bytes"] += nbytes
+
+    # --- compute -----------------------------------------------------------------------------
+    def _ready(self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int]) -> simpy.Event:
+        """The event of a fetched tile's arrival, created by whichever side asks first."""
+        event = table.get(key)
+        if event is None:
+            event = table[key] = self.env.event()
+        return event
+
+    def _wait_tile(
+        self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int], stall: MacState
+    ) -> Generator[simpy.Event, object, None]:
+        event = self._ready(table, key)
+        if not event.processed:
+            self.array.set_state(stall)
+            yield event
+        del table[key]
+
+    def _compute(self) -> Generator[simpy.Event, object, None]:
+        env, array = self.env, self.array
+        layer_sig, tile_sig = self.recorder["layer"], self.recorder["tile"]
+        w_key = a_key = (0, 0)
+        for li, work in enumerate(self.layers):
+            counter = self.counters[li]
+            layer_sig.set(env.now, li)
+            for step in work.steps:
+                tile_sig.set(env.now, step.index)
+                if step.out_first:
+                    if self.o_slots.level == 0:
+                        array.set_state(MacState.STALL_OUTPUT)
+                    yield self.o_slots.get(1)
+                    self.o_buf.add(env.now, step.acc_bytes)
+                if step.w_bytes:
+                    w_key = (li, step.index)
+                    yield from self._wait_tile(self.w_ready, w_key, MacState.STALL_WEIGHTS)
+                if step.a_bytes:
+                    a_key = (li, step.index)
+                    yield from self._wait_tile(self.a_ready, a_key, MacState.STALL_ACTIVATIONS)
+                yield from array.compute(step.macs, work.precision)
+                self._count_step(counter, step)
+                if step.w_release:
+                    self.w_buf.add(env.now, -step.w_resident_bytes)
+                    self.w_slots.put(1)
+                if step.a_release:
+                    self.a_buf.add(env.now, -step.a_resident_bytes)
+                    self.a_slots.put(1)
+                if step.out_last:
+                    self.write_queue.put((li, step))
+                if self.on_step is not None:
+                    self.on_step()
+            tile_sig.set(env.now, tile_sig.current)
+        array.set_state(MacState.IDLE)
+        yield simpy.AllOf(env, self.layer_written)
+
+    @staticmethod
+    def _count_step(counter: dict[str, int], step: Step) -> None:
+        # The array reads each operand tile once per step and reads and writes the partial sums
+        # (the first reduction step only writes them); write-back reads the finished tile.
+        counter["macs"] += step.macs
+        counter["sram_weight_read_bytes"] += step.w_resident_bytes
+        counter["sram_activation_read_bytes"] += step.a_resident_bytes
+        counter["sram_output_write_bytes"] += step.acc_bytes
+        if not step.out_first:
+            counter["sram_output_read_bytes"] += step.acc_bytes
+        if step.out_last:
+            counter["sram_output_read_bytes"] += step.out_bytes
+
+    # --- write-back --------------------------------------------------------------------------
+    def _writer(self) -> Generator[simpy.Event, object, None]:
+        while True:
+            li, step = yield self.write_queue.get()
+            req = yield from self.dram.submit(WRITE_KIND, step.out_bytes, li, step.index)
+            counter = self.counters[li]
+            counter["dram_write_bytes"] += step.out_bytes
+            counter["dram_write_bus_bytes"] += req.bus_bytes
+            req.done.callbacks.append(lambda _, li=li, step=step: self._written(li, step))
+
+    def _written(self, li: int, step: Step) -> None:
+        self.o_buf.add(self.env.now, -step.acc_bytes)
+        self.o_slots.put(1)
+        self._writes_left[li] -= 1
+        if self._writes_left[li] == 0:
+            self.layer_written[li].succeed()

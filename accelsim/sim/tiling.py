@@ -1,0 +1,251 @@
+"""Tiling plans: how a layer's GEMM is cut into tiles that fit the on-chip buffers.
+
+A plan fixes tile sizes (Tg groups, Tm, Tk, Tn) and a loop order, outer to inner: `gmnk`
+(outputs row-block by row-block) or `gnmk` (column-block by column-block). The reduction loop
+`k` is innermost, so an output tile accumulates in the output buffer until it is complete and is
+written back once. A tile already on chip is reused when consecutive steps need the same one.
+Every buffer holds `slots` tiles (the one in use plus those prefetched), so a tile may use at
+most 1/slots of its buffer.
+
+The planner picks the plan with the fewest DRAM bytes, then the fewest steps. Its estimate is
+exact up to per-tile byte rounding; the plan's exact bytes come from its own step list.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from accelsim.hardware import Accelerator, ConfigError
+from accelsim.precision import storage_bytes
+from accelsim.workload.layers import Layer
+
+ORDERS = ("gmnk", "gnmk")
+_M_CONTENDERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One tile step: the array multiplies one A tile by one B tile into one output tile."""
+
+    index: int
+    macs: int
+    w_bytes: int  # bytes to fetch for the B tile, 0 when the previous tile is reused
+    a_bytes: int  # bytes to fetch for the A tile, 0 when reused
+    w_resident_bytes: int  # size of the B tile in the buffer (fetched or reused)
+    a_resident_bytes: int
+    w_release: bool  # the B tile is not needed after this step
+    a_release: bool
+    out_first: bool  # first reduction step of its output tile
+    out_last: bool  # last reduction step: the tile is written back
+    out_bytes: int  # bytes written back when out_last
+    acc_bytes: int  # partial-sum bytes the output tile occupies while accumulating
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """Tile sizes and loop order for one layer on one accelerator."""
+
+    layer: Layer
+    tg: int
+    tm: int
+    tk: int
+    tn: int
+    order: str
+    accumulator_bits: int
+
+    @property
+    def counts(self) -> tuple[int, int, int, int]:
+        m, k, n = self.layer.gemm_mkn
+        return (
+            -(-self.layer.groups // self.tg),
+            -(-m // self.tm),
+            -(-k // self.tk),
+            -(-n // self.tn),
+        )
+
+    @property
+    def step_count(self) -> int:
+        ng, nm, nk, nn = self.counts
+        return ng * nm * nk * nn
+
+    def describe(self) -> str:
+        ng, nm, nk, nn = self.counts
+        g = f"Tg={self.tg} " if self.layer.groups > 1 else ""
+        return f"{g}Tm={self.tm} Tk={self.tk} Tn={self.tn} order={self.order} tiles={ng}x{nm}x{nk}x{nn}"
+
+    def _ranges(self, size: int, tile: int) -> list[tuple[int, int]]:
+        return [(lo, min(lo + tile, size)) for lo in range(0, size, tile)]
+
+    def steps(self) -> Iterator[Step]:
+        """The plan's tile steps in execution order, with reuse and release decided."""
+        layer = self.layer
+        m, k, n = layer.gemm_mkn
+        groups = self._ranges(layer.groups, self.tg)
+        ms, ks, ns = self._ranges(m, self.tm), self._ranges(k, self.tk), self._ranges(n, self.tn)
+        bias = layer.bias_elements()
+        b_prec, a_prec = layer.b_precision, layer.activation_precision
+        acc_bytes_per = self.accumulator_bits // 8
+        outer = [(g, mi, ni) for g in groups for mi in ms for ni in ns]
+        if self.order == "gnmk":
+            outer = [(g, mi, ni) for g in groups for ni in ns for mi in ms]
+        raw = []
+        for g, (m0, m1), (n0, n1) in outer:
+            tg = g[1] - g[0]
+            for ki, (k0, k1) in enumerate(ks):
+                bias_cols = (n1 - n0) if bias and k0 == 0 else 0
+                w_elems = tg * ((k1 - k0) * (n1 - n0) + bias_cols)
+                a_elems = tg * layer.a_tile_elements(m0, m1, k0, k1)
+                raw.append(
+                    (
+                        (g, k0, n0),
+                        (g, m0, k0),
+                        tg * (m1 - m0) * (k1 - k0) * (n1 - n0),
+                        storage_bytes(w_elems, b_prec),
+                        storage_bytes(a_elems, a_prec),
+                        ki == 0,
+                        ki == len(ks) - 1,
+                        storage_bytes(tg * (m1 - m0) * (n1 - n0), a_prec),
+                        tg * (m1 - m0) * (n1 - n0) * acc_bytes_per,
+                    )
+                )
+        for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb) in enumerate(raw):
+            w_new = i == 0 or raw[i - 1][0] != w_key
+            a_new = i == 0 or raw[i - 1][1] != a_key
+            nxt = raw[i + 1] if i + 1 < len(raw) else None
+            yield Step(
+                index=i,
+                macs=macs,
+                w_bytes=wb if w_new else 0,
+                a_bytes=ab if a_new else 0,
+                w_resident_bytes=wb,
+                a_resident_bytes=ab,
+                w_release=nxt is None or nxt[0] != w_key,
+                a_release=nxt is None or nxt[1] != a_key,
+                out_first=first,
+                out_last=last,
+                out_bytes=ob,
+                acc_bytes=accb,
+            )
+
+
+def _candidates(size: int, granule: int = 1) -> list[int]:
+    """Tile sizes to try along one axis: powers of two (times a granule) and the whole axis."""
+    out = {size}
+    t = granule
+    while t < size:
+        out.add(t)
+        t *= 2
+    return sorted(out)
+
+
+def _m_candidates(layer: Layer, m: int) -> list[int]:
+    width = getattr(layer, "out_width", None)
+    if not width or width >= m:
+        return _candidates(m)
+    # Convolutions tile by whole output rows (a halo is shared inside a tile), or parts of one row.
+    rows = [r * width for r in _candidates(m // width)]
+    return sorted(set(_candidates(width)) | set(rows) | {m})
+
+
+def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str) -> tuple[float, int]:
+    """(DRAM bytes, steps) of a plan, computed in closed form."""
+    m, k, n = layer.gemm_mkn
+    ng, nm, nk, nn = -(-layer.groups // tg), -(-m // tm), -(-k // tk), -(-n // tn)
+    b_bits, a_bits = layer.b_precision.bits, layer.activation_precision.bits
+    w_all = layer.weight_elements * b_bits / 8
+    a_all = _input_pass_elements(layer, tm) * a_bits / 8
+    if order == "gmnk":
+        w = w_all if nk * nn == 1 else w_all * nm
+        a = a_all if nk == 1 else a_all * nn
+    else:
+        w = w_all if nk == 1 else w_all * nm
+        a = a_all if nk * nm == 1 else a_all * nn
+    return w + a + layer.output_bytes, ng * nm * nk * nn
+
+
+@functools.lru_cache(maxsize=65536)
+def _input_pass_elements(layer: Layer, tm: int) -> int:
+    """Activation elements of one full pass over the input in m tiles of `tm`, halos included."""
+    m, k, _ = layer.gemm_mkn
+    return layer.groups * sum(layer.a_tile_elements(lo, min(lo + tm, m), 0, k) for lo in range(0, m, tm))
+
+
+def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int) -> tuple[bool, bool, bool]:
+    buf = hw.buffers
+    m, k, n = layer.gemm_mkn
+    bias = tn if layer.bias_elements() else 0
+    w = storage_bytes(tg * (tk * tn + bias), layer.b_precision)
+    a = storage_bytes(tg * layer.a_tile_elements(0, min(tm, m), 0, min(tk, k)), layer.activation_precision)
+    acc = tg * tm * tn * buf.accumulator_bits // 8
+    return (
+        w * buf.slots <= buf.weight_bytes,
+        a * buf.slots <= buf.activation_bytes,
+        acc * buf.slots <= buf.output_bytes,
+    )
+
+
+def _largest_k(layer: Layer, hw: Accelerator, tg: int, tm: int, tn: int) -> int | None:
+    """Largest reduction tile that fits beside (tm, tn); more K per tile never moves more bytes."""
+    _, k, _ = layer.gemm_mkn
+    granule = layer.k_granule
+    best = None
+    for tk in _candidates(k, granule):
+        w_ok, a_ok, _ = _fits(layer, hw, tg, tm, tk, tn)
+        if w_ok and a_ok:
+            best = tk
+    return best
+
+
+@functools.lru_cache(maxsize=4096)
+def plan_layer(layer: Layer, hw: Accelerator) -> TilePlan:
+    """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit."""
+    m, k, n = layer.gemm_mkn
+    best: tuple[tuple[float, int], TilePlan] | None = None
+    for tn in _candidates(n):
+        fitting = []
+        for tm in _m_candidates(layer, m):
+            if _fits(layer, hw, 1, tm, min(layer.k_granule, k), tn)[2]:
+                tk = _largest_k(layer, hw, 1, tm, tn)
+                if tk is not None:
+                    fitting.append((tm, tk))
+        # Smaller m tiles only add reloads, halos and steps unless they admit a larger K tile,
+        # so the few largest that fit are the contenders.
+        for tm, tk in fitting[-_M_CONTENDERS:]:
+            tgs = [1]
+            if tk == k and tn == n and tm == m and layer.groups > 1:
+                tgs = [g for g in _candidates(layer.groups) if all(_fits(layer, hw, g, tm, tk, tn))]
+            for tg in tgs:
+                for order in ORDERS:
+                    cost = _estimate(layer, tg, tm, tk, tn, order)
+                    if best is None or cost < best[0]:
+                        best = (cost, TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits))
+    if best is None:
+        raise ConfigError(_too_small(layer, hw))
+    return best[1]
+
+
+def _too_small(layer: Layer, hw: Accelerator) -> str:
+    """Name the buffer that cannot hold the smallest tile, with the size it needs."""
+    granule = min(layer.k_granule, layer.gemm_mkn[1])
+    slots = hw.buffers.slots
+    need = {
+        "weight_bytes": storage_bytes(granule + (1 if layer.bias_elements() else 0), layer.b_precision) * slots,
+        "activation_bytes": storage_bytes(layer.a_tile_elements(0, 1, 0, granule), layer.activation_precision) * slots,
+        "output_bytes": hw.buffers.accumulator_bits // 8 * slots,
+    }
+    for name, needed in need.items():
+        if getattr(hw.buffers, name) < needed:
+            return f"buffers.{name}: too small for layer {layer.name}; must be >= {needed} bytes"
+    return f"buffers: no tile of layer {layer.name} fits the buffers"
+
+
+def compulsory_bytes(layer: Layer) -> int:
+    """Bytes any schedule must move: weights and inputs read once, outputs written once."""
+    return layer.weight_bytes + layer.input_bytes + layer.output_bytes
+
+
+def compute_bound_cycles(layer: Layer, hw: Accelerator) -> int:
+    return math.ceil(layer.macs / hw.mac_array.macs_per_cycle(layer.mac_precision))

@@ -1,0 +1,330 @@
+"""Layers and their GEMM views.
+
+Every layer lowers to `groups` independent matrix products out[M, N] = A[M, K] x B[K, N]:
+A holds input activations, B the weights (or, for an activation-by-activation MatMul, the second
+activation operand). Element counts are exact: the activation elements a tile reads are the input
+pixels its outputs actually touch (a convolution window slides over a feature map, it is not an
+im2col copy), so bytes moved by a tiled schedule are those a real accelerator moves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from accelsim.errors import InputError
+from accelsim.precision import Precision, storage_bytes, wider
+
+
+class LayerError(InputError):
+    """An invalid layer shape; the message names the layer and the field."""
+
+
+def _check(layer: str, name: str, value: int, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise LayerError(f"layer {layer}: {name} must be an integer >= {minimum} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Fields shared by every layer kind; subclasses describe the shape."""
+
+    name: str
+    weight_precision: Precision = Precision.FP32
+    activation_precision: Precision = Precision.FP32
+    #: The input does not come from an earlier layer of the network (network input, or an
+    #: independent GEMM), so it may be fetched before earlier layers finish writing.
+    independent: bool = False
+
+    kind = "layer"
+
+    # --- GEMM view, per group ------------------------------------------------------------------
+    @property
+    def groups(self) -> int:
+        return 1
+
+    @property
+    def gemm_mkn(self) -> tuple[int, int, int]:
+        raise NotImplementedError
+
+    @property
+    def b_is_weight(self) -> bool:
+        """True when the B operand holds trained parameters (False for activation MatMul)."""
+        return True
+
+    @property
+    def k_granule(self) -> int:
+        """K tiles are multiples of this (a convolution splits K by whole input channels)."""
+        return 1
+
+    def a_tile_elements(self, m0: int, m1: int, k0: int, k1: int) -> int:
+        """Distinct input elements that outputs [m0, m1) read over reduction range [k0, k1)."""
+        return (m1 - m0) * (k1 - k0)
+
+    def bias_elements(self) -> int:
+        """Per-output-channel additive terms (a bias, or a folded batch-norm), per group."""
+        return 0
+
+    # --- exact counts --------------------------------------------------------------------------
+    @property
+    def macs(self) -> int:
+        m, k, n = self.gemm_mkn
+        return self.groups * m * k * n
+
+    @property
+    def weight_elements(self) -> int:
+        """B operand elements plus bias terms, as stored for inference (batch-norm folded)."""
+        m, k, n = self.gemm_mkn
+        return self.groups * (k * n + self.bias_elements())
+
+    @property
+    def input_elements(self) -> int:
+        m, k, _ = self.gemm_mkn
+        return self.groups * self.a_tile_elements(0, m, 0, k)
+
+    @property
+    def output_elements(self) -> int:
+        m, _, n = self.gemm_mkn
+        return self.groups * m * n
+
+    @property
+    def parameter_count(self) -> int:
+        """Trainable parameters as frameworks count them (batch-norm unfolded: 2 per channel)."""
+        return self.weight_elements if self.b_is_weight else 0
+
+    @property
+    def mac_precision(self) -> Precision:
+        b = self.weight_precision if self.b_is_weight else self.activation_precision
+        return wider(b, self.activation_precision)
+
+    @property
+    def b_precision(self) -> Precision:
+        return self.weight_precision if self.b_is_weight else self.activation_precision
+
+    @property
+    def weight_bytes(self) -> int:
+        return storage_bytes(self.weight_elements, self.b_precision)
+
+    @property
+    def input_bytes(self) -> int:
+        return storage_bytes(self.input_elements, self.activation_precision)
+
+    @property
+    def output_bytes(self) -> int:
+        return storage_bytes(self.output_elements, self.activation_precision)
+
+    def with_precision(self, weights: Precision, activations: Precision) -> Layer:
+        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations)
+
+    def describe(self) -> str:
+        m, k, n = self.gemm_mkn
+        g = f" x{self.groups} groups" if self.groups > 1 else ""
+        return f"{self.kind} M={m} K={k} N={n}{g}"
+
+
+@dataclass(frozen=True)
+class Conv2d(Layer):
+    """2-D convolution on a C x H x W feature map (batch 1); groups=in_channels is depthwise."""
+
+    in_channels: int = 1
+    out_channels: int = 1
+    in_height: int = 1
+    in_width: int = 1
+    kernel: tuple[int, int] = (3, 3)
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1  # type: ignore[assignment]
+    bias: bool = False
+    batch_norm: bool = False
+
+    kind = "conv2d"
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "out_channels", "in_height", "in_width", "stride", "groups"):
+            _check(self.name, name, getattr(self, name))
+        _check(self.name, "padding", self.padding, 0)
+        for v in self.kernel:
+            _check(self.name, "kernel", v)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise LayerError(f"layer {self.name}: groups must divide in_channels and out_channels")
+        if self.out_height < 1 or self.out_width < 1:
+            raise LayerError(f"layer {self.name}: kernel larger than the padded input")
+
+    @property
+    def out_height(self) -> int:
+        return (self.in_height + 2 * self.padding - self.kernel[0]) // self.stride + 1
+
+    @property
+    def out_width(self) -> int:
+        return (self.in_width + 2 * self.padding - self.kernel[1]) // self.stride + 1
+
+    @property
+    def gemm_mkn(self) -> tuple[int, int, int]:
+        kh, kw = self.kernel
+        k = self.in_channels // self.groups * kh * kw
+        return self.out_height * self.out_width, k, self.out_channels // self.groups
+
+    @property
+    def k_granule(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    def bias_elements(self) -> int:
+        return self.out_channels // self.groups if (self.bias or self.batch_norm) else 0
+
+    @property
+    def parameter_count(self) -> int:
+        # Unfolded batch-norm has a scale and a shift per channel; folding merges them into one bias.
+        extra = self.out_channels if self.batch_norm else 0
+        if self.batch_norm and self.bias:
+            extra += self.out_channels
+        return self.weight_elements + extra
+
+    def _span(self, o0: int, o1: int, kernel: int, size: int) -> int:
+        """Input positions along one axis touched by outputs [o0, o1] (inclusive), padding excluded."""
+        lo = max(o0 * self.stride - self.padding, 0)
+        hi = min(o1 * self.stride - self.padding + kernel, size)
+        return max(hi - lo, 0)
+
+    def a_tile_elements(self, m0: int, m1: int, k0: int, k1: int) -> int:
+        kh, kw = self.kernel
+        channels = (k1 - 1) // (kh * kw) - k0 // (kh * kw) + 1
+        r0, r1 = m0 // self.out_width, (m1 - 1) // self.out_width
+        rows = self._span(r0, r1, kh, self.in_height)
+        if r0 == r1:
+            c0, c1 = m0 % self.out_width, (m1 - 1) % self.out_width
+        else:
+            c0, c1 = 0, self.out_width - 1
+        cols = self._span(c0, c1, kw, self.in_width)
+        if kh * kw == 1 and self.stride > 1:
+            # A strided 1x1 convolution reads only every stride-th row and column.
+            rows = min(r1 - r0 + 1, rows)
+            cols = min(c1 - c0 + 1, cols)
+        return channels * rows * cols
+
+    def describe(self) -> str:
+        kh, kw = self.kernel
+        g = f" g={self.groups}" if self.groups > 1 else ""
+        return (
+            f"conv {kh}x{kw}/{self.stride} {self.in_channels}x{self.in_height}x{self.in_width}"
+            f" -> {self.out_channels}x{self.out_height}x{self.out_width}{g}"
+        )
+
+
+@dataclass(frozen=True)
+class Linear(Layer):
+    """Fully connected layer applied to `tokens` rows (batch x sequence)."""
+
+    in_features: int = 1
+    out_features: int = 1
+    tokens: int = 1
+    bias: bool = True
+    #: Extra per-feature parameters that fold away for inference (e.g. a LayerNorm's 2 x out).
+    folded_parameters: int = 0
+
+    kind = "linear"
+
+    def __post_init__(self) -> None:
+        for name in ("in_features", "out_features", "tokens"):
+            _check(self.name, name, getattr(self, name))
+        _check(self.name, "folded_parameters", self.folded_parameters, 0)
+
+    @property
+    def gemm_mkn(self) -> tuple[int, int, int]:
+        return self.tokens, self.in_features, self.out_features
+
+    def bias_elements(self) -> int:
+        return self.out_features if self.bias else 0
+
+    @property
+    def parameter_count(self) -> int:
+        return self.weight_elements + self.folded_parameters
+
+    def describe(self) -> str:
+        return f"linear {self.in_features} -> {self.out_features} x{self.tokens} tokens"
+
+
+@dataclass(frozen=True)
+class MatMul(Layer):
+    """Batched product of two activations (attention scores, attention-weighted values)."""
+
+    batch: int = 1
+    m: int = 1
+    k: int = 1
+    n: int = 1
+
+    kind = "matmul"
+
+    def __post_init__(self) -> None:
+        for name in ("batch", "m", "k", "n"):
+            _check(self.name, name, getattr(self, name))
+
+    @property
+    def groups(self) -> int:
+        return self.batch
+
+    @property
+    def gemm_mkn(self) -> tuple[int, int, int]:
+        return self.m, self.k, self.n
+
+    @property
+    def b_is_weight(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"matmul {self.batch}x({self.m}x{self.k} @ {self.k}x{self.n})"
+
+
+@dataclass(frozen=True)
+class Gemm(Layer):
+    """A plain matrix product with a weight operand: out[M, N] = A[M, K] x W[K, N]."""
+
+    m: int = 1
+    k: int = 1
+    n: int = 1
+
+    kind = "gemm"
+
+    def __post_init__(self) -> None:
+        for name in ("m", "k", "n"):
+            _check(self.name, name, getattr(self, name))
+
+    @property
+    def gemm_mkn(self) -> tuple[int, int, int]:
+        return self.m, self.k, self.n
+
+    def describe(self) -> str:
+        return f"gemm {self.m}x{self.k} @ {self.k}x{self.n}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """An ordered list of layers, run one after another (batch 1)."""
+
+    name: str
+    layers: tuple[Layer, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise LayerError(f"network {self.name}: has no layers")
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise LayerError(f"network {self.name}: layer names are not unique")
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(layer.parameter_count for layer in self.layers)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(layer.weight_bytes for layer in self.layers if layer.b_is_weight)
+
+    def with_precision(self, weights: Precision, activations: Precision | None = None) -> Network:
+        """Every layer at one precision (activations default to the weights' precision)."""
+        act = activations or weights
+        layers = tuple(layer.with_precision(weights, act) for layer in self.layers)
+        return dataclasses.replace(self, layers=layers)

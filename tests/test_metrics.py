@@ -1,0 +1,138 @@
+"""Metrics: energy from counts and the table, bounds, efficiency, trace file round trip."""
+
+import math
+
+import numpy as np
+import pytest
+
+from accelsim import hardware
+from accelsim.metrics import ActivityCounts, energy_breakdown, summarize
+from accelsim.precision import Precision
+from accelsim.sim.engine import plan_network, simulate
+from accelsim.trace import store
+from accelsim.workload.layers import Conv2d, Gemm, Linear, Network
+
+
+def _net():
+    return Network(
+        "small",
+        (
+            Conv2d(
+                "conv",
+                in_channels=8,
+                out_channels=16,
+                in_height=12,
+                in_width=12,
+                padding=1,
+                batch_norm=True,
+                independent=True,
+            ),
+            Linear("fc", in_features=16 * 12 * 12, out_features=10),
+        ),
+    )
+
+
+def test_energy_is_counts_times_table():
+    hw = hardware.seed()
+    counts = ActivityCounts(
+        macs=1000,
+        mac_precision=Precision.INT8,
+        dram_bus_bytes=64,
+        sram_weight_bytes=10,
+        sram_activation_bytes=20,
+        sram_output_bytes=30,
+        cycles=2000,
+    )
+    e = energy_breakdown(counts, hw)
+    assert e.mac_j == pytest.approx(1000 * 0.3e-12)
+    assert e.dram_j == pytest.approx(64 * 243.75e-12)
+    buf = hw.buffers
+    sram = (
+        10 * buf.weight_energy_pj_per_byte + 20 * buf.activation_energy_pj_per_byte + 30 * buf.output_energy_pj_per_byte
+    )
+    assert e.sram_j == pytest.approx(sram * 1e-12)
+    assert e.static_j == pytest.approx(0.02 * 2000 / 1e9)
+    assert e.total_j == pytest.approx(e.mac_j + e.sram_j + e.dram_j + e.static_j)
+
+
+def test_summary_totals_are_sums_of_layers():
+    hw = hardware.seed()
+    net = _net()
+    s = summarize(simulate(net, hw), accuracy=0.9)
+    assert sum(f.cycles for f in s.layers) == s.total.cycles
+    assert sum(f.macs for f in s.layers) == s.total.macs == net.macs
+    assert s.total.energy.total_j == pytest.approx(sum(f.energy.total_j for f in s.layers))
+    assert s.total.dram_read_bytes == sum(f.dram_read_bytes for f in s.layers)
+    assert s.efficiency.accuracy_per_j == pytest.approx(0.9 / s.total.energy.total_j)
+    assert s.efficiency.tops_per_w == pytest.approx(2 * net.macs / s.total.energy.total_j / 1e12)
+    assert s.efficiency.edp_j_s == pytest.approx(s.total.energy.total_j * s.total.latency_s)
+    assert s.total.latency_s == s.total.cycles / 1e9
+
+
+def test_layer_bound_is_the_roofline_of_its_counts():
+    hw = hardware.seed()
+    layer = Gemm("g", m=64, k=64, n=64, independent=True)
+    s = summarize(simulate(Network("g", (layer,)), hw))
+    f = s.layers[0]
+    assert f.bound.compute_cycles == math.ceil(64**3 / 64)
+    assert f.bound.memory_cycles == 3 * 64 * 64 * 4 * 5
+    assert f.cycles >= f.bound.cycles
+    assert f.bound.limiter == "memory"
+
+
+def test_dram_bytes_never_below_compulsory():
+    hw = hardware.seed()
+    net = _net().with_precision(Precision.INT4)
+    s = summarize(simulate(net, hw))
+    for f, layer in zip(s.layers, net.layers):
+        assert f.dram_read_bytes + f.dram_write_bytes >= layer.weight_bytes + layer.input_bytes + layer.output_bytes
+
+
+def test_tiling_plans_fit_the_buffers():
+    hw = hardware.seed()
+    for plan in plan_network(_net(), hw):
+        for step in plan.steps():
+            assert step.w_resident_bytes * hw.buffers.slots <= hw.buffers.weight_bytes
+            assert step.a_resident_bytes * hw.buffers.slots <= hw.buffers.activation_bytes
+            assert step.acc_bytes * hw.buffers.slots <= hw.buffers.output_bytes
+
+
+def test_trace_file_round_trip_is_lossless(tmp_path):
+    hw = hardware.seed()
+    trace = simulate(_net(), hw)
+    path = tmp_path / "run.npz"
+    store.save(trace, path)
+    back = store.load(path)
+    assert back.end_cycle == trace.end_cycle
+    for name in trace.specs:
+        assert np.array_equal(back.expand(name), trace.expand(name))
+    assert summarize(back).as_dict() == summarize(trace).as_dict()
+
+
+def test_trace_window_expansion_is_exact():
+    trace = simulate(_net(), hardware.seed())
+    full = trace.expand("mac.macs")
+    assert np.array_equal(trace.expand("mac.macs", 1000, 5000), full[1000:5000])
+    assert trace.integral("mac.macs", 1000, 5000) == int(full[1000:5000].sum())
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04garbage"])
+def test_corrupt_trace_file_is_a_one_line_error(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(store.TraceFileError) as err:
+        store.load(path)
+    assert "\n" not in str(err.value)
+
+
+def test_truncated_and_foreign_trace_files(tmp_path):
+    trace = simulate(_net(), hardware.seed())
+    path = tmp_path / "run.npz"
+    store.save(trace, path)
+    data = path.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(store.TraceFileError):
+        store.load(tmp_path / "cut.npz")
+    np.savez(tmp_path / "foreign.npz", x=np.arange(3))
+    with pytest.raises(store.TraceFileError, match="not an accelsim trace|not a readable"):
+        store.load(tmp_path / "foreign.npz")

@@ -1,0 +1,249 @@
+"""The simulator held to its analytical twins: conservation, one state per cycle, bounds."""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accelsim.hardware import FIXED_PACK, Accelerator, Buffers, Dram, MacArray
+from accelsim.metrics import summarize
+from accelsim.precision import Precision
+from accelsim.sim.engine import plan_network, simulate
+from accelsim.sim.mac_array import MacState
+from accelsim.workload.layers import Conv2d, Gemm, Linear, MatMul, Network
+
+
+def check_invariants(trace, net, hw):
+    end = trace.end_cycle
+    plans = plan_network(net, hw)
+    steps = [list(p.steps()) for p in plans]
+
+    # Exactly one MAC state per cycle: intervals partition [0, end) and expand to `end` values.
+    for name in trace.specs:
+        starts = trace.starts[name]
+        assert starts[0] == 0 and np.all(np.diff(starts) > 0) and starts[-1] < end, name
+    states = trace.expand("mac.state")
+    assert len(states) == end
+    assert set(np.unique(states)) <= {int(s) for s in MacState}
+
+    # Conservation of MACs: per-cycle MACs sum to the workload's MAC count.
+    assert trace.integral("mac.macs") == net.macs
+    busy_lane_cycles = 0
+    for layer, layer_steps in zip(net.layers, steps):
+        pack = int(hw.mac_array.pack[layer.mac_precision])
+        for s in layer_steps:
+            full, rem = divmod(s.macs, hw.mac_array.lanes * pack)
+            busy_lane_cycles += full * hw.mac_array.lanes + -(-rem // pack)
+    assert trace.integral("mac.busy_lanes") == busy_lane_cycles
+    # MACs happen only in BUSY cycles.
+    macs = trace.expand("mac.macs")
+    assert np.all(states[macs > 0] == MacState.BUSY)
+
+    # Conservation of bytes: DRAM moved exactly what the scheduler requested, per layer.
+    t = trace.transfers
+    for i, layer_steps in enumerate(steps):
+        mine = t["layer"] == i
+        reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
+        writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
+        assert reads == sum(s.w_bytes + s.a_bytes for s in layer_steps)
+        assert writes == sum(s.out_bytes for s in layer_steps if s.out_last)
+        counters = trace.meta["counters"][i]
+        assert (counters["dram_read_bytes"], counters["dram_write_bytes"]) == (reads, writes)
+    assert np.all(t["done_cycle"] <= end)
+    assert np.all(t["bus_bytes"] >= t["payload_bytes"])
+
+    # Buffers never overflow.
+    for sig, cap in (
+        ("buf.weight", hw.buffers.weight_bytes),
+        ("buf.activation", hw.buffers.activation_bytes),
+        ("buf.output", hw.buffers.output_bytes),
+    ):
+        assert 0 <= trace.values[sig].min() and trace.values[sig].max() <= cap, sig
+
+    # Never below the roofline bound, never above serial execution of every piece of work.
+    total = summarize(trace).total
+    assert end >= total.bound.cycles
+    bpc = hw.dram_bytes_per_cycle
+    serial = sum(
+        -(-s.macs // hw.mac_array.macs_per_cycle(layer.mac_precision)) + hw.mac_array.tile_overhead_cycles
+        for layer, layer_steps in zip(net.layers, steps)
+        for s in layer_steps
+    )
+    serial += sum(math.ceil(Fraction(int(b)) / bpc) + 1 + hw.dram_latency_cycles for b in t["bus_bytes"])
+    assert end <= serial
+    return total
+
+
+def _hw(lanes=64, bandwidth=200e6, latency_ns=100.0, depth=8, wbuf=64 * 1024, abuf=64 * 1024, obuf=32 * 1024, **mac):
+    return Accelerator(
+        mac_array=MacArray(lanes=lanes, **mac),
+        buffers=Buffers(weight_bytes=wbuf, activation_bytes=abuf, output_bytes=obuf),
+        dram=Dram(bandwidth_bytes_per_s=bandwidth, latency_ns=latency_ns, queue_depth=depth),
+    )
+
+
+def _net(*layers):
+    return Network("test", tuple(layers))
+
+
+def test_single_tile_layer_is_fetch_then_compute_then_write():
+    hw = _hw()
+    layer = Gemm("g", m=16, k=128, n=16, independent=True)
+    trace = simulate(_net(layer), hw)
+    check_invariants(trace, _net(layer), hw)
+    # Reads of W (8 KiB) and A (8 KiB) stream back to back, then latency, then the 64-lane array
+    # (1 FP32 MAC per lane per cycle), then the 1 KiB output write.
+    fetch = (128 * 16 * 4 + 16 * 128 * 4) * 5 + 100
+    compute = math.ceil(16 * 128 * 16 / 64)
+    write = 16 * 16 * 4 * 5
+    assert trace.end_cycle == fetch + compute + write
+
+
+def test_compute_bound_layer_takes_compute_cycles_plus_first_fetch_and_last_write():
+    # 1 TB/s with no latency: every later fetch hides under the previous tile's compute.
+    hw = _hw(lanes=16, bandwidth=1e12, latency_ns=0.0, tile_overhead_cycles=3)
+    net = _net(Gemm("g", m=256, k=256, n=256, independent=True))
+    trace = simulate(net, hw)
+    check_invariants(trace, net, hw)
+    steps = list(plan_network(net, hw)[0].steps())
+    bpc = hw.dram_bytes_per_cycle
+    first_fetch = math.ceil(Fraction(steps[0].w_bytes + steps[0].a_bytes) / bpc)
+    last_write = math.ceil(Fraction(steps[-1].out_bytes) / bpc)
+    compute = sum(math.ceil(s.macs / 16) + 3 for s in steps)
+    assert compute == math.ceil(net.macs / 16) + 3 * len(steps)  # tiles divide evenly: no rounding loss
+    assert trace.end_cycle == first_fetch + compute + last_write
+    assert summarize(trace).total.state_cycles["BUSY"] == compute
+
+
+def test_memory_bound_seed_gemm_is_bus_limited():
+    hw = _hw()
+    net = _net(Gemm("g", m=256, k=256, n=256, independent=True))
+    trace = simulate(net, hw)
+    total = check_invariants(trace, net, hw)
+    assert total.bound.limiter == "memory"
+    # The bus is never idle between the first read and the last write.
+    assert total.bus_busy_cycles == trace.end_cycle
+
+
+def test_precision_scalable_array_packs_int8():
+    net = _net(Gemm("g", m=64, k=64, n=64, independent=True)).with_precision(Precision.INT8)
+    hw = _hw(bandwidth=1e12, latency_ns=0.0)
+    trace = simulate(net, hw)
+    check_invariants(trace, net, hw)
+    assert summarize(trace).total.state_cycles["BUSY"] == 64 * 64 * 64 // (64 * 4)
+    fixed = _hw(bandwidth=1e12, latency_ns=0.0, pack=FIXED_PACK)
+    assert summarize(simulate(net, fixed)).total.state_cycles["BUSY"] == 64 * 64 * 64 // 64
+
+
+def test_partial_cycle_counts_busy_lanes_exactly():
+    # 100 MACs on 64 lanes: one cycle with 64 lanes busy and one with 36.
+    net = _net(Gemm("g", m=1, k=100, n=1, independent=True))
+    trace = simulate(net, _hw())
+    busy = trace.values["mac.busy_lanes"]
+    assert 64 in busy and 36 in busy
+    assert trace.integral("mac.busy_lanes") == 100
+
+
+def test_stall_reasons_cover_every_waiting_cycle():
+    net = _net(Gemm("g", m=256, k=256, n=256, independent=True))
+    trace = simulate(net, _hw())
+    s = summarize(trace).total.state_cycles
+    assert sum(s.values()) == trace.end_cycle
+    assert s["STALL_WEIGHTS"] > 0 and s["STALL_ACTIVATIONS"] > 0
+
+
+def test_dependent_layer_waits_for_previous_outputs():
+    a = Linear("a", in_features=256, out_features=256, independent=True)
+    b = Linear("b", in_features=256, out_features=256)
+    trace = simulate(_net(a, b), _hw())
+    t = trace.transfers
+    last_write_of_a = t["done_cycle"][(t["layer"] == 0) & (t["kind"] == 2)].max()
+    act_reads_b = t["issue_cycle"][(t["layer"] == 1) & (t["kind"] == 1)]
+    weight_reads_b = t["issue_cycle"][(t["layer"] == 1) & (t["kind"] == 0)]
+    assert len(act_reads_b) and act_reads_b.min() >= last_write_of_a
+    # Weights have no such dependency: b's first weight tile is prefetched while a runs.
+    assert weight_reads_b.min() < last_write_of_a
+
+
+def test_deterministic_traces():
+    net = _net(
+        Conv2d("c", in_channels=16, out_channels=32, in_height=16, in_width=16, padding=1, independent=True),
+        Linear("l", in_features=32 * 16 * 16, out_features=10),
+    )
+    one, two = simulate(net, _hw()), simulate(net, _hw())
+    assert one.end_cycle == two.end_cycle
+    for name in one.specs:
+        assert np.array_equal(one.starts[name], two.starts[name])
+        assert np.array_equal(one.values[name], two.values[name])
+    for name in one.transfers:
+        assert np.array_equal(one.transfers[name], two.transfers[name])
+
+
+layers_strategy = st.one_of(
+    st.builds(
+        lambda m, k, n: Gemm("g", m=m, k=k, n=n, independent=True),
+        st.integers(1, 300),
+        st.integers(1, 300),
+        st.integers(1, 300),
+    ),
+    st.builds(
+        lambda c, o, hw_, k, s, g: Conv2d(
+            "c",
+            in_channels=c * g,
+            out_channels=o * g,
+            in_height=hw_,
+            in_width=hw_,
+            kernel=(k, k),
+            stride=s,
+            padding=k // 2,
+            groups=g,
+            batch_norm=True,
+            independent=True,
+        ),
+        st.integers(1, 24),
+        st.integers(1, 24),
+        st.integers(4, 20),
+        st.sampled_from([1, 3]),
+        st.sampled_from([1, 2]),
+        st.sampled_from([1, 2, 4]),
+    ),
+    st.builds(
+        lambda b, m, k, n: MatMul("mm", batch=b, m=m, k=k, n=n, independent=True),
+        st.integers(1, 4),
+        st.integers(1, 64),
+        st.integers(1, 64),
+        st.integers(1, 64),
+    ),
+)
+
+hardware_strategy = st.builds(
+    _hw,
+    lanes=st.sampled_from([1, 7, 16, 64, 256]),
+    bandwidth=st.sampled_from([50e6, 200e6, 3e9, 64e9]),
+    latency_ns=st.sampled_from([0.0, 17.0, 100.0, 1000.0]),
+    depth=st.integers(1, 8),
+    wbuf=st.sampled_from([4096, 16384, 65536]),
+    abuf=st.sampled_from([4096, 16384, 65536]),
+    obuf=st.sampled_from([4096, 16384]),
+    tile_overhead_cycles=st.sampled_from([0, 2]),
+)
+
+
+@settings(
+    max_examples=int(__import__("os").environ.get("ACCELSIM_HYPOTHESIS_EXAMPLES", 40)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    layers=st.lists(layers_strategy, min_size=1, max_size=3),
+    hw=hardware_strategy,
+    precision=st.sampled_from(list(Precision)),
+)
+def test_random_layers_and_hardware_respect_bounds_and_conservation(layers, hw, precision):
+    named = [
+        type(layer)(**{**layer.__dict__, "name": f"l{i}", "independent": i == 0}) for i, layer in enumerate(layers)
+    ]
+    net = _net(*named).with_precision(precision)
+    check_invariants(simulate(net, hw), net, hw)
