@@ -82,7 +82,7 @@ def cmd_networks(args: argparse.Namespace) -> int:
     for name, description in describe_networks():
         net = network(name)
         rows.append([name, str(len(net.layers)), f"{net.parameter_count:,}", f"{net.macs:,}", description])
-    print(format_table(rows, ["network", "layers", "parameters", "MACs", "description"]))
+    print(format_table(rows, ["network", "layers", "parameters", "MACs", "description"], text_columns=(0, 4)))
     return 0
 
 

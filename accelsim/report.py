@@ -55,13 +55,16 @@ HEADERS = [
 ]
 
 
-def format_table(rows: list[list[str]], headers: list[str]) -> str:
+def format_table(rows: list[list[str]], headers: list[str], text_columns: tuple[int, ...] = (0,)) -> str:
+    """Columns padded to their widest cell; text columns left-aligned, numbers right-aligned."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))
-    out = [line, "-" * len(line)]
-    for r in rows:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
-    return "\n".join(out)
+
+    def line(cells: list[str]) -> str:
+        padded = [c.ljust(w) if i in text_columns else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(padded).rstrip()
+
+    head = line(headers)
+    return "\n".join([head, "-" * len(head), *(line(r) for r in rows)])
 
 
 def format_summary(summary: Summary) -> str:

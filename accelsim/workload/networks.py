@@ -1,0 +1,252 @@
+"""Built-in networks, batch 1, FP32, each layer lowered to the shapes in `layers`.
+
+Only layers with a GEMM view are listed: pooling, activations, softmax, residual adds and
+normalisation are not layers (batch-norm and LayerNorm fold into the preceding layer's weights).
+A pooling layer only changes the next layer's input height and width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accelsim.workload.layers import Conv2d, Gemm, Layer, LayerError, Linear, MatMul, Network
+
+#: (channels, height, width) of a feature map.
+Shape = tuple[int, int, int]
+
+
+def _conv(
+    layers: list[Layer],
+    name: str,
+    x: Shape,
+    out_channels: int,
+    kernel: int,
+    stride: int = 1,
+    groups: int = 1,
+    batch_norm: bool = True,
+) -> Shape:
+    """Append a square convolution ("same" padding kernel // 2, no bias) on `x`; return its output shape."""
+    c, h, w = x
+    conv = Conv2d(
+        name,
+        in_channels=c,
+        out_channels=out_channels,
+        in_height=h,
+        in_width=w,
+        kernel=(kernel, kernel),
+        stride=stride,
+        padding=kernel // 2,
+        groups=groups,
+        bias=False,
+        batch_norm=batch_norm,
+        independent=not layers,
+    )
+    layers.append(conv)
+    return out_channels, conv.out_height, conv.out_width
+
+
+def _pool(x: Shape, kernel: int = 3, stride: int = 2, padding: int = 1) -> Shape:
+    """Output shape of a max pool (not a layer)."""
+    c, h, w = x
+    return c, (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+
+
+# --- seed GEMMs -------------------------------------------------------------------------------------
+
+
+SEED_GEMM_SHAPES: tuple[tuple[int, int, int], ...] = (
+    (16, 128, 16),
+    (32, 128, 32),
+    (64, 128, 64),
+    (128, 128, 128),
+    (256, 256, 256),
+)
+
+
+def seed_gemms() -> Network:
+    """Five independent GEMMs of growing size (M, K, N), the smallest calibration workload."""
+    shapes = enumerate(SEED_GEMM_SHAPES)
+    layers = tuple(Gemm(f"gemm{i}", m=m, k=k, n=n, independent=True) for i, (m, k, n) in shapes)
+    sizes = ", ".join(f"{m}x{k}x{n}" for m, k, n in SEED_GEMM_SHAPES)
+    return Network(
+        "seed-gemms",
+        layers,
+        f"five independent GEMMs (MxKxN {sizes}), each input read from memory; "
+        "96,256 weight elements (K x N each, no bias)",
+    )
+
+
+# --- ResNets ----------------------------------------------------------------------------------------
+
+
+def resnet20() -> Network:
+    """ResNet-20 for CIFAR-10 with 1x1 projection shortcuts (option B), batch-norm folded away."""
+    layers: list[Layer] = []
+    x = _conv(layers, "conv1", (3, 32, 32), 16, 3, batch_norm=False)
+    for stage, planes in enumerate((16, 32, 64), start=1):
+        for block in range(3):
+            stride = 2 if stage > 1 and block == 0 else 1
+            prefix = f"layer{stage}.{block}"
+            y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, batch_norm=False)
+            y = _conv(layers, f"{prefix}.conv2", y, planes, 3, batch_norm=False)
+            if stride != 1 or x[0] != planes:
+                _conv(layers, f"{prefix}.downsample", x, planes, 1, stride, batch_norm=False)
+            x = y
+    layers.append(Linear("fc", in_features=x[0], out_features=10))
+    return Network(
+        "resnet20",
+        tuple(layers),
+        "ResNet-20 (He et al. 2016) for CIFAR-10, input 3x32x32, 1x1 projection shortcuts (option B); "
+        "270,906 parameters counted from the architecture (convs + fc, batch-norm folded away)",
+    )
+
+
+def _resnet_imagenet(name: str, bottleneck: bool, blocks: tuple[int, ...], params: str) -> Network:
+    """A torchvision ImageNet ResNet (v1.5: a bottleneck strides on its 3x3 conv) at 3x224x224."""
+    expansion = 4 if bottleneck else 1
+    layers: list[Layer] = []
+    x = _conv(layers, "conv1", (3, 224, 224), 64, 7, 2)
+    x = _pool(x)  # max pool 3x3/2 pad 1: 112 -> 56
+    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), blocks), start=1):
+        for block in range(count):
+            stride = 2 if stage > 1 and block == 0 else 1
+            prefix = f"layer{stage}.{block}"
+            if bottleneck:
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 1)
+                y = _conv(layers, f"{prefix}.conv2", y, planes, 3, stride)
+                y = _conv(layers, f"{prefix}.conv3", y, planes * expansion, 1)
+            else:
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride)
+                y = _conv(layers, f"{prefix}.conv2", y, planes, 3)
+            if stride != 1 or x[0] != planes * expansion:
+                _conv(layers, f"{prefix}.downsample", x, planes * expansion, 1, stride)
+            x = y
+    layers.append(Linear("fc", in_features=x[0], out_features=1000))
+    return Network(
+        name,
+        tuple(layers),
+        f"torchvision {name} for ImageNet, input 3x224x224; {params} parameters as published by "
+        "torchvision (batch-norm gamma and beta counted, folded into a bias for inference)",
+    )
+
+
+def resnet18() -> Network:
+    """torchvision ResNet-18 (basic blocks 2-2-2-2), 11,689,512 parameters."""
+    return _resnet_imagenet("resnet18", False, (2, 2, 2, 2), "11,689,512")
+
+
+def resnet50() -> Network:
+    """torchvision ResNet-50 v1.5 (bottlenecks 3-4-6-3), 25,557,032 parameters."""
+    return _resnet_imagenet("resnet50", True, (3, 4, 6, 3), "25,557,032")
+
+
+# --- MobileNetV2 ------------------------------------------------------------------------------------
+
+#: (expansion t, output channels c, repeats n, first stride s), as in torchvision.
+_MOBILENET_V2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+def mobilenet_v2() -> Network:
+    """torchvision MobileNetV2 (width 1.0): inverted residuals with depthwise 3x3 convs."""
+    layers: list[Layer] = []
+    x = _conv(layers, "features.0", (3, 224, 224), 32, 3, 2)
+    index = 1
+    for t, c, n, s in _MOBILENET_V2_SETTINGS:
+        for i in range(n):
+            prefix = f"features.{index}"
+            hidden = x[0] * t
+            y = x if t == 1 else _conv(layers, f"{prefix}.expand", x, hidden, 1)
+            y = _conv(layers, f"{prefix}.depthwise", y, hidden, 3, s if i == 0 else 1, groups=hidden)
+            x = _conv(layers, f"{prefix}.project", y, c, 1)
+            index += 1
+    x = _conv(layers, f"features.{index}", x, 1280, 1)
+    layers.append(Linear("classifier", in_features=x[0], out_features=1000))
+    return Network(
+        "mobilenet_v2",
+        tuple(layers),
+        "torchvision MobileNetV2 (width 1.0) for ImageNet, input 3x224x224; 3,504,872 parameters as "
+        "published by torchvision (batch-norm gamma and beta counted, folded into a bias for inference)",
+    )
+
+
+# --- transformer and MLP ----------------------------------------------------------------------------
+
+
+def bert_base_layer(seq_len: int = 128) -> Network:
+    """One BERT-base encoder layer (hidden 768, 12 heads of 64, FFN 3072) on `seq_len` tokens."""
+    hidden, heads, ffn = 768, 12, 3072
+    head_dim = hidden // heads
+    layers: tuple[Layer, ...] = (
+        Linear("attention.query", in_features=hidden, out_features=hidden, tokens=seq_len, independent=True),
+        Linear("attention.key", in_features=hidden, out_features=hidden, tokens=seq_len),
+        Linear("attention.value", in_features=hidden, out_features=hidden, tokens=seq_len),
+        MatMul("attention.scores", batch=heads, m=seq_len, k=head_dim, n=seq_len),
+        MatMul("attention.context", batch=heads, m=seq_len, k=seq_len, n=head_dim),
+        Linear(
+            "attention.output",
+            in_features=hidden,
+            out_features=hidden,
+            tokens=seq_len,
+            folded_parameters=2 * hidden,
+        ),
+        Linear("intermediate", in_features=hidden, out_features=ffn, tokens=seq_len),
+        Linear("output", in_features=ffn, out_features=hidden, tokens=seq_len, folded_parameters=2 * hidden),
+    )
+    # The query projection is first and reads the network input; the key and value projections read
+    # it too but are left dependent (conservatively ordered after the query projection).
+    return Network(
+        "bert-base-layer",
+        layers,
+        f"one BERT-base encoder layer (hidden 768, 12 heads, FFN 3072), input {seq_len} tokens x 768; "
+        "7,087,872 parameters counted from the architecture (weights, biases, two LayerNorms)",
+    )
+
+
+def mlp() -> Network:
+    """A small MLP 784 -> 256 -> 256 -> 10 with biases, one input row."""
+    sizes = (784, 256, 256, 10)
+    layers = tuple(
+        Linear(f"fc{i + 1}", in_features=a, out_features=b, independent=i == 0)
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+    )
+    return Network(
+        "mlp",
+        layers,
+        "MLP 784-256-256-10 with biases (MNIST-sized), input 784 features; "
+        "269,322 parameters counted from the architecture",
+    )
+
+
+# --- registry ---------------------------------------------------------------------------------------
+
+
+NETWORKS: dict[str, Callable[[], Network]] = {
+    "seed-gemms": seed_gemms,
+    "resnet20": resnet20,
+    "resnet18": resnet18,
+    "resnet50": resnet50,
+    "mobilenet_v2": mobilenet_v2,
+    "bert-base-layer": bert_base_layer,
+    "mlp": mlp,
+}
+
+
+def network(name: str) -> Network:
+    """The built-in network called `name`; LayerError for an unknown name."""
+    builder = NETWORKS.get(name)
+    if builder is None:
+        raise LayerError(f"network: unknown {name!r}; allowed: {', '.join(NETWORKS)}")
+    return builder()
+
+
+def describe_networks() -> list[tuple[str, str]]:
+    """(name, description) of every built-in network, in registry order."""
+    return [(name, builder().description) for name, builder in NETWORKS.items()]
