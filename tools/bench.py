@@ -13,12 +13,11 @@ import argparse
 import dataclasses
 import time
 
-from accelsim.workload.networks import network
-
 from accelsim import hardware
 from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
 from accelsim.sim.tiling import plan_layer
+from accelsim.workload.networks import network
 
 
 def _cases() -> list[tuple[str, object, object]]:
