@@ -11,6 +11,7 @@ from accelsim.precision import Precision
 from accelsim.sim.engine import plan_network, simulate
 from accelsim.trace import store
 from accelsim.workload.layers import Conv2d, Gemm, Linear, Network
+from accelsim.workload.networks import network
 
 
 def _net():
@@ -88,9 +89,14 @@ def test_dram_bytes_never_below_compulsory():
         assert f.dram_read_bytes + f.dram_write_bytes >= layer.weight_bytes + layer.input_bytes + layer.output_bytes
 
 
-def test_tiling_plans_fit_the_buffers():
-    hw = hardware.seed()
-    for plan in plan_network(_net(), hw):
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "bert-base-layer"])
+@pytest.mark.parametrize("buffer_bytes", [6 * 1024, 64 * 1024])
+def test_tiling_plans_fit_the_buffers(name, buffer_bytes):
+    # Every tile, including interior convolution tiles with a halo on both sides, fits its slot.
+    hw = hardware.seed().replace(
+        buffers=hardware.Buffers(weight_bytes=buffer_bytes, activation_bytes=buffer_bytes, output_bytes=buffer_bytes)
+    )
+    for plan in plan_network(network(name).with_precision(Precision.INT8), hw):
         for step in plan.steps():
             assert step.w_resident_bytes * hw.buffers.slots <= hw.buffers.weight_bytes
             assert step.a_resident_bytes * hw.buffers.slots <= hw.buffers.activation_bytes

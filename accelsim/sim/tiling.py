@@ -13,6 +13,7 @@ exact up to per-tile byte rounding; the plan's exact bytes come from its own ste
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Iterator
@@ -132,12 +133,16 @@ class TilePlan:
 
 
 def _candidates(size: int, granule: int = 1) -> list[int]:
-    """Tile sizes to try along one axis: powers of two (times a granule) and the whole axis."""
+    """Tile sizes to try along one axis: powers of two and even splits into 2..8 tiles (all in
+    multiples of the granule), and the whole axis."""
     out = {size}
     t = granule
     while t < size:
         out.add(t)
         t *= 2
+    for parts in range(2, 9):
+        even = -(-size // parts)
+        out.add(min(size, -(-even // granule) * granule))
     return sorted(out)
 
 
@@ -156,7 +161,7 @@ def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str) -> t
     ng, nm, nk, nn = -(-layer.groups // tg), -(-m // tm), -(-k // tk), -(-n // tn)
     b_bits, a_bits = layer.b_precision.bits, layer.activation_precision.bits
     w_all = layer.weight_elements * b_bits / 8
-    a_all = _input_pass_elements(layer, tm) * a_bits / 8
+    a_all = _m_tiling(layer, tm)[0] * a_bits / 8
     if order == "gmnk":
         w = w_all if nk * nn == 1 else w_all * nm
         a = a_all if nk == 1 else a_all * nn
@@ -167,64 +172,92 @@ def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str) -> t
 
 
 @functools.lru_cache(maxsize=65536)
-def _input_pass_elements(layer: Layer, tm: int) -> int:
-    """Activation elements of one full pass over the input in m tiles of `tm`, halos included."""
+def _m_tiling(layer: Layer, tm: int) -> tuple[int, int]:
+    """(activation elements of one full pass over the input in m tiles of `tm`, halos included,
+    start of the m tile that reads the most input). Convolution tiles differ: edge tiles lose
+    their halo to padding."""
     m, k, _ = layer.gemm_mkn
-    return layer.groups * sum(layer.a_tile_elements(lo, min(lo + tm, m), 0, k) for lo in range(0, m, tm))
+    g = min(layer.k_granule, k)
+    total, worst, worst_m0 = 0, -1, 0
+    for lo in range(0, m, tm):
+        total += layer.a_tile_elements(lo, min(lo + tm, m), 0, k)
+        size = layer.a_tile_elements(lo, min(lo + tm, m), 0, g)
+        if size > worst:
+            worst, worst_m0 = size, lo
+    return layer.groups * total, worst_m0
 
 
-def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int) -> tuple[bool, bool, bool]:
-    buf = hw.buffers
-    m, k, n = layer.gemm_mkn
+def _w_fits(layer: Layer, hw: Accelerator, tg: int, tk: int, tn: int) -> bool:
     bias = tn if layer.bias_elements() else 0
     w = storage_bytes(tg * (tk * tn + bias), layer.b_precision)
-    a = storage_bytes(tg * layer.a_tile_elements(0, min(tm, m), 0, min(tk, k)), layer.activation_precision)
-    acc = tg * tm * tn * buf.accumulator_bits // 8
-    return (
-        w * buf.slots <= buf.weight_bytes,
-        a * buf.slots <= buf.activation_bytes,
-        acc * buf.slots <= buf.output_bytes,
-    )
+    return w * hw.buffers.slots <= hw.buffers.weight_bytes
 
 
-def _largest_k(layer: Layer, hw: Accelerator, tg: int, tm: int, tn: int) -> int | None:
+def _a_fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int) -> bool:
+    m, k, _ = layer.gemm_mkn
+    m0 = _m_tiling(layer, tm)[1]
+    elements = tg * layer.a_tile_elements(m0, min(m0 + tm, m), 0, min(tk, k))
+    return storage_bytes(elements, layer.activation_precision) * hw.buffers.slots <= hw.buffers.activation_bytes
+
+
+def _o_fits(hw: Accelerator, tg: int, tm: int, tn: int) -> bool:
+    acc = tg * tm * tn * hw.buffers.accumulator_bits // 8
+    return acc * hw.buffers.slots <= hw.buffers.output_bytes
+
+
+def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int) -> bool:
+    return _w_fits(layer, hw, tg, tk, tn) and _a_fits(layer, hw, tg, tm, tk) and _o_fits(hw, tg, tm, tn)
+
+
+def _largest_k(layer: Layer, hw: Accelerator, tm: int, tn: int) -> int | None:
     """Largest reduction tile that fits beside (tm, tn); more K per tile never moves more bytes."""
     _, k, _ = layer.gemm_mkn
-    granule = layer.k_granule
-    best = None
-    for tk in _candidates(k, granule):
-        w_ok, a_ok, _ = _fits(layer, hw, tg, tm, tk, tn)
-        if w_ok and a_ok:
-            best = tk
-    return best
+    for tk in reversed(_candidates(k, layer.k_granule)):
+        if _w_fits(layer, hw, 1, tk, tn) and _a_fits(layer, hw, 1, tm, tk):
+            return tk
+    return None
+
+
+def plan_layer(layer: Layer, hw: Accelerator) -> TilePlan:
+    """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit."""
+    # Plans depend on shape and precision only: identical blocks of a network share one search.
+    plan = _plan_shape(dataclasses.replace(layer, name="", independent=False), hw)
+    if plan is None:
+        raise ConfigError(_too_small(layer, hw))
+    return dataclasses.replace(plan, layer=layer)
+
+
+def clear_plan_cache() -> None:
+    """Forget every plan (benchmarks time planning as a fresh process would)."""
+    _plan_shape.cache_clear()
+    _m_tiling.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)
-def plan_layer(layer: Layer, hw: Accelerator) -> TilePlan:
-    """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit."""
+def _plan_shape(layer: Layer, hw: Accelerator) -> TilePlan | None:
     m, k, n = layer.gemm_mkn
     best: tuple[tuple[float, int], TilePlan] | None = None
     for tn in _candidates(n):
-        fitting = []
-        for tm in _m_candidates(layer, m):
-            if _fits(layer, hw, 1, tm, min(layer.k_granule, k), tn)[2]:
-                tk = _largest_k(layer, hw, 1, tm, tn)
-                if tk is not None:
-                    fitting.append((tm, tk))
         # Smaller m tiles only add reloads, halos and steps unless they admit a larger K tile,
         # so the few largest that fit are the contenders.
-        for tm, tk in fitting[-_M_CONTENDERS:]:
+        fitting: list[tuple[int, int]] = []
+        for tm in reversed(_m_candidates(layer, m)):
+            if len(fitting) == _M_CONTENDERS:
+                break
+            if _o_fits(hw, 1, tm, tn):
+                tk = _largest_k(layer, hw, tm, tn)
+                if tk is not None:
+                    fitting.append((tm, tk))
+        for tm, tk in fitting:
             tgs = [1]
             if tk == k and tn == n and tm == m and layer.groups > 1:
-                tgs = [g for g in _candidates(layer.groups) if all(_fits(layer, hw, g, tm, tk, tn))]
+                tgs = [g for g in _candidates(layer.groups) if _fits(layer, hw, g, tm, tk, tn)]
             for tg in tgs:
                 for order in ORDERS:
                     cost = _estimate(layer, tg, tm, tk, tn, order)
                     if best is None or cost < best[0]:
                         best = (cost, TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits))
-    if best is None:
-        raise ConfigError(_too_small(layer, hw))
-    return best[1]
+    return None if best is None else best[1]
 
 
 def _too_small(layer: Layer, hw: Accelerator) -> str:
