@@ -112,6 +112,9 @@ class Buffers:
     accumulator_bits: int = 32
     #: Tiles fetched ahead of the one computing; 1 is double buffering.
     prefetch_depth_tiles: int = 1
+    #: Keep a layer's output in the activation buffer for its only consumer, the next layer,
+    #: when it fits, instead of writing it to DRAM and reading it back.
+    retain_activations: bool = True
 
     def __post_init__(self) -> None:
         for name in ("weight_bytes", "activation_bytes", "output_bytes"):
@@ -125,6 +128,12 @@ class Buffers:
             self.accumulator_bits,
         )
         _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles)
+        _require(
+            isinstance(self.retain_activations, bool),
+            "buffers.retain_activations",
+            "true or false",
+            self.retain_activations,
+        )
 
     @property
     def slots(self) -> int:

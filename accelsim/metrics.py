@@ -277,7 +277,7 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
         precision = Precision.parse(meta["mac_precision"])
         mine = transfers["layer"] == i
         counts = ActivityCounts.from_counters(trace.meta["counters"][i], precision, stop - start)
-        compulsory = meta["weight_bytes"] + meta["input_bytes"] + meta["output_bytes"]
+        compulsory = meta["compulsory_bytes"]
         layers.append(
             Figures(
                 name=meta["name"],

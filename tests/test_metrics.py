@@ -9,6 +9,7 @@ from accelsim import hardware
 from accelsim.metrics import ActivityCounts, energy_breakdown, summarize
 from accelsim.precision import Precision
 from accelsim.sim.engine import plan_network, simulate
+from accelsim.sim.tiling import compulsory_bytes
 from accelsim.trace import store
 from accelsim.workload.layers import Conv2d, Gemm, Linear, Network
 from accelsim.workload.networks import network
@@ -84,9 +85,14 @@ def test_layer_bound_is_the_roofline_of_its_counts():
 def test_dram_bytes_never_below_compulsory():
     hw = hardware.seed()
     net = _net().with_precision(Precision.INT4)
-    s = summarize(simulate(net, hw))
-    for f, layer in zip(s.layers, net.layers):
-        assert f.dram_read_bytes + f.dram_write_bytes >= layer.weight_bytes + layer.input_bytes + layer.output_bytes
+    trace = simulate(net, hw)
+    s = summarize(trace)
+    for f, layer, meta in zip(s.layers, net.layers, trace.meta["layers"]):
+        on_chip = (meta["input_on_chip"], meta["output_on_chip"])
+        assert f.dram_read_bytes + f.dram_write_bytes >= compulsory_bytes(layer, *on_chip)
+    # The conv's output (16x12x12 INT4) stays in the activation buffer for the linear layer.
+    assert [m["output_on_chip"] for m in trace.meta["layers"]] == [True, False]
+    assert s.layers[0].dram_write_bytes == 0 and s.layers[1].dram_read_bytes == net.layers[1].weight_bytes
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "bert-base-layer"])

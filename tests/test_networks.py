@@ -2,7 +2,7 @@
 
 import pytest
 
-from accelsim.workload.layers import Conv2d, LayerError, Linear, MatMul
+from accelsim.workload.layers import Conv2d, LayerError, Linear, MatMul, Network
 from accelsim.workload.networks import (
     NETWORKS,
     SEED_GEMM_SHAPES,
@@ -66,11 +66,31 @@ def test_names_unique_and_first_layer_independent(name):
     assert net.layers[0].independent
 
 
-def test_only_seed_gemms_and_first_layers_are_independent():
+def test_only_layers_reading_the_network_input_are_independent():
     for name in NETWORKS:
         layers = network(name).layers
-        expected = len(layers) if name == "seed-gemms" else 1
+        expected = {"seed-gemms": len(layers), "bert-base-layer": 3}.get(name, 1)
         assert sum(x.independent for x in layers) == expected, name
+        assert layers[0].independent
+
+
+def test_dataflow_graph_of_residual_blocks():
+    net = network("resnet18")
+    names = [layer.name for layer in net.layers]
+    producers = {names[i]: [names[j] for j in p] for i, p in enumerate(net.producers())}
+    assert producers["layer1.0.conv2"] == ["layer1.0.conv1"]
+    # An identity shortcut: the next block reads the main path and the block input again.
+    assert producers["layer1.1.conv1"] == ["layer1.0.conv2", "conv1"]
+    # A projection shortcut reads the block input; the next block reads both paths.
+    assert producers["layer2.0.downsample"] == producers["layer2.0.conv1"] == ["layer1.1.conv2", "layer1.0.conv2"]
+    assert producers["layer2.1.conv1"] == ["layer2.0.conv2", "layer2.0.downsample"]
+    bert = network("bert-base-layer")
+    assert [bert.layers[j].name for j in bert.producers()[3]] == ["attention.query", "attention.key"]
+
+
+def test_inputs_must_name_earlier_layers():
+    with pytest.raises(LayerError, match="inputs: 'later' is not an earlier layer"):
+        Network("bad", (Linear("a", in_features=2, out_features=2, inputs=("later",)), Linear("later")))
 
 
 def test_seed_gemm_macs():
@@ -145,7 +165,7 @@ def test_bert_shapes():
     matmuls = [x for x in layers if isinstance(x, MatMul)]
     assert [(x.batch, x.m, x.k, x.n) for x in matmuls] == [(12, 128, 64, 128), (12, 128, 128, 64)]
     assert all(x.parameter_count == 0 for x in matmuls)
-    assert not layers[1].independent and not layers[2].independent
+    assert layers[1].independent and layers[2].independent
 
 
 def test_unknown_network():

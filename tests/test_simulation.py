@@ -1,5 +1,6 @@
 """The simulator held to its analytical twins: conservation, one state per cycle, bounds."""
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -10,15 +11,15 @@ from hypothesis import strategies as st
 from accelsim.hardware import FIXED_PACK, Accelerator, Buffers, Dram, MacArray
 from accelsim.metrics import summarize
 from accelsim.precision import Precision
-from accelsim.sim.engine import plan_network, simulate
+from accelsim.sim.engine import plan_network, schedule_network, simulate
 from accelsim.sim.mac_array import MacState
 from accelsim.workload.layers import Conv2d, Gemm, Linear, MatMul, Network
 
 
 def check_invariants(trace, net, hw):
     end = trace.end_cycle
-    plans = plan_network(net, hw)
-    steps = [list(p.steps()) for p in plans]
+    works = schedule_network(net, hw)
+    steps = [list(w.steps) for w in works]
 
     # Exactly one MAC state per cycle: intervals partition [0, end) and expand to `end` values.
     for name in trace.specs:
@@ -48,7 +49,8 @@ def check_invariants(trace, net, hw):
         reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
         writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
         assert reads == sum(s.w_bytes + s.a_bytes for s in layer_steps)
-        assert writes == sum(s.out_bytes for s in layer_steps if s.out_last)
+        kept = works[i].output_on_chip
+        assert writes == (0 if kept else sum(s.out_bytes for s in layer_steps if s.out_last))
         counters = trace.meta["counters"][i]
         assert (counters["dram_read_bytes"], counters["dram_write_bytes"]) == (reads, writes)
     assert np.all(t["done_cycle"] <= end)
@@ -76,10 +78,20 @@ def check_invariants(trace, net, hw):
     return total
 
 
-def _hw(lanes=64, bandwidth=200e6, latency_ns=100.0, depth=8, wbuf=64 * 1024, abuf=64 * 1024, obuf=32 * 1024, **mac):
+def _hw(
+    lanes=64,
+    bandwidth=200e6,
+    latency_ns=100.0,
+    depth=8,
+    wbuf=64 * 1024,
+    abuf=64 * 1024,
+    obuf=32 * 1024,
+    retain=True,
+    **mac,
+):
     return Accelerator(
         mac_array=MacArray(lanes=lanes, **mac),
-        buffers=Buffers(weight_bytes=wbuf, activation_bytes=abuf, output_bytes=obuf),
+        buffers=Buffers(weight_bytes=wbuf, activation_bytes=abuf, output_bytes=obuf, retain_activations=retain),
         dram=Dram(bandwidth_bytes_per_s=bandwidth, latency_ns=latency_ns, queue_depth=depth),
     )
 
@@ -157,7 +169,7 @@ def test_stall_reasons_cover_every_waiting_cycle():
 def test_dependent_layer_waits_for_previous_outputs():
     a = Linear("a", in_features=256, out_features=256, independent=True)
     b = Linear("b", in_features=256, out_features=256)
-    trace = simulate(_net(a, b), _hw())
+    trace = simulate(_net(a, b), _hw(retain=False))
     t = trace.transfers
     last_write_of_a = t["done_cycle"][(t["layer"] == 0) & (t["kind"] == 2)].max()
     act_reads_b = t["issue_cycle"][(t["layer"] == 1) & (t["kind"] == 1)]
@@ -165,6 +177,29 @@ def test_dependent_layer_waits_for_previous_outputs():
     assert len(act_reads_b) and act_reads_b.min() >= last_write_of_a
     # Weights have no such dependency: b's first weight tile is prefetched while a runs.
     assert weight_reads_b.min() < last_write_of_a
+
+
+def test_output_kept_on_chip_for_its_only_consumer():
+    chain = _net(
+        Linear("a", in_features=256, out_features=256, independent=True),
+        Linear("b", in_features=256, out_features=256),
+        Linear("c", in_features=256, out_features=256),
+    )
+    kept, written = simulate(chain, _hw()), simulate(chain, _hw(retain=False))
+    assert [m["output_on_chip"] for m in kept.meta["layers"]] == [True, True, False]
+    t = kept.transfers
+    # Only the weights, the network input and the last output cross the bus.
+    assert set(zip(t["layer"].tolist(), t["kind"].tolist())) == {(0, 0), (0, 1), (1, 0), (2, 0), (2, 2)}
+    assert int(t["payload_bytes"].sum()) == chain.weight_bytes + 2 * 256 * 4
+    assert kept.end_cycle < written.end_cycle
+    check_invariants(kept, chain, _hw())
+    # A second consumer (a branch) keeps the output in DRAM.
+    branch = _net(
+        Linear("a", in_features=256, out_features=256, independent=True),
+        Linear("b", in_features=256, out_features=256),
+        Linear("c", in_features=256, out_features=256, inputs=("a",)),
+    )
+    assert not simulate(branch, _hw()).meta["layers"][0]["output_on_chip"]
 
 
 def test_deterministic_traces():
@@ -246,4 +281,30 @@ def test_random_layers_and_hardware_respect_bounds_and_conservation(layers, hw, 
         type(layer)(**{**layer.__dict__, "name": f"l{i}", "independent": i == 0}) for i, layer in enumerate(layers)
     ]
     net = _net(*named).with_precision(precision)
+    check_invariants(simulate(net, hw), net, hw)
+
+
+@settings(
+    max_examples=int(__import__("os").environ.get("ACCELSIM_HYPOTHESIS_EXAMPLES", 40)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    widths=st.lists(st.integers(1, 600), min_size=2, max_size=5),
+    tokens=st.integers(1, 40),
+    branch=st.booleans(),
+    hw=hardware_strategy,
+    retain=st.booleans(),
+    precision=st.sampled_from(list(Precision)),
+)
+def test_random_chains_with_on_chip_activations(widths, tokens, branch, hw, retain, precision):
+    # Chained layers whose outputs may stay on chip (or not: too big, a branch, retention off).
+    layers = [
+        Linear(f"l{i}", in_features=a, out_features=b, tokens=tokens, independent=i == 0)
+        for i, (a, b) in enumerate(zip(widths, widths[1:]))
+    ]
+    if branch and len(layers) > 1:
+        layers.append(Linear("tail", in_features=widths[1], out_features=7, tokens=tokens, inputs=("l0",)))
+    hw = hw.replace(buffers=dataclasses.replace(hw.buffers, retain_activations=retain))
+    net = _net(*layers).with_precision(precision)
     check_invariants(simulate(net, hw), net, hw)

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from accelsim.hardware import Accelerator
 from accelsim.sim import dram, mac_array, scheduler
-from accelsim.sim.tiling import TilePlan, plan_layer
+from accelsim.sim.tiling import TilePlan, compulsory_bytes, plan_layer
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
 from accelsim.workload.layers import Layer, Network
@@ -24,10 +24,45 @@ _PROGRESS_MIN_STEPS = 20_000
 
 def plan_network(network: Network, hw: Accelerator) -> list[TilePlan]:
     """The tiling plan of every layer (ConfigError if a layer cannot fit the buffers)."""
-    return [plan_layer(layer, hw) for layer in network.layers]
+    return [work.plan for work in schedule_network(network, hw)]
 
 
-def _layer_meta(layer: Layer, plan: TilePlan) -> dict[str, Any]:
+def _retains_output(network: Network, i: int, work: scheduler.LayerWork, hw: Accelerator) -> bool:
+    """Whether layer i's output can stay in the activation buffer for layer i + 1.
+
+    Only when the next layer is its one consumer and reads nothing else, the tensor is exactly
+    the next layer's input at the same precision, and it fits beside what layer i itself holds
+    in the activation buffer (its own input if retained, else its tile slots)."""
+    layers, producers = network.layers, network.producers()
+    if not hw.buffers.retain_activations or i + 1 >= len(layers):
+        return False
+    consumers = [j for j, p in enumerate(producers) if i in p]
+    layer, nxt = layers[i], layers[i + 1]
+    if consumers != [i + 1] or producers[i + 1] != (i,):
+        return False
+    if nxt.input_tensor_elements != layer.output_elements or nxt.activation_precision != layer.activation_precision:
+        return False
+    held = work.input_bytes_on_chip or hw.buffers.slots * max(s.a_resident_bytes for s in work.steps)
+    return held + layer.output_bytes <= hw.buffers.activation_bytes
+
+
+def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerWork]:
+    """Plan every layer and decide which outputs stay on chip, in execution order."""
+    works: list[scheduler.LayerWork] = []
+    producers = network.producers()
+    input_on_chip = False
+    for i, layer in enumerate(network.layers):
+        plan = plan_layer(layer, hw, input_on_chip)
+        on_chip_bytes = network.layers[i - 1].output_bytes if input_on_chip else 0
+        work = scheduler.LayerWork(plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False)
+        work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw))
+        works.append(work)
+        input_on_chip = work.output_on_chip
+    return works
+
+
+def _layer_meta(layer: Layer, work: scheduler.LayerWork) -> dict[str, Any]:
+    plan = work.plan
     return {
         "name": layer.name,
         "kind": layer.kind,
@@ -42,7 +77,10 @@ def _layer_meta(layer: Layer, plan: TilePlan) -> dict[str, Any]:
         "weight_bytes": layer.weight_bytes,
         "input_bytes": layer.input_bytes,
         "output_bytes": layer.output_bytes,
-        "independent": layer.independent,
+        "producers": list(work.producers),
+        "input_on_chip": work.input_bytes_on_chip > 0,
+        "output_on_chip": work.output_on_chip,
+        "compulsory_bytes": compulsory_bytes(layer, work.input_bytes_on_chip > 0, work.output_on_chip),
         "plan": {
             "tg": plan.tg,
             "tm": plan.tm,
@@ -63,11 +101,7 @@ def simulate(
     provenance: list[dict[str, Any]] | None = None,
 ) -> Trace:
     """Run `network` on `hw` and return its complete per-cycle trace."""
-    plans = plan_network(network, hw)
-    work = tuple(
-        scheduler.LayerWork(tuple(plan.steps()), layer.mac_precision, layer.independent)
-        for layer, plan in zip(network.layers, plans)
-    )
+    work = tuple(schedule_network(network, hw))
     env = simpy.Environment()
     recorder = Recorder(SIGNAL_SPECS)
     controller = dram.DramController(env, hw, recorder)
@@ -92,7 +126,7 @@ def simulate(
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
         "provenance": provenance or [],
-        "layers": [_layer_meta(layer, plan) for layer, plan in zip(network.layers, plans)],
+        "layers": [_layer_meta(layer, w) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }
     return Trace(

@@ -6,9 +6,15 @@ Four processes share the step list of all layers, in order:
 - the compute process waits for its step's tiles, runs the array, releases tiles it no longer
   needs, and takes an output slot at the first reduction step of each output tile;
 - the writer writes finished output tiles back and frees their slot once the data is out.
-An activation tile of a layer that reads earlier layers' outputs is fetched only after every
-earlier layer's output has been written (a read-after-write dependency through DRAM); weights
+An activation tile is fetched only once the layers producing it have written their outputs (a
+read-after-write dependency through DRAM), and at most one layer ahead of the array. Weights
 have no such dependency and are prefetched across layer boundaries.
+
+A layer whose output stays on chip (decided by the engine) moves each finished output tile
+into the activation buffer instead of writing it back; the next layer then reads its whole
+input from there and fetches no activations, and frees that tensor when it finishes. While
+such a tensor is held, the activation loader does not run ahead into the next layer, so the
+buffer never holds more than the engine budgeted.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
-from accelsim.sim.tiling import Step
+from accelsim.sim.tiling import Step, TilePlan
 from accelsim.trace.recorder import Recorder, SignalSpec
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
 
@@ -51,11 +57,18 @@ COUNTERS = (
 
 @dataclass(frozen=True)
 class LayerWork:
-    """What the scheduler needs of one layer: its steps, MAC precision and dependency."""
+    """What the scheduler needs of one layer: its plan and steps, MAC precision, dataflow."""
 
+    plan: TilePlan
     steps: tuple[Step, ...]
     precision: Precision
-    independent: bool
+    producers: tuple[int, ...]  # layers whose outputs this layer's input is made of
+    input_bytes_on_chip: int  # > 0: the input is held in the activation buffer already
+    output_on_chip: bool  # the output stays in the activation buffer for the next layer
+
+    @property
+    def holds_activations(self) -> bool:
+        return self.input_bytes_on_chip > 0 or self.output_on_chip
 
 
 @dataclass
@@ -92,6 +105,7 @@ class TileScheduler:
         self.w_ready: dict[tuple[int, int], simpy.Event] = {}
         self.a_ready: dict[tuple[int, int], simpy.Event] = {}
         self.layer_written = [env.event() for _ in self.layers]
+        self.layer_started = [env.event() for _ in self.layers]
         self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
         self.write_queue = simpy.Store(env)
         self.finished = env.event()
@@ -110,17 +124,14 @@ class TileScheduler:
         )
         kind = "weight" if weights else "activation"
         kind_index = TRANSFER_KINDS.index(kind)
-        written_through = -1  # layers whose outputs are known to be in DRAM
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
+            if not weights and any(s.a_bytes for s in work.steps):
+                yield from self._may_fetch_activations(li)
             for step in work.steps:
                 nbytes = step.w_bytes if weights else step.a_bytes
                 if not nbytes:
                     continue
-                if not weights and not work.independent:
-                    while written_through < li - 1:
-                        written_through += 1
-                        yield self.layer_written[written_through]
                 yield slots.get(1)
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
                 arrived = self._ready(ready, (li, step.index))
@@ -128,6 +139,14 @@ class TileScheduler:
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
                 counter[f"sram_{kind}_write_bytes"] += nbytes
+
+    def _may_fetch_activations(self, li: int) -> Generator[simpy.Event, object, None]:
+        """Wait until layer li's input is in DRAM and the activation buffer has room for it."""
+        for producer in self.layers[li].producers:
+            yield self.layer_written[producer]
+        if li > 0:
+            previous = self.layers[li - 1]
+            yield self.layer_started[li if previous.holds_activations else li - 1]
 
     # --- compute -----------------------------------------------------------------------------
     def _ready(self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int]) -> simpy.Event:
@@ -153,6 +172,7 @@ class TileScheduler:
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
+            self.layer_started[li].succeed()
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
                 if step.out_first:
@@ -175,9 +195,14 @@ class TileScheduler:
                     self.a_buf.add(env.now, -step.a_resident_bytes)
                     self.a_slots.put(1)
                 if step.out_last:
-                    self.write_queue.put((li, step))
+                    if work.output_on_chip:
+                        self._keep_on_chip(li, step)
+                    else:
+                        self.write_queue.put((li, step))
                 if self.on_step is not None:
                     self.on_step()
+            if work.input_bytes_on_chip:
+                self.a_buf.add(env.now, -work.input_bytes_on_chip)
             tile_sig.set(env.now, tile_sig.current)
         array.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
@@ -204,6 +229,12 @@ class TileScheduler:
             counter["dram_write_bytes"] += step.out_bytes
             counter["dram_write_bus_bytes"] += req.bus_bytes
             req.done.callbacks.append(lambda _, li=li, step=step: self._written(li, step))
+
+    def _keep_on_chip(self, li: int, step: Step) -> None:
+        """Move a finished output tile into the activation buffer for the next layer."""
+        self.a_buf.add(self.env.now, step.out_bytes)
+        self.counters[li]["sram_activation_write_bytes"] += step.out_bytes
+        self._written(li, step)
 
     def _written(self, li: int, step: Step) -> None:
         self.o_buf.add(self.env.now, -step.acc_bytes)

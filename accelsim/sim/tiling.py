@@ -56,6 +56,8 @@ class TilePlan:
     tn: int
     order: str
     accumulator_bits: int
+    #: The whole input tensor is already in the activation buffer: A tiles are read from it.
+    input_on_chip: bool = False
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
@@ -75,7 +77,8 @@ class TilePlan:
     def describe(self) -> str:
         ng, nm, nk, nn = self.counts
         g = f"Tg={self.tg} " if self.layer.groups > 1 else ""
-        return f"{g}Tm={self.tm} Tk={self.tk} Tn={self.tn} order={self.order} tiles={ng}x{nm}x{nk}x{nn}"
+        on_chip = " input-on-chip" if self.input_on_chip else ""
+        return f"{g}Tm={self.tm} Tk={self.tk} Tn={self.tn} order={self.order} tiles={ng}x{nm}x{nk}x{nn}{on_chip}"
 
     def _ranges(self, size: int, tile: int) -> list[tuple[int, int]]:
         return [(lo, min(lo + tile, size)) for lo in range(0, size, tile)]
@@ -114,7 +117,7 @@ class TilePlan:
                 )
         for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb) in enumerate(raw):
             w_new = i == 0 or raw[i - 1][0] != w_key
-            a_new = i == 0 or raw[i - 1][1] != a_key
+            a_new = (i == 0 or raw[i - 1][1] != a_key) and not self.input_on_chip
             nxt = raw[i + 1] if i + 1 < len(raw) else None
             yield Step(
                 index=i,
@@ -124,7 +127,7 @@ class TilePlan:
                 w_resident_bytes=wb,
                 a_resident_bytes=ab,
                 w_release=nxt is None or nxt[0] != w_key,
-                a_release=nxt is None or nxt[1] != a_key,
+                a_release=(nxt is None or nxt[1] != a_key) and not self.input_on_chip,
                 out_first=first,
                 out_last=last,
                 out_bytes=ob,
@@ -155,13 +158,13 @@ def _m_candidates(layer: Layer, m: int) -> list[int]:
     return sorted(set(_candidates(width)) | set(rows) | {m})
 
 
-def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str) -> tuple[float, int]:
+def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str, input_on_chip: bool) -> tuple[float, int]:
     """(DRAM bytes, steps) of a plan, computed in closed form."""
     m, k, n = layer.gemm_mkn
     ng, nm, nk, nn = -(-layer.groups // tg), -(-m // tm), -(-k // tk), -(-n // tn)
     b_bits, a_bits = layer.b_precision.bits, layer.activation_precision.bits
     w_all = layer.weight_elements * b_bits / 8
-    a_all = _m_tiling(layer, tm)[0] * a_bits / 8
+    a_all = 0 if input_on_chip else _m_tiling(layer, tm)[0] * a_bits / 8
     if order == "gmnk":
         w = w_all if nk * nn == 1 else w_all * nm
         a = a_all if nk == 1 else a_all * nn
@@ -193,7 +196,9 @@ def _w_fits(layer: Layer, hw: Accelerator, tg: int, tk: int, tn: int) -> bool:
     return w * hw.buffers.slots <= hw.buffers.weight_bytes
 
 
-def _a_fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int) -> bool:
+def _a_fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, input_on_chip: bool = False) -> bool:
+    if input_on_chip:
+        return True  # tiles are windows of the tensor already resident, not copies in slots
     m, k, _ = layer.gemm_mkn
     m0 = _m_tiling(layer, tm)[1]
     elements = tg * layer.a_tile_elements(m0, min(m0 + tm, m), 0, min(tk, k))
@@ -205,23 +210,23 @@ def _o_fits(hw: Accelerator, tg: int, tm: int, tn: int) -> bool:
     return acc * hw.buffers.slots <= hw.buffers.output_bytes
 
 
-def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int) -> bool:
-    return _w_fits(layer, hw, tg, tk, tn) and _a_fits(layer, hw, tg, tm, tk) and _o_fits(hw, tg, tm, tn)
+def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int, on_chip: bool) -> bool:
+    return _w_fits(layer, hw, tg, tk, tn) and _a_fits(layer, hw, tg, tm, tk, on_chip) and _o_fits(hw, tg, tm, tn)
 
 
-def _largest_k(layer: Layer, hw: Accelerator, tm: int, tn: int) -> int | None:
+def _largest_k(layer: Layer, hw: Accelerator, tm: int, tn: int, on_chip: bool) -> int | None:
     """Largest reduction tile that fits beside (tm, tn); more K per tile never moves more bytes."""
     _, k, _ = layer.gemm_mkn
     for tk in reversed(_candidates(k, layer.k_granule)):
-        if _w_fits(layer, hw, 1, tk, tn) and _a_fits(layer, hw, 1, tm, tk):
+        if _w_fits(layer, hw, 1, tk, tn) and _a_fits(layer, hw, 1, tm, tk, on_chip):
             return tk
     return None
 
 
-def plan_layer(layer: Layer, hw: Accelerator) -> TilePlan:
+def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> TilePlan:
     """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit."""
     # Plans depend on shape and precision only: identical blocks of a network share one search.
-    plan = _plan_shape(dataclasses.replace(layer, name="", independent=False), hw)
+    plan = _plan_shape(dataclasses.replace(layer, name="", independent=False, inputs=None), hw, input_on_chip)
     if plan is None:
         raise ConfigError(_too_small(layer, hw))
     return dataclasses.replace(plan, layer=layer)
@@ -234,7 +239,7 @@ def clear_plan_cache() -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _plan_shape(layer: Layer, hw: Accelerator) -> TilePlan | None:
+def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
     m, k, n = layer.gemm_mkn
     best: tuple[tuple[float, int], TilePlan] | None = None
     for tn in _candidates(n):
@@ -245,18 +250,19 @@ def _plan_shape(layer: Layer, hw: Accelerator) -> TilePlan | None:
             if len(fitting) == _M_CONTENDERS:
                 break
             if _o_fits(hw, 1, tm, tn):
-                tk = _largest_k(layer, hw, tm, tn)
+                tk = _largest_k(layer, hw, tm, tn, on_chip)
                 if tk is not None:
                     fitting.append((tm, tk))
         for tm, tk in fitting:
             tgs = [1]
             if tk == k and tn == n and tm == m and layer.groups > 1:
-                tgs = [g for g in _candidates(layer.groups) if _fits(layer, hw, g, tm, tk, tn)]
+                tgs = [g for g in _candidates(layer.groups) if _fits(layer, hw, g, tm, tk, tn, on_chip)]
             for tg in tgs:
                 for order in ORDERS:
-                    cost = _estimate(layer, tg, tm, tk, tn, order)
+                    cost = _estimate(layer, tg, tm, tk, tn, order, on_chip)
                     if best is None or cost < best[0]:
-                        best = (cost, TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits))
+                        plan = TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits, on_chip)
+                        best = (cost, plan)
     return None if best is None else best[1]
 
 
@@ -275,9 +281,12 @@ def _too_small(layer: Layer, hw: Accelerator) -> str:
     return f"buffers: no tile of layer {layer.name} fits the buffers"
 
 
-def compulsory_bytes(layer: Layer) -> int:
-    """Bytes any schedule must move: weights and inputs read once, outputs written once."""
-    return layer.weight_bytes + layer.input_bytes + layer.output_bytes
+def compulsory_bytes(layer: Layer, input_on_chip: bool = False, output_on_chip: bool = False) -> int:
+    """DRAM bytes any schedule must move: weights and inputs read once, outputs written once,
+    less an input already in the activation buffer or an output kept there."""
+    return (
+        layer.weight_bytes + (0 if input_on_chip else layer.input_bytes) + (0 if output_on_chip else layer.output_bytes)
+    )
 
 
 def compute_bound_cycles(layer: Layer, hw: Accelerator) -> int:

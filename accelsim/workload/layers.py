@@ -35,6 +35,9 @@ class Layer:
     #: The input does not come from an earlier layer of the network (network input, or an
     #: independent GEMM), so it may be fetched before earlier layers finish writing.
     independent: bool = False
+    #: Names of the earlier layers whose outputs make this layer's input (through any unmodelled
+    #: element-wise op such as a residual add or a pool). None: the previous layer.
+    inputs: tuple[str, ...] | None = None
 
     kind = "layer"
 
@@ -86,6 +89,12 @@ class Layer:
     def output_elements(self) -> int:
         m, _, n = self.gemm_mkn
         return self.groups * m * n
+
+    @property
+    def input_tensor_elements(self) -> int:
+        """Elements of the A operand tensor as its producer wrote it (a feature map, not im2col)."""
+        m, k, _ = self.gemm_mkn
+        return self.groups * m * k
 
     @property
     def parameter_count(self) -> int:
@@ -178,6 +187,10 @@ class Conv2d(Layer):
         if self.batch_norm and self.bias:
             extra += self.out_channels
         return self.weight_elements + extra
+
+    @property
+    def input_tensor_elements(self) -> int:
+        return self.in_channels * self.in_height * self.in_width
 
     def _span(self, o0: int, o1: int, kernel: int, size: int) -> int:
         """Input positions along one axis touched by outputs [o0, o1] (inclusive), padding excluded."""
@@ -310,6 +323,23 @@ class Network:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise LayerError(f"network {self.name}: layer names are not unique")
+        for i, layer in enumerate(self.layers):
+            for source in layer.inputs or ():
+                if source not in names[:i]:
+                    raise LayerError(f"layer {layer.name}: inputs: {source!r} is not an earlier layer of {self.name}")
+
+    def producers(self) -> tuple[tuple[int, ...], ...]:
+        """Per layer, the indices of the layers whose outputs it reads (empty: network input)."""
+        index = {layer.name: i for i, layer in enumerate(self.layers)}
+        out = []
+        for i, layer in enumerate(self.layers):
+            if layer.independent or i == 0:
+                out.append(())
+            elif layer.inputs is None:
+                out.append((i - 1,))
+            else:
+                out.append(tuple(index[name] for name in layer.inputs))
+        return tuple(out)
 
     @property
     def macs(self) -> int:

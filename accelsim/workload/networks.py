@@ -24,8 +24,11 @@ def _conv(
     stride: int = 1,
     groups: int = 1,
     batch_norm: bool = True,
+    inputs: tuple[str, ...] | None = None,
 ) -> Shape:
-    """Append a square convolution ("same" padding kernel // 2, no bias) on `x`; return its output shape."""
+    """Append a square convolution ("same" padding kernel // 2, no bias) on `x`; return its output shape.
+
+    `inputs` names the layers whose outputs make `x` (None: the previous layer)."""
     c, h, w = x
     conv = Conv2d(
         name,
@@ -40,6 +43,7 @@ def _conv(
         bias=False,
         batch_norm=batch_norm,
         independent=not layers,
+        inputs=inputs,
     )
     layers.append(conv)
     return out_channels, conv.out_height, conv.out_width
@@ -83,16 +87,20 @@ def resnet20() -> Network:
     """ResNet-20 for CIFAR-10 with 1x1 projection shortcuts (option B), batch-norm folded away."""
     layers: list[Layer] = []
     x = _conv(layers, "conv1", (3, 32, 32), 16, 3, batch_norm=False)
+    # The block input is the residual sum of the layers in `sources`.
+    sources: tuple[str, ...] = ("conv1",)
     for stage, planes in enumerate((16, 32, 64), start=1):
         for block in range(3):
             stride = 2 if stage > 1 and block == 0 else 1
             prefix = f"layer{stage}.{block}"
-            y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, batch_norm=False)
+            y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, batch_norm=False, inputs=sources)
             y = _conv(layers, f"{prefix}.conv2", y, planes, 3, batch_norm=False)
+            shortcut = sources[:1]  # identity: the residual add reads the block input again
             if stride != 1 or x[0] != planes:
-                _conv(layers, f"{prefix}.downsample", x, planes, 1, stride, batch_norm=False)
-            x = y
-    layers.append(Linear("fc", in_features=x[0], out_features=10))
+                _conv(layers, f"{prefix}.downsample", x, planes, 1, stride, batch_norm=False, inputs=sources)
+                shortcut = (f"{prefix}.downsample",)
+            x, sources = y, (f"{prefix}.conv2",) + shortcut
+    layers.append(Linear("fc", in_features=x[0], out_features=10, inputs=sources))
     return Network(
         "resnet20",
         tuple(layers),
@@ -107,21 +115,25 @@ def _resnet_imagenet(name: str, bottleneck: bool, blocks: tuple[int, ...], param
     layers: list[Layer] = []
     x = _conv(layers, "conv1", (3, 224, 224), 64, 7, 2)
     x = _pool(x)  # max pool 3x3/2 pad 1: 112 -> 56
+    sources: tuple[str, ...] = ("conv1",)  # the block input is the residual sum of these
     for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), blocks), start=1):
         for block in range(count):
             stride = 2 if stage > 1 and block == 0 else 1
             prefix = f"layer{stage}.{block}"
             if bottleneck:
-                y = _conv(layers, f"{prefix}.conv1", x, planes, 1)
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 1, inputs=sources)
                 y = _conv(layers, f"{prefix}.conv2", y, planes, 3, stride)
                 y = _conv(layers, f"{prefix}.conv3", y, planes * expansion, 1)
             else:
-                y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride)
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, inputs=sources)
                 y = _conv(layers, f"{prefix}.conv2", y, planes, 3)
+            main = layers[-1].name
+            shortcut = sources[:1]  # identity: the residual add reads the block input again
             if stride != 1 or x[0] != planes * expansion:
-                _conv(layers, f"{prefix}.downsample", x, planes * expansion, 1, stride)
-            x = y
-    layers.append(Linear("fc", in_features=x[0], out_features=1000))
+                _conv(layers, f"{prefix}.downsample", x, planes * expansion, 1, stride, inputs=sources)
+                shortcut = (f"{prefix}.downsample",)
+            x, sources = y, (main,) + shortcut
+    layers.append(Linear("fc", in_features=x[0], out_features=1000, inputs=sources))
     return Network(
         name,
         tuple(layers),
@@ -158,16 +170,22 @@ def mobilenet_v2() -> Network:
     """torchvision MobileNetV2 (width 1.0): inverted residuals with depthwise 3x3 convs."""
     layers: list[Layer] = []
     x = _conv(layers, "features.0", (3, 224, 224), 32, 3, 2)
+    sources: tuple[str, ...] = ("features.0",)  # the block input is the residual sum of these
     index = 1
     for t, c, n, s in _MOBILENET_V2_SETTINGS:
         for i in range(n):
             prefix = f"features.{index}"
             hidden = x[0] * t
-            y = x if t == 1 else _conv(layers, f"{prefix}.expand", x, hidden, 1)
-            y = _conv(layers, f"{prefix}.depthwise", y, hidden, 3, s if i == 0 else 1, groups=hidden)
+            stride = s if i == 0 else 1
+            y = x if t == 1 else _conv(layers, f"{prefix}.expand", x, hidden, 1, inputs=sources)
+            y = _conv(
+                layers, f"{prefix}.depthwise", y, hidden, 3, stride, groups=hidden, inputs=None if t > 1 else sources
+            )
+            residual = stride == 1 and x[0] == c
             x = _conv(layers, f"{prefix}.project", y, c, 1)
+            sources = (f"{prefix}.project",) + (sources[:1] if residual else ())
             index += 1
-    x = _conv(layers, f"features.{index}", x, 1280, 1)
+    x = _conv(layers, f"features.{index}", x, 1280, 1, inputs=sources)
     layers.append(Linear("classifier", in_features=x[0], out_features=1000))
     return Network(
         "mobilenet_v2",
@@ -186,10 +204,24 @@ def bert_base_layer(seq_len: int = 128) -> Network:
     head_dim = hidden // heads
     layers: tuple[Layer, ...] = (
         Linear("attention.query", in_features=hidden, out_features=hidden, tokens=seq_len, independent=True),
-        Linear("attention.key", in_features=hidden, out_features=hidden, tokens=seq_len),
-        Linear("attention.value", in_features=hidden, out_features=hidden, tokens=seq_len),
-        MatMul("attention.scores", batch=heads, m=seq_len, k=head_dim, n=seq_len),
-        MatMul("attention.context", batch=heads, m=seq_len, k=seq_len, n=head_dim),
+        Linear("attention.key", in_features=hidden, out_features=hidden, tokens=seq_len, independent=True),
+        Linear("attention.value", in_features=hidden, out_features=hidden, tokens=seq_len, independent=True),
+        MatMul(
+            "attention.scores",
+            batch=heads,
+            m=seq_len,
+            k=head_dim,
+            n=seq_len,
+            inputs=("attention.query", "attention.key"),
+        ),
+        MatMul(
+            "attention.context",
+            batch=heads,
+            m=seq_len,
+            k=seq_len,
+            n=head_dim,
+            inputs=("attention.scores", "attention.value"),
+        ),
         Linear(
             "attention.output",
             in_features=hidden,
@@ -197,11 +229,11 @@ def bert_base_layer(seq_len: int = 128) -> Network:
             tokens=seq_len,
             folded_parameters=2 * hidden,
         ),
+        # Residual add and LayerNorm (not modelled) sit between the attention output and the FFN.
         Linear("intermediate", in_features=hidden, out_features=ffn, tokens=seq_len),
         Linear("output", in_features=ffn, out_features=hidden, tokens=seq_len, folded_parameters=2 * hidden),
     )
-    # The query projection is first and reads the network input; the key and value projections read
-    # it too but are left dependent (conservatively ordered after the query projection).
+    # The query, key and value projections all read the network input.
     return Network(
         "bert-base-layer",
         layers,
