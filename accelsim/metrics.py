@@ -326,3 +326,25 @@ def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:
         bound=bound,
         clock_hz=hw.clock_hz,
     )
+
+
+def tile_figures(trace: Trace) -> list[dict[str, Any]]:
+    """Per tile step of every layer: its span (waiting for operands, then computing), MACs and
+    cycles in each MAC-array state."""
+    names = trace.specs["mac.state"].states
+    out = []
+    for meta, (start, stop) in zip(trace.meta["layers"], layer_spans(trace)):
+        s, e, v = trace.intervals("tile", start, stop)
+        for tile_start, tile_end, tile in zip(s.tolist(), e.tolist(), v.tolist()):
+            states = trace.cycles_per_value("mac.state", tile_start, tile_end)
+            out.append(
+                {
+                    "layer": meta["name"],
+                    "tile": tile,
+                    "start_cycle": tile_start,
+                    "cycles": tile_end - tile_start,
+                    "macs": trace.integral("mac.macs", tile_start, tile_end),
+                    "state_cycles": {names[k]: n for k, n in sorted(states.items())},
+                }
+            )
+    return out

@@ -1,12 +1,17 @@
-"""Trace files: one `.npz` archive, readable with numpy alone (`allow_pickle=False`).
+"""Trace files: one `.npz` archive, readable with numpy alone (`np.load(..., allow_pickle=False)`).
 
-Layout (schema version 1):
-- `meta`: 0-d unicode array holding JSON: schema, schema_version, clock_hz, hardware, network,
-  provenance, layers (shapes, precisions, tiling plans), counters (activity per layer),
-  end_cycle, and `signals`: name -> {unit, description, states}.
-- `signal/<name>/starts`, `signal/<name>/values`: int64 interval starts (sorted, first is 0) and
-  the value held from each start to the next; the last holds until end_cycle.
-- `transfer/<column>`: int64 columns of the DRAM transfer table (see TRANSFER_COLUMNS).
+Schema version 2 (documented for readers without accelsim in `traces/README.md`):
+- `meta`: 0-d unicode array holding JSON: schema ("accelsim-trace"), schema_version, end_cycle,
+  clock_hz, hardware, network, provenance, layers (shapes, precisions, tiling plans, dataflow),
+  counters (activity per layer), and `signals`: name -> {unit, description, states}.
+- `signal/<name>/starts`: interval starts, sorted, the first is 0; uint32 while the run is
+  shorter than 2^32 cycles, else uint64. `signal/<name>/values`: the value held from each start
+  to the next (the last until end_cycle), in the smallest integer type that holds them.
+- `transfer/<column>`: integer columns of the DRAM transfer table (see TRANSFER_COLUMNS), one
+  row per request, each in the smallest integer type that holds it.
+Signal members are stored uncompressed, so `load(..., lazy=True)` memory-maps them: reading a
+window binary-searches the starts and touches only the pages it needs. The transfer table and
+the metadata, always read whole, are deflated.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,40 +30,92 @@ from accelsim.trace.recorder import SignalSpec
 from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
 
 SCHEMA = "accelsim-trace"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class TraceFileError(InputError):
     """A file that is not a readable accelsim trace; the message is one line."""
 
 
-def save(trace: Trace, path: str | Path) -> None:
-    """Write atomically: a crash mid-write never leaves a half-written file under `path`."""
+def _smallest_int(values: np.ndarray) -> np.ndarray:
+    if not len(values):
+        return values.astype(np.uint8)
+    lo, hi = int(values.min()), int(values.max())
+    for dtype in (np.uint8, np.uint16, np.uint32, np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return values.astype(dtype)
+    return values.astype(np.int64)
+
+
+def _meta(trace: Trace) -> dict[str, Any]:
     meta = dict(trace.meta)
     meta.update(schema=SCHEMA, schema_version=SCHEMA_VERSION, end_cycle=trace.end_cycle)
     meta["signals"] = {
         name: {"unit": s.unit, "description": s.description, "states": list(s.states)}
         for name, s in trace.specs.items()
     }
-    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
+    return meta
+
+
+def save(trace: Trace, path: str | Path) -> None:
+    """Write atomically: a crash mid-write never leaves a half-written file under `path`."""
+    start_type = np.uint32 if trace.end_cycle < 2**32 else np.uint64
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(_meta(trace)))}
     for name in trace.specs:
-        arrays[f"signal/{name}/starts"] = trace.starts[name]
-        arrays[f"signal/{name}/values"] = trace.values[name]
+        arrays[f"signal/{name}/starts"] = np.asarray(trace.starts[name]).astype(start_type)
+        arrays[f"signal/{name}/values"] = _smallest_int(np.asarray(trace.values[name]))
     for column in TRANSFER_COLUMNS:
-        arrays[f"transfer/{column}"] = trace.transfers[column]
+        arrays[f"transfer/{column}"] = _smallest_int(np.asarray(trace.transfers[column]))
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as archive:
+            for name, array in arrays.items():
+                # A fixed timestamp keeps files of identical runs identical, byte for byte.
+                member = zipfile.ZipInfo(name + ".npy", (1980, 1, 1, 0, 0, 0))
+                member.compress_type = zipfile.ZIP_STORED if name.startswith("signal/") else zipfile.ZIP_DEFLATED
+                with archive.open(member, "w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, array, allow_pickle=False)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
 
 
-def load(path: str | Path) -> Trace:
-    """Read a trace file; a missing, foreign, corrupt or newer-schema file raises TraceFileError."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _memmap_member(path: Path, archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    """Map one stored (uncompressed) .npy member of the archive without reading it."""
+    info = archive.getinfo(member + ".npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        with archive.open(info) as fh:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+        fh.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+        offset = fh.tell()
+    if fortran or dtype.hasobject:
+        raise ValueError("unexpected array layout")
+    if not shape or shape[0] == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def load(path: str | Path, lazy: bool = False) -> Trace:
+    """Read a trace file; a missing, foreign, corrupt, truncated or newer-schema file raises
+    TraceFileError. `lazy` memory-maps the signals instead of reading them."""
+    path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
@@ -66,25 +124,54 @@ def load(path: str | Path) -> Trace:
                 name: SignalSpec(name, s["unit"], s["description"], tuple(s["states"]))
                 for name, s in meta["signals"].items()
             }
-            starts = {name: data[f"signal/{name}/starts"] for name in specs}
-            values = {name: data[f"signal/{name}/values"] for name in specs}
             transfers = {c: data[f"transfer/{c}"] for c in TRANSFER_COLUMNS}
+            if lazy:
+                with zipfile.ZipFile(path) as archive:
+                    arrays = {
+                        key: _memmap_member(path, archive, f"signal/{name}/{key.split('|')[1]}")
+                        for name in specs
+                        for key in (f"{name}|starts", f"{name}|values")
+                    }
+                starts = {name: arrays[f"{name}|starts"] for name in specs}
+                values = {name: arrays[f"{name}|values"] for name in specs}
+            else:
+                starts = {name: data[f"signal/{name}/starts"] for name in specs}
+                values = {name: data[f"signal/{name}/values"] for name in specs}
+            _check_signals(starts, values, meta["end_cycle"], path)
     except TraceFileError:
         raise
     except FileNotFoundError:
         raise TraceFileError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+    except IsADirectoryError:
+        raise TraceFileError(f"{path}: is a directory") from None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
         raise TraceFileError(f"{path}: not a readable accelsim trace ({type(exc).__name__})") from None
     end = meta.pop("end_cycle")
-    meta.pop("signals")
+    for key in ("signals", "schema", "schema_version"):
+        meta.pop(key)
     return Trace(specs=specs, starts=starts, values=values, end_cycle=end, transfers=transfers, meta=meta)
 
 
-def _check_schema(meta: dict, path: str | Path) -> None:
+def _check_schema(meta: Any, path: Path) -> None:
     if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
         raise TraceFileError(f"{path}: not an accelsim trace")
     version = meta.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise TraceFileError(
-            f"{path}: trace schema version {version} is newer than this accelsim reads ({SCHEMA_VERSION})"
+            f"{path}: trace schema version {version} is newer than this accelsim reads ({SCHEMA_VERSION}); upgrade accelsim"
         )
+    if version < SCHEMA_VERSION:
+        raise TraceFileError(f"{path}: trace schema version {version} is no longer read; re-run to regenerate it")
+
+
+def _check_signals(starts: dict, values: dict, end: Any, path: Path) -> None:
+    """Cheap structural checks, so a damaged file fails here rather than giving wrong answers."""
+    if not isinstance(end, int) or end < 0:
+        raise TraceFileError(f"{path}: corrupt trace (end_cycle)")
+    for name, s in starts.items():
+        if len(s) != len(values[name]) or not len(s) or int(s[0]) != 0 or int(s[-1]) >= max(end, 1):
+            raise TraceFileError(f"{path}: corrupt trace (signal {name})")
+
+
+def file_size_bytes(path: str | Path) -> int:
+    return Path(path).stat().st_size
