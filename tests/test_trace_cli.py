@@ -94,3 +94,15 @@ def test_newer_schema_is_refused(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(store.TraceFileError, match="newer than this accelsim reads"):
         store.load(path)
+
+
+def test_example_trace_is_current(tmp_path):
+    # traces/seed-gemms-int8.npz must be what tools/example_trace.py writes today.
+    from pathlib import Path
+
+    from accelsim.precision import Precision
+
+    example = Path(__file__).resolve().parent.parent / "traces" / "seed-gemms-int8.npz"
+    fresh = tmp_path / "fresh.npz"
+    store.save(simulate(network("seed-gemms").with_precision(Precision.INT8), hardware.seed()), fresh)
+    assert example.read_bytes() == fresh.read_bytes(), "stale example: run python tools/example_trace.py"
