@@ -29,7 +29,7 @@ from accelsim.precision import Precision
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
-from accelsim.trace.recorder import Recorder, SignalSpec
+from accelsim.trace.recorder import Recorder, SignalRecorder, SignalSpec
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
 
 SIGNALS = (
@@ -73,12 +73,14 @@ class LayerWork:
 
 @dataclass
 class _Occupancy:
-    signal: object
+    """Bytes held in one buffer, mirrored into its trace signal."""
+
+    signal: SignalRecorder
     bytes: int = 0
 
     def add(self, cycle: int, delta: int) -> None:
         self.bytes += delta
-        self.signal.set(cycle, self.bytes)  # type: ignore[attr-defined]
+        self.signal.set(cycle, self.bytes)
 
 
 @dataclass
@@ -101,14 +103,13 @@ class TileScheduler:
         self.w_buf = _Occupancy(self.recorder["buf.weight"])
         self.a_buf = _Occupancy(self.recorder["buf.activation"])
         self.o_buf = _Occupancy(self.recorder["buf.output"])
-        # ready[operand][(layer, step)] -> event fired when that step's fetched tile is on chip
+        # (layer, step) -> event fired when the tile that step fetches is on chip
         self.w_ready: dict[tuple[int, int], simpy.Event] = {}
         self.a_ready: dict[tuple[int, int], simpy.Event] = {}
         self.layer_written = [env.event() for _ in self.layers]
         self.layer_started = [env.event() for _ in self.layers]
         self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
         self.write_queue = simpy.Store(env)
-        self.finished = env.event()
 
     def start(self) -> simpy.Event:
         self.env.process(self._loader(weights=True))
@@ -168,7 +169,6 @@ class TileScheduler:
     def _compute(self) -> Generator[simpy.Event, object, None]:
         env, array = self.env, self.array
         layer_sig, tile_sig = self.recorder["layer"], self.recorder["tile"]
-        w_key = a_key = (0, 0)
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
@@ -181,11 +181,9 @@ class TileScheduler:
                     yield self.o_slots.get(1)
                     self.o_buf.add(env.now, step.acc_bytes)
                 if step.w_bytes:
-                    w_key = (li, step.index)
-                    yield from self._wait_tile(self.w_ready, w_key, MacState.STALL_WEIGHTS)
+                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS)
                 if step.a_bytes:
-                    a_key = (li, step.index)
-                    yield from self._wait_tile(self.a_ready, a_key, MacState.STALL_ACTIVATIONS)
+                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
                 yield from array.compute(step.macs, work.precision)
                 self._count_step(counter, step)
                 if step.w_release:
@@ -203,7 +201,6 @@ class TileScheduler:
                     self.on_step()
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
-            tile_sig.set(env.now, tile_sig.current)
         array.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
 
