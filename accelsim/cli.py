@@ -175,12 +175,6 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
 _EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from accelsim import replay  # matplotlib windows are only needed here
-
-    return replay.main(args.replay_args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="accelsim", description="Cycle-level simulator of a neural-network accelerator.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -235,13 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (info, show, stats, exp):
         command.add_argument("file", help="trace file written by `accelsim run --trace`")
 
-    replay = sub.add_parser("replay", help="replay a trace in a window, or export PNG / GIF / MP4", add_help=False)
-    replay.add_argument("replay_args", nargs=argparse.REMAINDER, help="see `accelsim replay --help`")
-    replay.set_defaults(func=cmd_replay)
+    # Listed for `accelsim --help`; `main` hands `accelsim replay ...` to the replay tool.
+    sub.add_parser(
+        "replay", help="replay a trace in a window, or export PNG / GIF / MP4 (see `accelsim replay --help`)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replay"]:
+        # The replay tool owns its options (and its --help).
+        from accelsim import replay
+
+        return replay.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

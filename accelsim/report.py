@@ -5,7 +5,8 @@ from __future__ import annotations
 from accelsim.metrics import Figures, Summary
 
 
-def _si(value: float, unit: str) -> str:
+def format_si(value: float, unit: str) -> str:
+    """A value with an SI prefix and 3 significant digits, e.g. 0.0293 J -> '29.3 mJ'."""
     for factor, prefix in (
         (1e9, "G"),
         (1e6, "M"),
@@ -76,12 +77,12 @@ def format_summary(summary: Summary) -> str:
         f"network {summary.network} on hardware {summary.hardware}",
         format_table(rows, HEADERS),
         "",
-        f"cycles {t.cycles:,}  latency {_si(t.latency_s, 's')}  MACs {t.macs:,}  MAC utilization {100 * t.mac_utilization:.2f}%",
+        f"cycles {t.cycles:,}  latency {format_si(t.latency_s, 's')}  MACs {t.macs:,}  MAC utilization {100 * t.mac_utilization:.2f}%",
         f"bound  {t.bound.cycles:,} cycles ({t.bound.limiter}-bound: compute {t.bound.compute_cycles:,},"
         f" memory {t.bound.memory_cycles:,})  simulated/bound {t.bound_ratio:.3f}",
         f"DRAM   read {t.dram_read_bytes:,} B  written {t.dram_write_bytes:,} B  bus utilization {100 * t.bus_utilization:.1f}%",
-        f"energy {_si(e.total_j, 'J')}: MAC {_si(e.mac_j, 'J')}, SRAM {_si(e.sram_j, 'J')},"
-        f" DRAM {_si(e.dram_j, 'J')}, static {_si(e.static_j, 'J')}",
+        f"energy {format_si(e.total_j, 'J')}: MAC {format_si(e.mac_j, 'J')}, SRAM {format_si(e.sram_j, 'J')},"
+        f" DRAM {format_si(e.dram_j, 'J')}, static {format_si(e.static_j, 'J')}",
         f"efficiency {eff.inferences_per_j:,.1f} inferences/J  {eff.tops_per_w:.4f} TOPS/W  EDP {eff.edp_j_s:.4g} J*s",
     ]
     if eff.accuracy is not None:
