@@ -59,6 +59,7 @@ def test_networks_lists_builtins(capsys):
         (["run", "--network", "mlp", "--accuracy", "1.5"], "must be a fraction in [0, 1]"),
         (["run", "--network", "mlp", "--hardware-file", "/nonexistent.toml"], "hardware file /nonexistent.toml"),
         (["run", "--network", "mlp", "--trace", "/nonexistent/dir/t.npz"], "--trace: directory"),
+        (["hardware", "show", "seed", "-o", "/nonexistent/dir/hw.toml"], "/nonexistent/dir/hw.toml: No such file"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):

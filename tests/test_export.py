@@ -76,6 +76,12 @@ def test_gtkw_opens_the_dump_in_groups(tmp_path, trace):
     for group in ("-MAC array", "-DRAM", "-Buffers", "-Schedule"):
         assert group in text
     assert "accelsim.mac.state_name" in text
+    # A window opens where it starts, zoomed to fit (GTKWave shows about 2 * 2**-zoom units).
+    export.export(trace, "vcd", path, 16_000, 18_000)
+    lines = path.with_suffix(".gtkw").read_text().splitlines()
+    assert "[timestart] 16000" in lines
+    zoom = float(next(line for line in lines if line.startswith("*"))[1:].split()[0])
+    assert 2 * 2**-zoom == pytest.approx(2000)
 
 
 def test_chrome_trace_has_the_required_fields(tmp_path, trace):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -113,9 +114,21 @@ def _write_changes(out: IO[str], trace: Trace, clipped: dict, ids: dict, texts: 
             out.write(f"s{trace.specs[name].states[value]} {texts[name]}\n")
 
 
-def write_gtkw(trace: Trace, vcd_path: str | Path, gtkw_path: str | Path) -> None:
-    """GTKWave save file that opens the VCD with the useful signals in groups, in decimal."""
-    lines = [f'[dumpfile] "{Path(vcd_path).resolve()}"', "[timestart] 0", "@200"]
+def write_gtkw(
+    trace: Trace, vcd_path: str | Path, gtkw_path: str | Path, start: int | None = None, stop: int | None = None
+) -> None:
+    """GTKWave save file that opens the VCD with the useful signals in groups, in decimal,
+    zoomed to show the whole exported window."""
+    lo, hi = _window(trace, start, stop)
+    scale, per_unit = _timescale(trace.meta["clock_hz"])
+    # GTKWave's default window shows about 2 * 2**-zoom time units (measured with GTKWave 3.3).
+    zoom = -math.log2(max((hi - lo) * per_unit, 2) / 2)
+    lines = [
+        f'[dumpfile] "{Path(vcd_path).resolve()}"',
+        f"[timestart] {round(lo * per_unit)}",
+        f"*{zoom:.6f} {round(lo * per_unit)}" + " -1" * 26,
+        "@200",
+    ]
     for title, signals in _GROUPS:
         present = [s for s in signals if s in trace.specs]
         if not present:
@@ -257,7 +270,7 @@ def export(
     if fmt == "vcd":
         write_vcd(trace, path, start, stop)
         gtkw = path.with_suffix(".gtkw")
-        write_gtkw(trace, path, gtkw)
+        write_gtkw(trace, path, gtkw, start, stop)
         return [path, gtkw]
     if fmt == "chrome":
         write_chrome_trace(trace, path, start, stop)
