@@ -253,6 +253,26 @@ class ReplayView:
         buf_ax.legend(loc="upper right", ncol=3, fontsize=7)
         buf_ax.set_xlim(start, stop)
 
+    def follow_zoom(self) -> None:
+        """Re-aggregate whenever the x-range changes (toolbar zoom or pan), so a zoom down to a
+        few hundred cycles shows exact per-cycle values."""
+        self._redrawing = False
+
+        def changed(ax: object) -> None:
+            if self._redrawing:  # draw_window sets the limits itself
+                return
+            lo, hi = (int(round(v)) for v in ax.get_xlim())
+            lo = min(max(lo, 0), self.trace.end_cycle - 1)
+            hi = min(max(hi, lo + 1), self.trace.end_cycle)
+            self._redrawing = True
+            try:
+                self.draw_window(lo, hi)
+            finally:
+                self._redrawing = False
+            self.fig.canvas.draw_idle()
+
+        self.axes[0].callbacks.connect("xlim_changed", changed)
+
     def set_cursor(self, cycle: int) -> None:
         cycle = int(min(max(cycle, 0), self.trace.end_cycle - 1))
         for line in self.cursors:
@@ -367,14 +387,8 @@ def show(trace: Trace, start: int = 0, stop: int | None = None) -> None:
             step = max(1, int((hi - lo) / 200 * speed.val))
             seek.set_val(min(seek.val + step, view.stop - 1))
 
-    def zoomed(ax: object) -> None:
-        lo, hi = (int(v) for v in ax.get_xlim())
-        lo, hi = max(lo, 0), min(max(hi, lo + 2), trace.end_cycle)
-        view.draw_window(lo, hi)
-        fig.canvas.draw_idle()
-
     play.on_clicked(toggle)
-    view.axes[0].callbacks.connect("xlim_changed", zoomed)
+    view.follow_zoom()
     timer = fig.canvas.new_timer(interval=50)
     timer.add_callback(tick)
     timer.start()

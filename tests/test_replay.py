@@ -74,6 +74,16 @@ def test_summary_png_and_gif(tmp_path, trace):
         assert image.n_frames == 4
 
 
+def test_zooming_in_shows_exact_per_cycle_values(trace):
+    view = replay.ReplayView(trace, columns=600)
+    view.follow_zoom()
+    view.axes[2].set_xlim(16_000, 16_300)  # as the toolbar does; axes share x
+    mean_line = [line for line in view.axes[0].lines if line.get_label() == "per cycle"][0]
+    assert np.array_equal(mean_line.get_xdata(), np.arange(16_000, 16_300))
+    assert np.array_equal(mean_line.get_ydata(), trace.expand("mac.busy_lanes", 16_000, 16_300))
+    assert view.axes[0].get_xlim() == (16_000, 16_300)
+
+
 def test_export_errors(tmp_path, trace, monkeypatch):
     monkeypatch.setattr(replay.shutil, "which", lambda _: None)
     with pytest.raises(InputError, match="mp4 export needs ffmpeg on the PATH"):
