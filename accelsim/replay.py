@@ -32,7 +32,12 @@ STATE_COLORS = {
     "STALL_OUTPUT": "#d62728",
     "IDLE": "#c7c7c7",
 }
-BUFFERS = (("buf.weight", "weight_bytes"), ("buf.activation", "activation_bytes"), ("buf.output", "output_bytes"))
+#: (signal, capacity field, colour): colours fixed so redraws after a zoom keep them.
+BUFFERS = (
+    ("buf.weight", "weight_bytes", "#1f77b4"),
+    ("buf.activation", "activation_bytes", "#ff7f0e"),
+    ("buf.output", "output_bytes", "#2ca02c"),
+)
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,10 @@ def summary_png(trace: Trace, path: str | Path, columns: int = 800) -> Path:
     axes[1].set_title("DRAM bus and request queue")
     handles = axes[1].get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     axes[1].legend(handles, [h.get_label() for h in handles], loc="upper left", bbox_to_anchor=(1.05, 1), fontsize=9)
-    for name, key in BUFFERS:
+    for name, key, color in BUFFERS:
         agg = aggregate(trace, name, 0, end, columns)
-        axes[2].step(
-            x, 100 * agg.maximum / _capacity(trace, key), where="post", label=f"{name.split('.')[1]} (max per column)"
-        )
+        label = f"{name.split('.')[1]} (max per column)"
+        axes[2].step(x, 100 * agg.maximum / _capacity(trace, key), where="post", color=color, label=label)
     axes[2].set_ylabel("occupancy (% of capacity)")
     axes[2].set_ylim(0, 105)
     axes[2].set_title("On-chip buffer occupancy")
@@ -243,9 +247,10 @@ class ReplayView:
         self.dram_twin.set_ylabel("queue (requests)")
         handles = dram_ax.get_legend_handles_labels()[0] + self.dram_twin.get_legend_handles_labels()[0]
         dram_ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
-        for name, key in BUFFERS:
+        for name, key, color in BUFFERS:
             agg = aggregate(trace, name, start, stop, self.columns)
-            buf_ax.step(x, 100 * agg.maximum / _capacity(trace, key), where="post", lw=0.9, label=name.split(".")[1])
+            occupancy = 100 * agg.maximum / _capacity(trace, key)
+            buf_ax.step(x, occupancy, where="post", lw=0.9, color=color, label=name.split(".")[1])
         buf_ax.set_ylim(0, 105)
         buf_ax.set_ylabel("buffers (%)")
         buf_ax.set_xlabel("cycle")
