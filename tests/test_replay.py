@@ -105,3 +105,27 @@ def test_main_exports_and_reports_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert replay.main([str(path)]) == 2
     assert "no display" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_mp4_export_with_ffmpeg(tmp_path, trace):
+    import subprocess
+
+    path = replay.export_animation(trace, tmp_path / "replay.mp4", frames=6, fps=5, progress=False)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "h264,6"
