@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from accelsim.errors import InputError
-from accelsim.metrics import layer_spans, summarize
+from accelsim.metrics import Summary, layer_spans, summarize
 from accelsim.report import format_si
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
@@ -150,8 +150,8 @@ def summary_png(trace: Trace, path: str | Path, columns: int = 800) -> Path:
         ax.set_xlabel(f"time ({unit})")
         for start, _ in layer_spans(trace)[1:]:
             ax.axvline(_time_axis(trace, np.array([start, end]))[0][0], color="grey", lw=0.3, alpha=0.5)
-    _layer_bars(trace, axes[3])
     summary = summarize(trace)
+    _layer_bars(summary, axes[3])
     fig.suptitle(
         f"{summary.network} on {summary.hardware}: {trace.end_cycle:,} cycles, "
         f"{format_si(summary.total.latency_s, 's')}, {format_si(summary.total.energy.total_j, 'J')}, "
@@ -169,8 +169,7 @@ def _busy_fraction(trace: Trace, name: str, edges: np.ndarray) -> np.ndarray:
     return np.diff(_cumulative(s, e, (v != 0).astype(np.int64), edges)) / np.diff(edges)
 
 
-def _layer_bars(trace: Trace, ax: object) -> None:
-    summary = summarize(trace)
+def _layer_bars(summary: Summary, ax: object) -> None:
     names = [f.name for f in summary.layers]
     bottom = np.zeros(len(names))
     for state, color in STATE_COLORS.items():

@@ -17,6 +17,7 @@ import numpy as np
 
 from accelsim.errors import InputError
 from accelsim.metrics import layer_spans
+from accelsim.trace.listing import check_window
 from accelsim.trace.trace import TRANSFER_KINDS, Trace
 
 EXPORT_FORMATS = ("vcd", "chrome", "csv")
@@ -30,14 +31,6 @@ _GROUPS = (
     ("Buffers", ("buf.weight", "buf.activation", "buf.output")),
     ("Schedule", ("layer", "tile")),
 )
-
-
-def _window(trace: Trace, start: int | None, stop: int | None) -> tuple[int, int]:
-    lo = 0 if start is None else start
-    hi = trace.end_cycle if stop is None else stop
-    if not 0 <= lo < hi <= trace.end_cycle:
-        raise InputError(f"--cycles: must satisfy 0 <= A < B <= {trace.end_cycle} (got {lo}:{hi})")
-    return lo, hi
 
 
 # --- VCD -----------------------------------------------------------------------------------------
@@ -73,7 +66,7 @@ def write_vcd(trace: Trace, path: str | Path, start: int | None = None, stop: in
     """IEEE 1364 value change dump of [start, stop); times are absolute cycle numbers (scaled to
     the timescale when a cycle is not a whole number of ns). State signals appear twice: as the
     state code and as a `string` variable holding the state's name."""
-    lo, hi = _window(trace, start, stop)
+    lo, hi = check_window(trace, start, stop)
     scale, per_unit = _timescale(trace.meta["clock_hz"])
     names = list(trace.specs)
     clipped = {n: trace.intervals(n, lo, hi) for n in names}
@@ -119,7 +112,7 @@ def write_gtkw(
 ) -> None:
     """GTKWave save file that opens the VCD with the useful signals in groups, in decimal,
     zoomed to show the whole exported window."""
-    lo, hi = _window(trace, start, stop)
+    lo, hi = check_window(trace, start, stop)
     scale, per_unit = _timescale(trace.meta["clock_hz"])
     # GTKWave's default window shows about 2 * 2**-zoom time units (measured with GTKWave 3.3).
     zoom = -math.log2(max((hi - lo) * per_unit, 2) / 2)
@@ -212,7 +205,7 @@ def _chrome_events(trace: Trace, lo: int, hi: int) -> Iterator[dict]:
 def write_chrome_trace(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> None:
     """Chrome trace-event JSON (Perfetto UI, speedscope, chrome://tracing): MAC states, layers and
     DRAM transfers as slices on their own tracks, queue depth and occupancies as counters."""
-    lo, hi = _window(trace, start, stop)
+    lo, hi = check_window(trace, start, stop)
     with open(path, "w") as out:
         out.write('{"displayTimeUnit": "ns", "otherData": ')
         out.write(
@@ -237,7 +230,7 @@ def write_csv(
     signals: Sequence[str] | None = None,
 ) -> None:
     """One row per cycle of the window: the cycle, then each signal (states by name)."""
-    lo, hi = _window(trace, start, stop)
+    lo, hi = check_window(trace, start, stop)
     if hi - lo > MAX_CSV_CYCLES:
         raise InputError(
             f"--cycles: CSV writes one row per cycle; narrow the window to at most {MAX_CSV_CYCLES:,} cycles"

@@ -26,8 +26,15 @@ def parse_window(text: str | None, trace: Trace) -> tuple[int, int]:
         hi = int(parts[1]) if parts[1] else end
     except ValueError:
         raise InputError(f"--cycles: must be A:B with integers 0 <= A < B <= {end} (got {text!r})") from None
-    if not 0 <= lo < hi <= end:
-        raise InputError(f"--cycles: must satisfy 0 <= A < B <= {end} (got {lo}:{hi})")
+    return check_window(trace, lo, hi)
+
+
+def check_window(trace: Trace, start: int | None, stop: int | None) -> tuple[int, int]:
+    """[start, stop) as a non-empty window of `trace` (None: its beginning or end)."""
+    lo = 0 if start is None else start
+    hi = trace.end_cycle if stop is None else stop
+    if not 0 <= lo < hi <= trace.end_cycle:
+        raise InputError(f"--cycles: must satisfy 0 <= A < B <= {trace.end_cycle} (got {lo}:{hi})")
     return lo, hi
 
 
