@@ -125,7 +125,7 @@ def simulate(
         "clock_hz": hw.clock_hz,
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
-        "provenance": provenance or [],
+        "provenance": list(network.provenance) if provenance is None else provenance,
         "layers": [_layer_meta(layer, w) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }

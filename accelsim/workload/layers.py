@@ -316,6 +316,8 @@ class Network:
     name: str
     layers: tuple[Layer, ...]
     description: str = ""
+    #: Compression steps that produced this network from a built-in one, in order.
+    provenance: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.layers:

@@ -1,0 +1,170 @@
+"""Compression transforms: exact shapes, dataflow consistency, provenance, bad parameters."""
+
+import pytest
+
+from accelsim import hardware
+from accelsim.compress.transforms import Distill, LowRank, Quantize, StructuredPrune, pipeline, prunable_layers
+from accelsim.errors import InputError
+from accelsim.metrics import summarize
+from accelsim.precision import Precision
+from accelsim.sim.engine import simulate
+from accelsim.workload.layers import Conv2d, Linear, MatMul, Network
+from accelsim.workload.networks import network
+
+
+def _two_linears():
+    return Network(
+        "two",
+        (
+            Linear("a", in_features=256, out_features=256, independent=True),
+            Linear("b", in_features=256, out_features=10),
+        ),
+    )
+
+
+def _channels_out(layer):
+    return layer.out_channels if isinstance(layer, Conv2d) else layer.out_features
+
+
+def check_consistent(net):
+    """Every layer reads as many channels as its producers write; residual sums add equal widths."""
+    for layer, producers in zip(net.layers, net.producers()):
+        sources = [net.layers[p] for p in producers if not isinstance(net.layers[p], MatMul)]
+        if not sources or isinstance(layer, MatMul):
+            continue
+        widths = {_channels_out(s) for s in sources}
+        assert len(widths) == 1, (layer.name, widths)
+        width = widths.pop()
+        if isinstance(layer, Conv2d):
+            assert layer.in_channels == width, layer.name
+        else:
+            assert layer.in_features % width == 0, layer.name
+
+
+def test_structured_pruning_of_two_linears_is_exact():
+    pruned = StructuredPrune(0.5)(_two_linears())
+    a, b = pruned.layers
+    assert (a.in_features, a.out_features, b.in_features, b.out_features) == (256, 128, 128, 10)
+    assert a.weight_elements == 128 * 256 + 128 and b.weight_elements == 10 * 128 + 10
+    assert pruned.provenance == ("prune(structured, ratio=0.5)",)
+
+
+def test_structured_pruning_respects_residual_connections():
+    base = network("resnet20")
+    pruned = StructuredPrune(0.5)(base)
+    check_consistent(pruned)
+    by_name = {layer.name: layer for layer in pruned.layers}
+    # Inner convolutions lose half their outputs; block outputs, shortcuts and fc keep theirs.
+    assert by_name["layer1.0.conv1"].out_channels == 8 and by_name["layer1.0.conv2"].in_channels == 8
+    assert by_name["layer1.0.conv2"].out_channels == 16
+    assert by_name["layer2.0.downsample"].out_channels == 32 and by_name["conv1"].out_channels == 16
+    assert (by_name["fc"].in_features, by_name["fc"].out_features) == (64, 10)
+    names = [base.layers[i].name for i in prunable_layers(base)]
+    assert names == [layer.name for layer in base.layers if layer.name.endswith(".conv1")]
+
+
+def test_pruning_shrinks_depthwise_convolutions_with_their_input():
+    pruned = StructuredPrune(0.25)(network("mobilenet_v2"))
+    check_consistent(pruned)
+    by_name = {layer.name: layer for layer in pruned.layers}
+    expand, depthwise = by_name["features.2.expand"], by_name["features.2.depthwise"]
+    assert expand.out_channels == 72  # 96 x 0.75
+    assert depthwise.in_channels == depthwise.out_channels == depthwise.groups == 72
+    assert by_name["features.2.project"].in_channels == 72 and by_name["features.2.project"].out_channels == 24
+
+
+@pytest.mark.parametrize("name", ["resnet20", "resnet50", "mobilenet_v2", "bert-base-layer", "mlp"])
+def test_distilled_students_are_consistent_and_keep_inputs_and_classes(name):
+    base = network(name)
+    student = Distill(0.5)(base)
+    check_consistent(student)
+    first, last = student.layers[0], student.layers[-1]
+    assert _channels_out(last) == _channels_out(base.layers[-1])
+    if isinstance(first, Conv2d):
+        assert first.in_channels == 3
+    else:
+        assert first.in_features == base.layers[0].in_features
+    assert student.macs < base.macs / 2
+
+
+def test_distilled_resnet20_halves_every_internal_width():
+    student = Distill(0.5)(network("resnet20"))
+    by_name = {layer.name: layer for layer in student.layers}
+    assert (by_name["conv1"].in_channels, by_name["conv1"].out_channels) == (3, 8)
+    assert (by_name["layer3.2.conv2"].in_channels, by_name["layer3.2.conv2"].out_channels) == (32, 32)
+    assert (by_name["fc"].in_features, by_name["fc"].out_features) == (32, 10)
+
+
+def test_low_rank_factors_and_rewires_consumers():
+    net = Network(
+        "three",
+        (
+            Linear("a", in_features=256, out_features=256, independent=True),
+            Linear("b", in_features=256, out_features=256),
+            Linear("c", in_features=256, out_features=10, inputs=("a",)),
+        ),
+    )
+    low = LowRank(0.25)(net)
+    names = [layer.name for layer in low.layers]
+    assert names == ["a.u", "a.v", "b.u", "b.v", "c.u", "c.v"]
+    u, v = low.layers[0], low.layers[1]
+    assert (u.in_features, u.out_features, u.bias) == (256, 64, False)
+    assert (v.in_features, v.out_features, v.bias) == (64, 256, True)
+    assert low.layers[4].inputs == ("a.v",)  # c read a; it now reads a's second factor
+    # a and b at rank 64; c (256 -> 10) at rank round(0.25 x 10) = 2.
+    assert low.parameter_count == 2 * (256 * 64 + 64 * 256 + 256) + (256 * 2 + 2 * 10 + 10)
+    # A factorization that would not save weights is skipped.
+    assert [layer.name for layer in LowRank(1.0)(net).layers] == ["a", "b", "c"]
+
+
+def test_quantize_changes_bytes_and_keeps_shapes():
+    net = Quantize("int4", "int8")(network("mlp"))
+    fc1 = net.layers[0]
+    assert (fc1.weight_precision, fc1.activation_precision) == (Precision.INT4, Precision.INT8)
+    assert fc1.weight_bytes == (784 * 256 + 256) // 2
+    partial = Quantize("int8", layers=("fc2",))(network("mlp"))
+    assert [layer.weight_precision for layer in partial.layers] == [Precision.FP32, Precision.INT8, Precision.FP32]
+
+
+def test_pipeline_order_is_kept_and_matters():
+    steps = (StructuredPrune(0.5), Quantize("int8"), Distill(0.5))
+    net = pipeline(*steps)(network("resnet20"))
+    assert net.provenance == tuple(step.describe() for step in steps)
+    # Quantizing one layer, then factoring it, quantizes both factors; the other way round the
+    # layer no longer exists.
+    factored = pipeline(Quantize("int8", layers=("fc2",)), LowRank(0.25))(network("mlp"))
+    assert {layer.weight_precision for layer in factored.layers if layer.name.startswith("fc2.")} == {Precision.INT8}
+    with pytest.raises(InputError, match="quantize: layers: 'fc2' is not a layer"):
+        pipeline(LowRank(0.25), Quantize("int8", layers=("fc2",)))(network("mlp"))
+
+
+@pytest.mark.parametrize(
+    "transform, message",
+    [
+        (StructuredPrune(1.0), "prune: ratio must be in [0, 1) (got 1.0)"),
+        (StructuredPrune(-0.1), "prune: ratio must be in [0, 1)"),
+        (StructuredPrune(0.999), "prune: ratio 0.999 removes every output channel of layer"),
+        (Distill(0.0), "distill: width must be in (0, 1]"),
+        (LowRank(0), "low-rank: rank_ratio must be in (0, 1]"),
+        (Quantize("int3"), "precision: unknown 'int3'"),
+    ],
+)
+def test_invalid_parameters_are_one_line_errors(transform, message):
+    with pytest.raises(InputError) as err:
+        transform(network("resnet20"))
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_distillation_applies_once():
+    with pytest.raises(InputError, match="applies once"):
+        pipeline(Distill(0.5), Distill(0.5))(network("mlp"))
+
+
+@pytest.mark.parametrize("name", ["resnet20", "mobilenet_v2", "mlp"])
+def test_compressed_networks_simulate_and_record_provenance(name):
+    hw = hardware.seed()
+    compressed = pipeline(StructuredPrune(0.5), Quantize("int8"), Distill(0.5), LowRank(0.5))(network(name))
+    trace = simulate(compressed, hw)
+    total = summarize(trace).total
+    assert total.macs == compressed.macs and trace.end_cycle >= total.bound.cycles
+    assert trace.meta["provenance"] == list(compressed.provenance)
