@@ -119,7 +119,7 @@ def cmd_trace_info(args: argparse.Namespace) -> int:
     print(f"cycles      {trace.end_cycle:,}  ({trace.end_cycle / meta['clock_hz'] * 1e3:.6g} ms)")
     print(f"transfers   {len(trace.transfers['kind']):,} DRAM requests")
     if meta.get("provenance"):
-        print("provenance  " + " -> ".join(str(p.get("name", p)) for p in meta["provenance"]))
+        print("provenance  " + " -> ".join(meta["provenance"]))
     rows = [
         [name, spec.unit, f"{len(trace.starts[name]):,}", ", ".join(spec.states), spec.description]
         for name, spec in trace.specs.items()

@@ -168,3 +168,16 @@ def test_compressed_networks_simulate_and_record_provenance(name):
     total = summarize(trace).total
     assert total.macs == compressed.macs and trace.end_cycle >= total.bound.cycles
     assert trace.meta["provenance"] == list(compressed.provenance)
+
+
+def test_trace_info_shows_the_compression_steps(tmp_path, capsys):
+    from accelsim.cli import main
+    from accelsim.trace import store
+
+    path = tmp_path / "student.npz"
+    store.save(simulate(pipeline(StructuredPrune(0.5), Quantize("int8"))(network("mlp")), hardware.seed()), path)
+    assert main(["trace", "info", str(path)]) == 0
+    assert (
+        "provenance  prune(structured, ratio=0.5) -> quantize(weights=int8, activations=int8)"
+        in capsys.readouterr().out
+    )
