@@ -1,48 +1,70 @@
 """Replay of a trace: exact per-pixel-column views, a summary PNG, GIF/MP4 export and a window.
 
-Long runs (10^9 cycles) stay fast because every view aggregates intervals, never samples:
-each pixel column shows the minimum, maximum and mean of a signal over exactly its cycles,
-computed in O(intervals in view + columns).
+Long runs (10^9 cycles) stay fast because every view aggregates intervals, never samples: each
+pixel column shows the minimum, maximum and mean of a signal over exactly its cycles, computed
+in O(intervals in view + columns). Zooming in until a column is one cycle shows exact per-cycle
+values.
+
+Figures are built on `matplotlib.figure.Figure` directly, so exporting never switches the
+user's pyplot backend; only the interactive window (`show`) goes through pyplot.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
-import matplotlib.ticker
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, StepPatch
+from matplotlib.ticker import EngFormatter, FuncFormatter
 from tqdm import tqdm
 
 from accelsim.errors import InputError
-from accelsim.metrics import Summary, layer_spans, summarize
+from accelsim.metrics import layer_spans, summarize
 from accelsim.report import format_si
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
 
-STATE_COLORS = {
-    "BUSY": "#2ca02c",
-    "STALL_WEIGHTS": "#1f77b4",
-    "STALL_ACTIVATIONS": "#ff7f0e",
-    "STALL_OUTPUT": "#d62728",
-    "IDLE": "#c7c7c7",
+#: Colour and legend label of each MAC-array state, bottom of a stack first. A stall shares the
+#: hue of the buffer whose operand it waits for (see BUFFERS), so the panels read together.
+STATE_STYLE = {
+    "BUSY": ("#2ca02c", "busy (computing)"),
+    "STALL_WEIGHTS": ("#1f77b4", "stall: waiting for weights"),
+    "STALL_ACTIVATIONS": ("#ff7f0e", "stall: waiting for activations"),
+    "STALL_OUTPUT": ("#d62728", "stall: output buffer full"),
+    "IDLE": ("#c7c7c7", "idle"),
 }
-#: (signal, capacity field, colour): colours fixed so redraws after a zoom keep them.
+BUS_STYLE = {"READ": ("#9467bd", "bus reading"), "WRITE": ("#8c564b", "bus writing")}
+#: (signal, capacity field of hardware.buffers, colour, label).
 BUFFERS = (
-    ("buf.weight", "weight_bytes", "#1f77b4"),
-    ("buf.activation", "activation_bytes", "#ff7f0e"),
-    ("buf.output", "output_bytes", "#2ca02c"),
+    ("buf.weight", "weight_bytes", "#1f77b4", "weight"),
+    ("buf.activation", "activation_bytes", "#ff7f0e", "activation"),
+    ("buf.output", "output_bytes", "#d62728", "output"),
 )
+#: Busy lanes: a pale band from the least to the most lanes busy in a column, the mean a darker
+#: filled step, so a low mean stays visible under a band that spans 0 to all lanes.
+_LANES_BAND, _LANES_MEAN, _LANES_LINE = "#b5e3ad", "#2ca02c", "#1b5e20"
+_NON_INTERACTIVE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+# --- exact aggregation --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Aggregate:
-    """Per column c, the signal over cycles [edges[c], edges[c+1]): min, max and mean."""
+    """A signal per column: column c covers cycles [edges[c], edges[c+1]); a column of zero
+    width (more columns than cycles) shows the one cycle edges[c] it lies on."""
 
     edges: np.ndarray
     minimum: np.ndarray
@@ -50,244 +72,581 @@ class Aggregate:
     mean: np.ndarray
 
 
+@dataclass(frozen=True)
+class StateFractions:
+    """fractions[c, k]: the share of column c's cycles the signal spent in states[k]; every row
+    sums to 1. Columns as in `Aggregate`."""
+
+    edges: np.ndarray
+    states: tuple[str, ...]
+    fractions: np.ndarray
+
+    def __getitem__(self, state: str) -> np.ndarray:
+        return self.fractions[:, self.states.index(state)]
+
+
 def column_edges(start: int, stop: int, columns: int) -> np.ndarray:
-    """Integer cycle boundaries splitting [start, stop) into at most `columns` non-empty columns."""
-    columns = max(1, min(columns, stop - start))
-    return np.unique(np.linspace(start, stop, columns + 1).round().astype(np.int64))
+    """columns + 1 integer cycle boundaries splitting [start, stop) as evenly as possible."""
+    if columns < 1:
+        raise InputError(f"replay: columns must be >= 1 (got {columns})")
+    # floor(c * n / columns): widths differ by at most one cycle, and with more columns than
+    # cycles the zero-width columns land on the cycle under that pixel.
+    return start + (np.arange(columns + 1, dtype=np.int64) * (stop - start)) // columns
 
 
-def _cumulative(s: np.ndarray, e: np.ndarray, v: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Integral of the signal from s[0] to each cycle in `at` (exact, int64 or float)."""
-    area = np.concatenate([[0], np.cumsum(v * (e - s))])
-    i = np.clip(np.searchsorted(s, at, side="right") - 1, 0, len(s) - 1)
-    return area[i] + v[i] * (at - s[i])
+def _check_output(path: Path) -> None:
+    """Fail before minutes of rendering, not after, when the file cannot be written."""
+    if not path.parent.is_dir():
+        raise InputError(f"replay: cannot write {path}: no directory {path.parent}")
+
+
+def _check_window(trace: Trace, start: int, stop: int) -> None:
+    if not 0 <= start < stop <= trace.end_cycle:
+        raise InputError(f"replay: window {start}:{stop} must satisfy 0 <= start < stop <= {trace.end_cycle}")
+
+
+def _intervals(trace: Trace, name: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window's intervals as int64: files store the smallest unsigned types, and numpy
+    turns uint64 mixed with int64 into float64, which would round cycle counts past 2^53."""
+    return tuple(a.astype(np.int64) for a in trace.intervals(name, start, stop))  # type: ignore[return-value]
+
+
+def _column_sums(s: np.ndarray, e: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Sum over each column's cycles of v (rows of v: one per interval; 1-D or 2-D), exactly.
+
+    The running integral of the signal is piecewise linear, so its value at any cycle is the
+    integral up to the interval holding it plus that interval's value times the cycles since
+    its start: evaluating it at the edges costs one binary search per edge."""
+    weighted = v * (e - s).reshape((-1,) + (1,) * (v.ndim - 1))
+    area = np.concatenate([np.zeros((1, *v.shape[1:]), np.int64), np.cumsum(weighted, axis=0)])
+    i = np.searchsorted(s, edges, side="right") - 1
+    at = area[i] + v[i] * (edges - s[i]).reshape((-1,) + (1,) * (v.ndim - 1))
+    return np.diff(at, axis=0)
 
 
 def aggregate(trace: Trace, name: str, start: int, stop: int, columns: int) -> Aggregate:
-    """Exact min / max / mean of `name` in each column of [start, stop)."""
+    """Exact min / max / mean of signal `name` in each of `columns` columns of [start, stop)."""
+    _check_window(trace, start, stop)
     edges = column_edges(start, stop, columns)
-    s, e, v = trace.intervals(name, start, stop)
-    v = v.astype(np.int64)
-    mean = np.diff(_cumulative(s, e, v, edges)) / np.diff(edges)
-    # Each column's extremes come from the intervals overlapping it: those starting inside it
-    # plus the one already running at its left edge.
-    first = np.searchsorted(s, edges[:-1], side="right") - 1
-    last = np.searchsorted(s, edges[1:], side="left")  # exclusive
-    order = np.repeat(np.arange(len(first)), last - first)
-    idx = np.concatenate([np.arange(a, b) for a, b in zip(first.tolist(), last.tolist())]) if len(first) else first
-    minimum = np.full(len(first), np.iinfo(np.int64).max)
-    maximum = np.full(len(first), np.iinfo(np.int64).min)
-    np.minimum.at(minimum, order, v[idx])
-    np.maximum.at(maximum, order, v[idx])
+    s, e, v = _intervals(trace, name, start, stop)
+    width = np.diff(edges)
+    first = np.searchsorted(s, edges[:-1], side="right") - 1  # interval holding the column's first cycle
+    held = v[first]  # what a zero-width column shows
+    mean = np.divide(_column_sums(s, e, v, edges), width, out=held.astype(float), where=width > 0)
+    # The intervals overlapping column c are first[c]..last[c]. reduceat over the `first`
+    # indices reduces first[c]..first[c+1]-1, and first[c+1] is last[c] or last[c] + 1 (the
+    # interval running across the right edge is shared with the next column), so folding in
+    # v[last] makes every non-empty column exact, including one inside a single interval.
+    last = np.searchsorted(s, edges[1:], side="left") - 1
+    minimum = np.minimum(np.minimum.reduceat(v, first), v[last])
+    maximum = np.maximum(np.maximum.reduceat(v, first), v[last])
+    empty = width == 0
+    minimum[empty] = maximum[empty] = held[empty]
     return Aggregate(edges, minimum, maximum, mean)
 
 
-def state_fractions(trace: Trace, start: int, stop: int, columns: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(edges, state name -> fraction of each column's cycles the MAC array spent in it)."""
+def value_fractions(trace: Trace, name: str, start: int, stop: int, columns: int) -> StateFractions:
+    """Per column, the exact share of cycles a state signal (mac.state, dram.bus) spends in
+    each of its states."""
+    _check_window(trace, start, stop)
     edges = column_edges(start, stop, columns)
-    s, e, v = trace.intervals("mac.state", start, stop)
+    states = trace.specs[name].states
+    s, e, v = _intervals(trace, name, start, stop)
+    onehot = (v[:, None] == np.arange(len(states))[None, :]).astype(np.int64)
     width = np.diff(edges)
-    out = {}
-    for code, state in enumerate(trace.specs["mac.state"].states):
-        indicator = (v == code).astype(np.int64)
-        out[state] = np.diff(_cumulative(s, e, indicator, edges)) / width
-    return edges, out
+    held = onehot[np.searchsorted(s, edges[:-1], side="right") - 1].astype(float)
+    fractions = np.divide(_column_sums(s, e, onehot, edges), width[:, None], out=held, where=width[:, None] > 0)
+    return StateFractions(edges, states, fractions)
 
 
-def _time_axis(trace: Trace, cycles: np.ndarray) -> tuple[np.ndarray, str]:
-    seconds = cycles / trace.meta["clock_hz"]
-    span = float(seconds[-1]) if len(seconds) else 0.0
-    for factor, unit in ((1, "s"), (1e3, "ms"), (1e6, "us")):
-        if span * factor >= 1 or unit == "us":
-            return seconds * factor, unit
-    return seconds, "s"
+def state_fractions(trace: Trace, start: int, stop: int, columns: int) -> StateFractions:
+    """Per column, the exact share of cycles the MAC array spent in each `mac.state`."""
+    return value_fractions(trace, "mac.state", start, stop, columns)
+
+
+def value_at(trace: Trace, name: str, cycle: int) -> int:
+    """The value signal `name` holds on `cycle`."""
+    starts = trace.starts[name]
+    return int(trace.values[name][np.searchsorted(starts, cycle, side="right") - 1])
+
+
+# --- drawing helpers ----------------------------------------------------------------------------
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    """(factor, unit) that shows a span of `seconds` with a readable number."""
+    for factor, unit in ((1.0, "s"), (1e3, "ms"), (1e6, "µs")):
+        if seconds * factor >= 1:
+            return factor, unit
+    return 1e9, "ns"
 
 
 def _capacity(trace: Trace, key: str) -> int:
     return int(trace.meta["hardware"]["buffers"][key])
 
 
+def _style(styles: dict[str, tuple[str, str]], state: str, k: int) -> tuple[str, str]:
+    return styles.get(state, (f"C{k}", state.lower()))
+
+
+class _Steps:
+    """Step patches by key, made once and then updated in place. `Axes.stairs` walks the whole
+    path to update data limits, too slow to repeat for every frame; these panels set their
+    limits themselves."""
+
+    def __init__(self) -> None:
+        self.patches: dict[object, StepPatch] = {}
+
+    def put(
+        self,
+        key: object,
+        ax: Axes,
+        values: np.ndarray,
+        edges: np.ndarray,
+        baseline: np.ndarray | float | None = None,
+        **style: Any,
+    ) -> StepPatch:
+        """Show `values` over `edges` (a filled band down to `baseline`, or a line if None)."""
+        patch = self.patches.get(key)
+        if patch is None:
+            patch = StepPatch(values, edges, baseline=baseline, fill=baseline is not None, **style)
+            ax.add_artist(patch)
+            self.patches[key] = patch
+        else:
+            patch.set_data(values, edges, baseline)
+            patch.set_visible(True)
+        return patch
+
+    def hide(self, key: object) -> None:
+        if key in self.patches:
+            self.patches[key].set_visible(False)
+
+    def stack(
+        self,
+        key: object,
+        ax: Axes,
+        fractions: StateFractions,
+        styles: dict[str, tuple[str, str]],
+        y0: float = 0.0,
+        y1: float = 100.0,
+        only: Sequence[str] | None = None,
+        alpha: float = 1.0,
+        x: np.ndarray | None = None,
+    ) -> list[StepPatch]:
+        """State fractions stacked between heights y0 and y1 in `styles` order (other states
+        on top), over `x` (default: the cycle edges); one labelled patch per state."""
+        x = fractions.edges if x is None else x
+        order = [s for s in styles if s in fractions.states] + [s for s in fractions.states if s not in styles]
+        if only is not None:
+            order = [s for s in order if s in only]
+        bottom = np.zeros(len(fractions.edges) - 1)
+        patches = []
+        for k, state in enumerate(order):
+            color, label = _style(styles, state, k)
+            top = bottom + fractions[state]
+            low, high = y0 + (y1 - y0) * bottom, y0 + (y1 - y0) * top
+            patches.append(self.put((key, state), ax, high, x, low, color=color, lw=0, alpha=alpha, label=label))
+            bottom = top
+        return patches
+
+
+def _layer_lines(ax: Axes, trace: Trace, scale: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Faint vertical lines where each layer starts."""
+    starts = np.array([a for a, _ in layer_spans(trace)[1:]], dtype=np.int64)
+    if len(starts):
+        ax.vlines(scale(starts), 0, 1, transform=ax.get_xaxis_transform(), color="0.35", lw=0.5, alpha=0.35, zorder=3)
+
+
+def _legend(ax: Axes, handles: Sequence[Any], title: str | None = None) -> None:
+    ax.legend(
+        handles=list(handles),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9,
+        title=title,
+        title_fontsize=9,
+        frameon=False,
+        borderaxespad=0,
+    )
+
+
 # --- static summary -----------------------------------------------------------------------------
 
 
-def summary_png(trace: Trace, path: str | Path, columns: int = 800) -> Path:
-    """Utilization over time with stall reasons stacked, DRAM bus and queue, buffer occupancy and
-    per-layer cycles by state, as one PNG."""
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> Path:
+    """One 1600x1000 PNG of the run: MAC-array state over time (stall reasons stacked), DRAM
+    bus and queue, buffer occupancy, and cycles per layer by state. `start`/`stop` narrow the
+    over-time panels; the per-layer bars always cover the whole run."""
+    path = Path(path)
+    _check_output(path)
+    lo, hi = (0 if start is None else start), (trace.end_cycle if stop is None else stop)
+    _check_window(trace, lo, hi)
+    clock = float(trace.meta["clock_hz"])
+    factor, unit = _time_unit((hi - lo) / clock)
 
-    fig, axes = plt.subplots(4, 1, figsize=(18, 11), gridspec_kw={"height_ratios": [3, 2, 2, 3]})
-    end = trace.end_cycle
-    edges, fractions = state_fractions(trace, 0, end, columns)
-    x, unit = _time_axis(trace, edges[:-1])
-    states = [s for s in STATE_COLORS if s in fractions]
-    axes[0].stackplot(
-        x, [100 * fractions[s] for s in states], labels=states, colors=[STATE_COLORS[s] for s in states], step="post"
+    def to_time(cycles: np.ndarray) -> np.ndarray:
+        return np.asarray(cycles, dtype=float) / clock * factor
+
+    fig = Figure(figsize=(16, 10), dpi=100)
+    grid = fig.add_gridspec(
+        4, 1, height_ratios=[3, 2, 2, 2.6], left=0.065, right=0.83, top=0.91, bottom=0.13, hspace=0.55
     )
-    axes[0].set_ylabel("MAC array cycles (%)")
-    axes[0].set_title("MAC array state over time (BUSY = computing; stalls by the operand it waits for)")
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=9)
-    busy = _busy_fraction(trace, "dram.bus", edges)
-    queue = aggregate(trace, "dram.queue", 0, end, columns)
-    axes[1].fill_between(x, 100 * busy, step="post", alpha=0.5, color="#9467bd", label="bus busy (%)")
-    axes[1].set_ylabel("DRAM bus busy (%)")
-    twin = axes[1].twinx()
-    twin.step(x, queue.maximum, where="post", color="black", lw=0.8, label="queue depth (max per column)")
-    twin.set_ylabel("queue (requests)")
-    axes[1].set_title("DRAM bus and request queue")
-    handles = axes[1].get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    axes[1].legend(handles, [h.get_label() for h in handles], loc="upper left", bbox_to_anchor=(1.05, 1), fontsize=9)
-    for name, key, color in BUFFERS:
-        agg = aggregate(trace, name, 0, end, columns)
-        label = f"{name.split('.')[1]} (max per column)"
-        axes[2].step(x, 100 * agg.maximum / _capacity(trace, key), where="post", color=color, label=label)
-    axes[2].set_ylabel("occupancy (% of capacity)")
-    axes[2].set_ylim(0, 105)
-    axes[2].set_title("On-chip buffer occupancy")
-    axes[2].legend(loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=9)
-    for ax in axes[:3]:
-        ax.set_xlim(x[0], x[-1] if len(x) > 1 else 1)
-        ax.set_xlabel(f"time ({unit})")
-        for start, _ in layer_spans(trace)[1:]:
-            ax.axvline(_time_axis(trace, np.array([start, end]))[0][0], color="grey", lw=0.3, alpha=0.5)
+    ax_state = fig.add_subplot(grid[0])
+    ax_dram, ax_buf = (fig.add_subplot(grid[i], sharex=ax_state) for i in (1, 2))
+    ax_layers = fig.add_subplot(grid[3])
+    steps = _Steps()
+    # One column per pixel of the plotting area: what a pixel shows is exact, nothing is lost.
+    columns = max(1, int(ax_state.bbox.width))
+
+    # (a) what the MAC array does with each cycle
+    fractions = state_fractions(trace, lo, hi, columns)
+    x = to_time(fractions.edges)
+    patches = steps.stack("state", ax_state, fractions, STATE_STYLE, x=x)
+    ax_state.set_ylim(0, 100)
+    ax_state.set_ylabel("MAC array cycles (%)")
+    ax_state.set_title("MAC array state over time: busy, or stalled on the operand it waits for", loc="left")
+    _legend(ax_state, patches[::-1], "MAC array state")
+
+    # (b) DRAM bus direction and the request queue behind it
+    bus = value_fractions(trace, "dram.bus", lo, hi, columns)
+    patches = steps.stack("bus", ax_dram, bus, BUS_STYLE, only=("READ", "WRITE"), alpha=0.6, x=x)
+    ax_dram.set_ylim(0, 105)
+    ax_dram.set_ylabel("DRAM bus busy (%)")
+    queue = aggregate(trace, "dram.queue", lo, hi, columns)
+    twin = ax_dram.twinx()
+    line = steps.put("queue", twin, queue.mean, x, color="black", lw=0.9, label="queue depth (mean)")
+    twin.set_ylim(0, max(1.0, float(queue.maximum.max())) * 1.25)
+    twin.set_ylabel("queue depth (requests)")
+    ax_dram.set_title("DRAM bus (share of cycles reading / writing) and request queue", loc="left")
+    _legend(twin, [*patches[::-1], line], "DRAM")
+    # The legend sits right of the twin's tick labels, so push it clear of them.
+    twin.get_legend().set_bbox_to_anchor((1.065, 1.0))
+
+    # (c) buffers
+    handles = []
+    for name, key, color, label in BUFFERS:
+        agg = aggregate(trace, name, lo, hi, columns)
+        capacity = _capacity(trace, key)
+        steps.put(
+            (name, "band"),
+            ax_buf,
+            100 * agg.maximum / capacity,
+            x,
+            100 * agg.minimum / capacity,
+            color=color,
+            alpha=0.15,
+            lw=0,
+        )
+        label = f"{label} ({capacity // 1024} KiB)"
+        handles.append(steps.put(name, ax_buf, 100 * agg.mean / capacity, x, color=color, lw=1.1, label=label))
+    handles.append(Patch(color="0.6", alpha=0.3, label="min–max per column"))
+    ax_buf.set_ylim(0, 105)
+    ax_buf.set_ylabel("occupancy (% of capacity)")
+    ax_buf.set_title("On-chip buffer occupancy (line: mean per column)", loc="left")
+    _legend(ax_buf, handles, "buffer")
+
+    for ax in (ax_state, ax_dram, ax_buf):
+        ax.set_xlim(x[0], x[-1])
+        ax.set_xlabel(f"time ({unit})", labelpad=1)
+        _layer_lines(ax, trace, to_time)
+    ax_state.text(
+        1.0,
+        1.02,
+        "grey lines: layer boundaries",
+        transform=ax_state.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.35",
+    )
+
+    # (d) where each layer's cycles went
     summary = summarize(trace)
-    _layer_bars(summary, axes[3])
+    _layer_bars(ax_layers, summary.layers)
+
+    total = summary.total
+    span = "" if (lo, hi) == (0, trace.end_cycle) else f"  (time panels: cycles {lo:,}–{hi:,})"
     fig.suptitle(
-        f"{summary.network} on {summary.hardware}: {trace.end_cycle:,} cycles, "
-        f"{format_si(summary.total.latency_s, 's')}, {format_si(summary.total.energy.total_j, 'J')}, "
-        f"MAC utilization {100 * summary.total.mac_utilization:.1f}%",
+        f"{summary.network} on {summary.hardware}: {trace.end_cycle:,} cycles = {format_si(total.latency_s, 's')} "
+        f"at {format_si(clock, 'Hz')}  ·  MAC utilization {100 * total.mac_utilization:.1f}%  ·  "
+        f"energy {format_si(total.energy.total_j, 'J')}{span}",
         fontsize=14,
+        fontweight="bold",
     )
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return path
 
 
-def _busy_fraction(trace: Trace, name: str, edges: np.ndarray) -> np.ndarray:
-    s, e, v = trace.intervals(name, int(edges[0]), int(edges[-1]))
-    return np.diff(_cumulative(s, e, (v != 0).astype(np.int64), edges)) / np.diff(edges)
-
-
-def _layer_bars(summary: Summary, ax: object) -> None:
-    names = [f.name for f in summary.layers]
+def _layer_bars(ax: Axes, layers: Sequence[Any]) -> None:
+    """Cycles of each layer, stacked by MAC-array state."""
+    names = [f.name for f in layers]
+    position = np.arange(len(names))
     bottom = np.zeros(len(names))
-    for state, color in STATE_COLORS.items():
-        heights = np.array([f.state_cycles.get(state, 0) for f in summary.layers], dtype=float)
-        ax.bar(range(len(names)), heights, bottom=bottom, color=color, label=state, width=0.8)
+    handles = []
+    for state, (color, label) in STATE_STYLE.items():
+        heights = np.array([f.state_cycles.get(state, 0) for f in layers], dtype=float)
+        handles.append(ax.bar(position, heights, bottom=bottom, color=color, label=label, width=0.8))
         bottom += heights
-    ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=90 if len(names) > 12 else 0, fontsize=7 if len(names) > 30 else 8)
+    ax.set_xticks(position)
+    many = len(names) > 16
+    ax.set_xticklabels(
+        names,
+        rotation=60 if many else 0,
+        ha="right" if many else "center",
+        rotation_mode="anchor",
+        fontsize=7 if len(names) > 40 else 8,
+    )
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.08)
+    ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
     ax.set_ylabel("cycles")
-    ax.set_title("Cycles per layer by MAC array state")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=9)
+    ax.set_title("Cycles per layer by MAC array state (whole run)", loc="left")
+    _legend(ax, handles[::-1], "MAC array state")
 
 
 # --- animated replay ----------------------------------------------------------------------------
 
 
 class ReplayView:
-    """The replay figure: MAC busy lanes with the state band, DRAM bus and queue, buffer
-    occupancy, the current layer, and a cursor. `draw_window` re-aggregates any cycle window
-    exactly, so zooming in to a few hundred cycles shows per-cycle values."""
+    """The replay figure, pure drawing (no widgets, no event loop): overview panels of a cycle
+    window (MAC busy lanes with a state strip, DRAM bus and queue, buffer occupancy), a moving
+    cursor, a header naming the cursor's cycle, layer and states, and a "now" panel following
+    the cursor with a zoomed exact view. `draw_window` re-aggregates the overview for any
+    window, so zooming down to a few hundred cycles shows exact per-cycle values."""
 
     def __init__(
-        self, trace: Trace, start: int = 0, stop: int | None = None, columns: int = 600, interactive: bool = False
+        self,
+        trace: Trace,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        now_cycles: int | None = None,
+        figure: Figure | None = None,
+        controls: bool = False,
     ) -> None:
-        import matplotlib.pyplot as plt
-
         self.trace = trace
         self.start, self.stop = start, trace.end_cycle if stop is None else stop
-        self.columns = columns
-        self.layer_names = [m["name"] for m in trace.meta["layers"]]
-        self.fig, self.axes = plt.subplots(3, 1, figsize=(12, 7.5), sharex=True)
-        # The interactive window keeps room at the bottom for its slider and buttons.
-        self.fig.subplots_adjust(left=0.08, right=0.92, top=0.86, bottom=0.16 if interactive else 0.08, hspace=0.25)
-        self.dram_twin = self.axes[1].twinx()
-        self.title = self.fig.suptitle("")
-        self.cursors = [ax.axvline(self.start, color="black", lw=1.2) for ax in self.axes]
+        _check_window(trace, self.start, self.stop)
+        span = self.stop - self.start
+        # A fiftieth of the replayed window: close enough to see tile-level structure, wide
+        # enough that neighbouring frames of an export overlap.
+        self.now_cycles = min(span, max(200, span // 50) if now_cycles is None else max(1, now_cycles))
+        self.lanes = int(trace.meta["hardware"]["mac_array"]["lanes"])
+        self.layer_names = [str(m["name"]) for m in trace.meta["layers"]]
+        self.clock_hz = float(trace.meta["clock_hz"])
+        self.time_factor, self.time_unit = _time_unit(trace.end_cycle / self.clock_hz)
+        self.fig = figure if figure is not None else Figure(figsize=(12, 8), dpi=100)
+        # Fixed margins (no constrained layout): frames of an animation must not shift.
+        grid = self.fig.add_gridspec(
+            4,
+            1,
+            height_ratios=[3, 2, 2, 3],
+            left=0.085,
+            right=0.78,
+            top=0.865,
+            bottom=0.17 if controls else 0.07,
+            hspace=0.5,
+        )
+        self.ax_lanes = self.fig.add_subplot(grid[0])
+        self.ax_dram = self.fig.add_subplot(grid[1], sharex=self.ax_lanes)
+        self.ax_buf = self.fig.add_subplot(grid[2], sharex=self.ax_lanes)
+        self.ax_now = self.fig.add_subplot(grid[3])
+        self.ax_queue = self.ax_dram.twinx()
+        # Buffer fill in the now panel, scaled so 100% meets the all-lanes-busy line.
+        self.ax_now_buf = self.ax_now.twinx()
+        self.columns = max(1, int(self.ax_lanes.bbox.width))
+        self.window = (self.start, self.stop)
+        self._steps = _Steps()
+        self._redrawing = False
+        self.header = self.fig.text(0.012, 0.985, self._title(), fontsize=12, fontweight="bold", va="top")
+        self.status = self.fig.text(0.012, 0.95, "", fontsize=10, va="top", family="monospace")
+        self.cursors = [ax.axvline(self.start, color="black", lw=1.3, zorder=5) for ax in self._overview]
+        self.now_cursor = self.ax_now.axvline(self.start, color="black", lw=1.3, zorder=5)
+        self._setup_axes()
         self.draw_window(self.start, self.stop)
+        self.cycle = self.start
         self.set_cursor(self.start)
 
-    def draw_window(self, start: int, stop: int) -> None:
-        """Redraw every panel for cycles [start, stop), one exact aggregate per pixel column."""
-        trace, (lanes_ax, dram_ax, buf_ax) = self.trace, self.axes
-        for ax in (*self.axes, self.dram_twin):
-            keep = set(self.cursors)
-            for artist in [*ax.lines, *ax.collections, *ax.patches]:
-                if artist not in keep:
-                    artist.remove()
-        lanes = aggregate(trace, "mac.busy_lanes", start, stop, self.columns)
-        x = lanes.edges[:-1]
-        per_cycle = len(x) == stop - start  # every column is one cycle: show exact values
-        lanes_ax.fill_between(
-            x, lanes.minimum, lanes.maximum, step="post", color="#2ca02c", alpha=0.35, label="min-max"
+    @property
+    def _overview(self) -> tuple[Axes, Axes, Axes]:
+        return self.ax_lanes, self.ax_dram, self.ax_buf
+
+    def _title(self) -> str:
+        hw = self.trace.meta["hardware"].get("name", "?")
+        latency = format_si(self.trace.end_cycle / self.clock_hz, "s")
+        return f"{self.trace.meta['network']['name']} on {hw}: replay of {self.trace.end_cycle:,} cycles ({latency})"
+
+    def _setup_axes(self) -> None:
+        lanes = self.lanes
+        commas = FuncFormatter(lambda value, _: f"{value:,.0f}")
+        for ax in (self.ax_lanes, self.ax_now):
+            # Busy lanes below, the MAC state as a strip above them (and the bus in the now panel).
+            ax.set_ylim(0, lanes * (1.42 if ax is self.ax_now else 1.22))
+            ticks = [0, lanes // 2, lanes, lanes * 1.12] + ([lanes * 1.32] if ax is self.ax_now else [])
+            ax.set_yticks(ticks, ["0", str(lanes // 2), str(lanes), "state", "bus"][: len(ticks)])
+            ax.set_ylabel("busy MAC lanes")
+            ax.xaxis.set_major_formatter(commas)
+        self.ax_now_buf.set_ylim(0, 142)
+        self.ax_now_buf.set_yticks([0, 50, 100])
+        self.ax_now_buf.set_ylabel("buffers (% full)")
+        for ax in (*self._overview, self.ax_now, self.ax_queue, self.ax_now_buf):
+            ax.tick_params(labelsize=8)
+        self.ax_dram.set_ylim(0, 105)
+        self.ax_dram.set_ylabel("bus busy (%)")
+        self.ax_dram.set_title("DRAM bus (share of cycles) and request queue", loc="left", fontsize=10)
+        self.ax_queue.set_ylabel("queue (requests)")
+        self.ax_buf.set_ylim(0, 105)
+        self.ax_buf.set_ylabel("buffers (% full)")
+        self.ax_buf.set_xlabel("cycle", labelpad=1)
+        self.ax_buf.set_title("On-chip buffer occupancy (mean per column)", loc="left", fontsize=10)
+        self.ax_now.set_xlabel("cycle", labelpad=1)
+        for ax in self._overview:
+            _layer_lines(ax, self.trace, lambda c: c)
+        # Legends are built once from proxies: their content does not depend on the window.
+        states = [Patch(color=c, label=label) for c, label in STATE_STYLE.values()][::-1]
+        _legend(self.ax_lanes, states, "MAC array state")
+        lanes_line = Patch(facecolor=_LANES_MEAN, edgecolor=_LANES_LINE, alpha=0.8, label="busy lanes (mean)")
+        lanes_band = Patch(color=_LANES_BAND, label="busy lanes (min–max)")
+        bus = [Patch(color=c, alpha=0.6, label=label) for c, label in BUS_STYLE.values()][::-1]
+        queue = Line2D([], [], color="black", lw=1, label="queue depth (mean)")
+        _legend(self.ax_dram, [*bus, queue])
+        self.ax_dram.get_legend().set_bbox_to_anchor((1.075, 1.0))  # clear of the queue axis
+        buffers = [
+            Line2D([], [], color=c, lw=1.2, label=f"{label} ({_capacity(self.trace, key) // 1024} KiB)")
+            for _, key, c, label in BUFFERS
+        ]
+        _legend(self.ax_buf, buffers, "buffer")
+        # A figure legend, not the axes': the now panel is redrawn every frame, its legend need not be.
+        box = self.ax_now.get_position()
+        self.fig.legend(
+            handles=[lanes_line, lanes_band, *bus, Line2D([], [], color="0.4", lw=1, label="buffers (right axis)")],
+            loc="upper left",
+            bbox_to_anchor=(box.x1 + 0.075 * box.width, box.y1),
+            fontsize=9,
+            frameon=False,
+            borderaxespad=0,
         )
-        lanes_ax.step(x, lanes.mean, where="post", color="#2ca02c", lw=1, label="per cycle" if per_cycle else "mean")
-        edges, fractions = state_fractions(trace, start, stop, self.columns)
-        top = float(trace.meta["hardware"]["mac_array"]["lanes"])
-        band = np.array([max(fractions, key=lambda s: fractions[s][c]) for c in range(len(edges) - 1)])
-        for state, color in STATE_COLORS.items():
-            mask = band == state
-            if mask.any():
-                lanes_ax.fill_between(
-                    x, top * 1.04, top * 1.12, where=mask, step="post", color=color, label=state, lw=0
-                )
-        lanes_ax.set_ylim(0, top * 1.15)
-        lanes_ax.set_ylabel("busy lanes")
-        lanes_ax.legend(loc="upper left", ncol=7, fontsize=7, bbox_to_anchor=(0, 1.32))
-        busy = _busy_fraction(trace, "dram.bus", edges)
-        queue = aggregate(trace, "dram.queue", start, stop, self.columns)
-        dram_ax.fill_between(x, 0, 100 * busy, step="post", color="#9467bd", alpha=0.35, label="bus busy")
-        dram_ax.set_ylim(0, 105)
-        dram_ax.set_ylabel("DRAM bus busy (%)")
-        self.dram_twin.step(x, queue.maximum, where="post", color="black", lw=0.8, label="queue depth (max)")
-        self.dram_twin.set_ylim(0, max(1, int(queue.maximum.max())) * 1.1)
-        self.dram_twin.set_ylabel("queue (requests)")
-        handles = dram_ax.get_legend_handles_labels()[0] + self.dram_twin.get_legend_handles_labels()[0]
-        dram_ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
-        for name, key, color in BUFFERS:
-            agg = aggregate(trace, name, start, stop, self.columns)
-            occupancy = 100 * agg.maximum / _capacity(trace, key)
-            buf_ax.step(x, occupancy, where="post", lw=0.9, color=color, label=name.split(".")[1])
-        buf_ax.set_ylim(0, 105)
-        buf_ax.set_ylabel("buffers (%)")
-        buf_ax.set_xlabel("cycle")
-        buf_ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
-        buf_ax.legend(loc="upper right", ncol=3, fontsize=7)
-        buf_ax.set_xlim(start, stop)
 
-    def follow_zoom(self) -> None:
-        """Re-aggregate whenever the x-range changes (toolbar zoom or pan), so a zoom down to a
-        few hundred cycles shows exact per-cycle values."""
-        self._redrawing = False
+    def draw_window(self, start: int, stop: int) -> None:
+        """Redraw the overview panels for cycles [start, stop), one exact aggregate per column;
+        with no more cycles than columns, each column is one cycle."""
+        _check_window(self.trace, start, stop)
+        self.window = (start, stop)
+        columns = min(self.columns, stop - start)
+        detail = self._draw_lanes("overview", self.ax_lanes, start, stop, columns)
+        self.ax_lanes.set_title(f"MAC array: busy lanes ({detail}) and state", loc="left", fontsize=10)
+        bus = value_fractions(self.trace, "dram.bus", start, stop, columns)
+        x = bus.edges
+        self._steps.stack("bus", self.ax_dram, bus, BUS_STYLE, only=("READ", "WRITE"), alpha=0.6)
+        queue = aggregate(self.trace, "dram.queue", start, stop, columns)
+        self._steps.put("queue", self.ax_queue, queue.mean, x, color="black", lw=0.9)
+        self.ax_queue.set_ylim(0, max(1.0, float(queue.maximum.max())) * 1.25)
+        for name, key, color, _ in BUFFERS:
+            agg = aggregate(self.trace, name, start, stop, columns)
+            self._steps.put(name, self.ax_buf, 100 * agg.mean / _capacity(self.trace, key), x, color=color, lw=1)
+        self._redrawing = True  # our own set_xlim must not re-enter the zoom handler
+        try:
+            self.ax_lanes.set_xlim(start, stop)
+        finally:
+            self._redrawing = False
 
-        def changed(ax: object) -> None:
-            if self._redrawing:  # draw_window sets the limits itself
-                return
-            lo, hi = (int(round(v)) for v in ax.get_xlim())
-            lo = min(max(lo, 0), self.trace.end_cycle - 1)
-            hi = min(max(hi, lo + 1), self.trace.end_cycle)
-            self._redrawing = True
-            try:
-                self.draw_window(lo, hi)
-            finally:
-                self._redrawing = False
-            self.fig.canvas.draw_idle()
-
-        self.axes[0].callbacks.connect("xlim_changed", changed)
+    def _draw_lanes(self, key: str, ax: Axes, start: int, stop: int, columns: int) -> str:
+        """Busy-lane band and mean line with the MAC-state strip above; returns what a column is."""
+        lanes = aggregate(self.trace, "mac.busy_lanes", start, stop, columns)
+        x = lanes.edges
+        if columns == stop - start:  # per cycle, min = max = mean: a band would only hide the line
+            self._steps.hide((key, "band"))
+            detail = "exact per cycle"
+        else:
+            self._steps.put((key, "band"), ax, lanes.maximum, x, lanes.minimum, color=_LANES_BAND, lw=0)
+            detail = f"min–max band and mean over {(stop - start) / columns:,.0f} cycles per column"
+        self._steps.put(
+            (key, "mean"), ax, lanes.mean, x, 0.0, facecolor=_LANES_MEAN, edgecolor=_LANES_LINE, alpha=0.8, lw=0.8
+        )
+        states = state_fractions(self.trace, start, stop, columns)
+        self._steps.stack((key, "state"), ax, states, STATE_STYLE, self.lanes * 1.05, self.lanes * 1.19)
+        return detail
 
     def set_cursor(self, cycle: int) -> None:
-        cycle = int(min(max(cycle, 0), self.trace.end_cycle - 1))
+        """Move the cursor to `cycle`: the cursor lines, the status text and the now panel."""
+        trace = self.trace
+        cycle = int(min(max(cycle, self.start), self.stop - 1))
+        self.cycle = cycle
         for line in self.cursors:
             line.set_xdata([cycle, cycle])
-        layer = int(self.trace.expand("layer", cycle, cycle + 1)[0])
-        state = self.trace.specs["mac.state"].states[int(self.trace.expand("mac.state", cycle, cycle + 1)[0])]
-        lanes = int(self.trace.expand("mac.busy_lanes", cycle, cycle + 1)[0])
-        self.title.set_text(
-            f"{self.trace.meta['network']['name']}  cycle {cycle:,} / {self.trace.end_cycle:,}  "
-            f"layer {self.layer_names[layer]}  {state}, {lanes} lanes busy"
+        layer = value_at(trace, "layer", cycle)
+        state = trace.specs["mac.state"].states[value_at(trace, "mac.state", cycle)]
+        bus = trace.specs["dram.bus"].states[value_at(trace, "dram.bus", cycle)]
+        name = self.layer_names[layer] if layer < len(self.layer_names) else str(layer)
+        self.status.set_text(
+            f"cycle {cycle:,} ({cycle / self.clock_hz * self.time_factor:.3f} {self.time_unit})   "
+            f"layer {layer + 1}/{len(self.layer_names)}: {name}\n"
+            f"MAC array {state:<17} {value_at(trace, 'mac.busy_lanes', cycle):>3}/{self.lanes} lanes busy   "
+            f"DRAM bus {bus:<5}  queue {value_at(trace, 'dram.queue', cycle)}"
         )
+        self._draw_now(cycle)
+
+    def _draw_now(self, cycle: int) -> None:
+        half = self.now_cycles // 2
+        lo = min(max(cycle - half, self.start), self.stop - self.now_cycles)
+        hi = lo + self.now_cycles
+        columns = min(self.columns, hi - lo)
+        detail = self._draw_lanes("now", self.ax_now, lo, hi, columns)
+        bus = value_fractions(self.trace, "dram.bus", lo, hi, columns)
+        self._steps.stack(
+            ("now", "bus"), self.ax_now, bus, BUS_STYLE, self.lanes * 1.25, self.lanes * 1.39, only=("READ", "WRITE")
+        )
+        for name, key, color, _ in BUFFERS:
+            agg = aggregate(self.trace, name, lo, hi, columns)
+            fill = 100 * agg.mean / _capacity(self.trace, key)
+            self._steps.put(("now", name), self.ax_now_buf, fill, agg.edges, color=color, lw=0.9)
+        self.ax_now.set_xlim(lo, hi)
+        self.now_cursor.set_xdata([cycle, cycle])
+        self.ax_now.set_title(f"Now: {hi - lo:,} cycles around the cursor ({detail})", loc="left", fontsize=10)
+
+    def moving_artists(self) -> list[Any]:
+        """What `set_cursor` changes: the cursors, the status text and the whole now panel."""
+        return [*self.cursors, self.status, self.ax_now, self.ax_now_buf]
+
+    def frames(self, cycles: Iterable[int]) -> Iterator[np.ndarray]:
+        """Render the figure with the cursor at each of `cycles`; yields (height, width, 4)
+        RGBA arrays, valid until the next one. The rest of the figure is drawn once and each
+        frame draws only the moving artists over a copy of it (blitting)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(self.fig)
+        moving = self.moving_artists()
+        for artist in moving:
+            artist.set_animated(True)
+        try:
+            canvas.draw()
+            background = canvas.copy_from_bbox(self.fig.bbox)
+            for cycle in cycles:
+                canvas.restore_region(background)
+                self.set_cursor(cycle)
+                for artist in moving:
+                    self.fig.draw_artist(artist)
+                yield np.asarray(canvas.buffer_rgba())
+        finally:
+            for artist in moving:
+                artist.set_animated(False)
+
+    def follow_zoom(self) -> None:
+        """Re-aggregate the overview whenever its x-range changes (toolbar zoom or pan)."""
+
+        def changed(ax: Axes) -> None:
+            if self._redrawing:
+                return
+            lo, hi = ax.get_xlim()
+            lo = int(min(max(np.floor(lo), 0), self.trace.end_cycle - 1))
+            hi = int(min(max(np.ceil(hi), lo + 1), self.trace.end_cycle))
+            self.draw_window(lo, hi)
+            self.fig.canvas.draw_idle()
+
+        self.ax_lanes.callbacks.connect("xlim_changed", changed)
+
+
+# --- export -------------------------------------------------------------------------------------
 
 
 def export_animation(
@@ -299,141 +658,178 @@ def export_animation(
     stop: int | None = None,
     progress: bool = True,
 ) -> Path:
-    """Headless replay: the cursor sweeps the window; .gif through Pillow, .mp4 through ffmpeg."""
+    """Headless replay: the cursor sweeps [start, stop) in `frames` frames. `.gif` is written
+    by matplotlib's PillowWriter, `.mp4` by its FFMpegWriter (needs ffmpeg on the PATH)."""
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".gif", ".mp4"):
-        raise InputError(f"replay output: unsupported {suffix or 'extension'!r}; use .gif, .mp4 or .png")
-    ffmpeg = shutil.which("ffmpeg")
-    if suffix == ".mp4" and ffmpeg is None:
+        raise InputError(f"replay: cannot export {suffix or 'a file without extension'!r}; use .gif, .mp4 or .png")
+    if suffix == ".mp4" and shutil.which("ffmpeg") is None:
         raise InputError("mp4 export needs ffmpeg on the PATH; install it (e.g. apt-get install ffmpeg) or export .gif")
     if frames < 1 or fps < 1:
-        raise InputError(f"--frames and --fps: must be >= 1 (got {frames}, {fps})")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+        raise InputError(f"replay: --frames and --fps must be >= 1 (got {frames} and {fps})")
+    _check_output(path)
     lo, hi = (0 if start is None else start), (trace.end_cycle if stop is None else stop)
     view = ReplayView(trace, lo, hi)
-    cycles = np.linspace(lo, hi - 1, frames).astype(np.int64)
-    images = _frames(view, cycles, progress)
-    if suffix == ".gif":
-        first, *rest = images
-        first.save(path, save_all=True, append_images=rest, duration=int(1000 / fps), loop=0)
-    else:
-        _write_mp4(images, path, fps, str(ffmpeg))
-    plt.close(view.fig)
+    cycles = np.linspace(lo, hi - 1, frames).round().astype(np.int64)
+    # The writers record a figure holding nothing but the finished frame as one image at one
+    # pixel per pixel: they can only grab frames by redrawing a whole figure, and redrawing the
+    # replay figure (mostly text) costs ~0.2 s a frame, against ~25 ms for this one.
+    dpi = view.fig.dpi
+    width, height = (int(round(v)) for v in view.fig.get_size_inches() * dpi)
+    sheet = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    image = sheet.figimage(np.zeros((height, width, 4), np.uint8), resize=False, origin="upper", interpolation="none")
+    writer = PillowWriter(fps=fps) if suffix == ".gif" else FFMpegWriter(fps=fps)
+    writer.setup(sheet, str(path), dpi=dpi)
+    bar = tqdm(cycles.tolist(), desc="replay", unit="frame", disable=not progress)
+    try:
+        for rgba in view.frames(bar):
+            image.set_data(rgba)
+            writer.grab_frame()
+        # Pillow encodes every frame only now (a few seconds for a long GIF): say so.
+        bar.set_postfix_str(f"writing {path.name}")
+        writer.finish()
+    except BaseException:
+        with contextlib.suppress(Exception):  # stop ffmpeg; Pillow has nothing to close
+            writer.finish()
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
     return path
 
 
-def _frames(view: ReplayView, cycles: np.ndarray, progress: bool) -> list:
-    """One image per cursor position. The panels do not change between frames, so they are
-    rendered once and only the cursor and the title are drawn over a copy of them."""
-    from PIL import Image
-
-    canvas = view.fig.canvas
-    moving = [*view.cursors, view.title]
-    for artist in moving:
-        artist.set_animated(True)
-    canvas.draw()
-    background = canvas.copy_from_bbox(view.fig.bbox)
-    images = []
-    for cycle in tqdm(cycles.tolist(), desc="replay", unit="frame", disable=not progress):
-        canvas.restore_region(background)
-        view.set_cursor(cycle)
-        for artist in moving:
-            view.fig.draw_artist(artist)
-        rgb = Image.frombuffer("RGBA", canvas.get_width_height(), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
-        rgb = rgb.convert("RGB")
-        # Palette images take a third of the memory; every frame shares the first one's palette
-        # (only the cursor moves), which is much faster than choosing a palette per frame.
-        palette = images[0] if images else rgb.quantize(colors=64)
-        images.append(rgb.quantize(palette=palette, dither=Image.Dither.NONE))
-    return images
+# --- interactive window -------------------------------------------------------------------------
 
 
-def _write_mp4(images: list, path: Path, fps: int, ffmpeg: str) -> None:
-    import subprocess
+class _Player:
+    """Widgets and a timer driving a ReplayView: play/pause, speed, seek. Kept apart from the
+    view so that the view stays testable without a display."""
 
-    width, height = images[0].size
-    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}"]
-    command += ["-r", str(fps), "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", str(path)]
-    with subprocess.Popen(command, stdin=subprocess.PIPE) as proc:
-        assert proc.stdin is not None
-        for image in images:
-            proc.stdin.write(image.convert("RGB").tobytes())
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise InputError(f"replay output: ffmpeg failed writing {path}")
+    TICK_MS = 50
+
+    def __init__(self, view: ReplayView) -> None:
+        from matplotlib.widgets import Button, Slider
+
+        self.view = view
+        fig = view.fig
+        self.playing = False
+        self.seek = Slider(
+            fig.add_axes((0.085, 0.055, 0.5, 0.03)),
+            "cycle",
+            view.start,
+            view.stop - 1,
+            valinit=view.start,
+            valstep=1,
+            valfmt="%d",
+        )
+        self.speed = Slider(fig.add_axes((0.67, 0.055, 0.12, 0.03)), "speed", 0.1, 10.0, valinit=1.0, valfmt="%.1fx")
+        self.button = Button(fig.add_axes((0.84, 0.045, 0.08, 0.05)), "play")
+        self.seek.on_changed(self._seek)
+        self.button.on_clicked(self._toggle)
+        view.follow_zoom()
+        self.timer = fig.canvas.new_timer(interval=self.TICK_MS)
+        self.timer.add_callback(self._tick)
+        self.timer.start()
+
+    def _seek(self, value: float) -> None:
+        self.view.set_cursor(int(value))
+        self.view.fig.canvas.draw_idle()
+
+    def _toggle(self, _event: object = None) -> None:
+        self.playing = not self.playing
+        self.button.label.set_text("pause" if self.playing else "play")
+        self.view.fig.canvas.draw_idle()
+
+    def _tick(self) -> None:
+        if not self.playing:
+            return
+        lo, hi = self.view.ax_lanes.get_xlim()
+        # At 1x the cursor crosses the visible window in 20 s, whatever the zoom.
+        step = max(1, int((hi - lo) * self.speed.val * self.TICK_MS / 20_000))
+        cycle = min(self.view.cycle + step, self.view.stop - 1)
+        if cycle >= hi:  # page the zoomed window along with the cursor
+            width = hi - lo
+            new_lo = min(cycle, self.view.stop - width)
+            self.view.ax_lanes.set_xlim(new_lo, new_lo + width)
+        if cycle >= self.view.stop - 1:
+            self._toggle()
+        self.seek.set_val(cycle)
 
 
 def show(trace: Trace, start: int = 0, stop: int | None = None) -> None:
-    """Interactive window: play/pause, speed, seek slider; zooming re-aggregates exactly."""
+    """Open the interactive replay window: play/pause, speed and seek; zooming with the
+    toolbar re-aggregates exactly, down to per-cycle values."""
     import matplotlib.pyplot as plt
-    from matplotlib.widgets import Button, Slider
 
-    view = ReplayView(trace, start, stop, interactive=True)
-    fig = view.fig
-    seek = Slider(
-        fig.add_axes([0.08, 0.05, 0.55, 0.03]), "cycle", view.start, view.stop - 1, valinit=view.start, valfmt="%d"
-    )
-    speed = Slider(fig.add_axes([0.72, 0.05, 0.12, 0.03]), "speed", 0.1, 10.0, valinit=1.0)
-    play = Button(fig.add_axes([0.86, 0.04, 0.06, 0.05]), "play")
-    state = {"playing": False}
-    seek.on_changed(lambda value: (view.set_cursor(int(value)), fig.canvas.draw_idle()))
-
-    def toggle(_: object) -> None:
-        state["playing"] = not state["playing"]
-        play.label.set_text("pause" if state["playing"] else "play")
-
-    def tick() -> None:
-        if state["playing"]:
-            lo, hi = view.axes[0].get_xlim()
-            step = max(1, int((hi - lo) / 200 * speed.val))
-            seek.set_val(min(seek.val + step, view.stop - 1))
-
-    play.on_clicked(toggle)
-    view.follow_zoom()
-    timer = fig.canvas.new_timer(interval=50)
-    timer.add_callback(tick)
-    timer.start()
+    view = ReplayView(trace, start, stop, figure=plt.figure(figsize=(13, 9)), controls=True)
+    player = _Player(view)
+    view.fig._accelsim_player = player  # keep the widgets alive as long as the window
     plt.show()
+
+
+def has_display() -> bool:
+    """Whether matplotlib can open a window here (an interactive backend, and a display on X11)."""
+    backend = matplotlib.get_backend().lower()
+    if backend in _NON_INTERACTIVE_BACKENDS or backend.startswith("module://matplotlib_inline"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
 
 
 # --- command line -------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`accelsim replay FILE [--png OUT | --gif OUT | --mp4 OUT] [--frames N] [--fps F] [--cycles A:B]`."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="accelsim replay", description="Replay a trace, or export it as PNG / GIF / MP4."
+        prog="accelsim replay",
+        description="Replay a trace in an interactive window, or export it: --png writes the static "
+        "summary, --gif / --mp4 an animation of a cursor sweeping the run.",
     )
     parser.add_argument("file", help="trace file written by `accelsim run --trace`")
     out = parser.add_mutually_exclusive_group()
-    out.add_argument("--png", help="write the static summary PNG")
-    out.add_argument("--gif", help="write an animated GIF of the replay")
-    out.add_argument("--mp4", help="write an MP4 of the replay (needs ffmpeg)")
-    parser.add_argument("--frames", type=int, default=120, help="animation frames (default 120)")
-    parser.add_argument("--fps", type=int, default=20, help="animation frames per second (default 20)")
-    parser.add_argument("--cycles", help="window A:B to replay (default: the whole run)")
-    args = parser.parse_args(argv)
+    out.add_argument("--png", metavar="OUT.png", help="write the summary figure")
+    out.add_argument("--gif", metavar="OUT.gif", help="write an animated GIF of the replay")
+    out.add_argument("--mp4", metavar="OUT.mp4", help="write an MP4 of the replay (needs ffmpeg)")
+    parser.add_argument("--frames", type=int, default=120, metavar="N", help="animation frames (default 120)")
+    parser.add_argument("--fps", type=int, default=20, metavar="F", help="animation frames per second (default 20)")
+    parser.add_argument("--cycles", metavar="A:B", help="cycle window to replay (default: the whole run)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`replay FILE [--png OUT | --gif OUT | --mp4 OUT] [--frames N] [--fps F] [--cycles A:B]`;
+    `argv` excludes the program name. Returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         trace = store.load(args.file, lazy=True)
+        if not (args.png or args.gif or args.mp4) and not has_display():
+            raise InputError("replay: no display to open a window on; export with --png OUT.png or --gif OUT.gif")
         start, stop = listing.parse_window(args.cycles, trace)
+        for option in ("png", "gif", "mp4"):
+            out = getattr(args, option)
+            if out and Path(out).suffix.lower() != f".{option}":
+                raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
         if args.png:
-            print(f"wrote {summary_png(trace, args.png)}")
+            print(f"wrote {summary_png(trace, args.png, start, stop)}")
         elif args.gif or args.mp4:
-            print(f"wrote {export_animation(trace, args.gif or args.mp4, args.frames, args.fps, start, stop)}")
-        elif not _has_display():
-            raise InputError("replay: no display for a window; use --png, --gif or --mp4 to export instead")
+            out = export_animation(trace, args.gif or args.mp4, args.frames, args.fps, start, stop)
+            print(f"wrote {out}")
         else:
             show(trace, start, stop)
     except InputError as exc:
         print(f"accelsim: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. no permission to write the output
+        print(f"accelsim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
     return 0
-
-
-def _has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"))

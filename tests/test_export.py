@@ -1,7 +1,11 @@
 """Exports checked by independent readers: vcdvcd for VCD, json for trace events, csv."""
 
 import csv
+import dataclasses
 import json
+import math
+import re
+import time
 
 import numpy as np
 import pytest
@@ -9,63 +13,115 @@ from vcdvcd import VCDVCD
 
 from accelsim import hardware
 from accelsim.errors import InputError
+from accelsim.metrics import layer_spans
 from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
-from accelsim.trace import export
+from accelsim.trace import export, store
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
 from accelsim.workload.networks import network
+
+MIDDLE = (1_000_000, 1_250_000)
 
 
 @pytest.fixture(scope="module")
-def trace():
+def simulated():
     return simulate(network("resnet20").with_precision(Precision.INT8), hardware.seed())
 
 
-def _vcd_values(vcd, name, states, lo, hi):
-    """Per-cycle values of one VCD variable over [lo, hi), rebuilt from its change list."""
-    changes = vcd[name].tv
-    times = np.array([t for t, _ in changes])
-    raw = [v for _, v in changes]
-    values = [states.index(v) for v in raw] if states else [int(v, 2) for v in raw]
-    cycles = np.arange(lo, hi)
-    return np.asarray(values)[np.searchsorted(times, cycles, side="right") - 1]
+@pytest.fixture(scope="module", params=["simulated", "stored"])
+def trace(request, simulated, tmp_path_factory):
+    """The run as simulated (int64 columns) and as read back from a file (narrow unsigned ones)."""
+    if request.param == "simulated":
+        return simulated
+    path = tmp_path_factory.mktemp("store") / "run.npz"
+    store.save(simulated, path)
+    return store.load(path)
 
 
-def _string_values(path, var, states, lo, hi):
-    """Per-cycle state names of a `string` variable (vcdvcd skips those), read line by line."""
-    scope, leaf = var.rsplit(".", 1)
-    code, times, values, now = None, [], [], 0
+def _var(name):
+    unit, leaf = name.split(".", 1) if "." in name else ("sched", name)
+    return f"accelsim.{unit}.{leaf}"
+
+
+def _per_cycle(times, values, lo, hi):
+    """Per-cycle values over [lo, hi) of a change list whose first change is at lo."""
+    times = np.asarray(times, dtype=np.int64)
+    assert times[0] == lo and np.all(np.diff(times) > 0) and times[-1] < hi
+    return np.repeat(np.asarray(values), np.diff(np.append(times, hi)))
+
+
+def _string_changes(path):
+    """{variable: [(time, text)]} of the `string` variables, which vcdvcd does not decode."""
+    codes, scopes, changes, now = {}, [], {}, 0
     for line in path.read_text().splitlines():
         parts = line.split()
-        if parts[:2] == ["$var", "string"] and parts[4] == leaf and f".{scope.split('.')[-1]}" in scope:
-            code = parts[3]
+        if parts[:1] == ["$scope"]:
+            scopes.append(parts[2])
+        elif parts[:1] == ["$upscope"]:
+            scopes.pop()
+        elif parts[:2] == ["$var", "string"]:
+            codes[parts[3]] = ".".join([*scopes, parts[4]])
         elif line.startswith("#"):
             now = int(line[1:])
-        elif code is not None and line.startswith("s") and parts[-1] == code:
-            times.append(now)
-            values.append(states.index(parts[0][1:]))
-    cycles = np.arange(lo, hi)
-    return np.asarray(values)[np.searchsorted(np.asarray(times), cycles, side="right") - 1]
+        elif line.startswith("s") and parts[-1] in codes:
+            changes.setdefault(codes[parts[-1]], []).append((now, parts[0][1:]))
+    return changes
 
 
-@pytest.mark.parametrize("window", [(None, None), (1_000_000, 1_250_000)])
+@pytest.mark.parametrize("window", [(None, None), MIDDLE])
 def test_vcd_matches_the_trace_cycle_for_cycle(tmp_path, trace, window):
     path = tmp_path / "run.vcd"
     written = export.export(trace, "vcd", path, *window)
     assert written == [path, path.with_suffix(".gtkw")]
     vcd = VCDVCD(str(path))
-    assert vcd.timescale["unit"] == "ns" and vcd.timescale["magnitude"] == 1
+    assert vcd.timescale["unit"] == "ns" and vcd.timescale["magnitude"] == 1  # one cycle at 1 GHz
     lo, hi = window[0] or 0, window[1] or trace.end_cycle
-    probe = np.linspace(lo, hi - 1, 5000).astype(int)  # spread over the whole window
+    assert (vcd.begintime, vcd.endtime) == (lo, hi)  # absolute cycle numbers, final #stop
+    strings = _string_changes(path)
     for name, spec in trace.specs.items():
-        unit = name.split(".")[0] if "." in name else "sched"
-        var = f"accelsim.{unit}.{name.split('.')[-1]}"
-        width = int(vcd[var].size)
-        assert int(trace.values[name].max()) < 2 ** (width - 1), name  # never negative when signed
-        expected = trace.expand(name, lo, hi)[probe - lo]
-        assert np.array_equal(_vcd_values(vcd, var, (), lo, hi)[probe - lo], expected), name
+        signal = vcd[_var(name)]
+        expected = trace.expand(name, lo, hi)
+        width = int(signal.size)
+        assert width >= 2 and int(expected.max()) < 2 ** (width - 1), name  # never negative as signed
+        times, raw = zip(*signal.tv)
+        assert np.array_equal(_per_cycle(times, [int(v, 2) for v in raw], lo, hi), expected), name
         if spec.states:
-            names = _string_values(path, var + "_name", list(spec.states), lo, hi)[probe - lo]
-            assert np.array_equal(names, expected), name
+            times, texts = zip(*strings[_var(name) + "_name"])
+            codes = [spec.states.index(text) for text in texts]
+            assert np.array_equal(_per_cycle(times, codes, lo, hi), expected), name
+
+
+def test_vcd_names_the_transfer_on_the_bus(tmp_path, trace):
+    path = tmp_path / "run.vcd"
+    export.write_vcd(trace, path, *MIDDLE)
+    times, texts = zip(*_string_changes(path)["accelsim.dram.transfer"])
+    t = trace.transfers
+    for cycle in np.linspace(MIDDLE[0], MIDDLE[1] - 1, 2000).astype(int).tolist():
+        shown = texts[np.searchsorted(times, cycle, side="right") - 1]
+        on_bus = np.flatnonzero((t["start_cycle"] <= cycle) & (t["end_cycle"] > cycle))
+        if len(on_bus):
+            i = on_bus[-1]
+            verb = "write" if t["kind"][i] == WRITE_KIND else "read"
+            assert shown == f"{verb}_{TRANSFER_KINDS[t['kind'][i]]}_L{t['layer'][i]}_t{t['tile'][i]}"
+        else:
+            assert shown == "-"
+
+
+@pytest.mark.parametrize(
+    "clock_hz, timescale, times",
+    [(5e8, "2 ns", [16000, 16100]), (8e8, "1250 ps", [16000, 16100]), (3e9, "1 ps", [5333333, 5366667])],
+)
+def test_vcd_timescale_is_one_clock_period(tmp_path, simulated, clock_hz, timescale, times):
+    trace = dataclasses.replace(simulated, meta={**simulated.meta, "clock_hz": clock_hz})
+    path = tmp_path / "run.vcd"
+    export.write_vcd(trace, path, 16000, 18000)
+    text = path.read_text()
+    assert f"$timescale {timescale} $end" in text
+    assert re.findall(r"^#(\d+)$", text, re.M)[:2] == [str(t) for t in times]
+    export.write_gtkw(trace, path, tmp_path / "run.gtkw", 16000, 18000)
+    # GTKWave counts save-file times in the timescale's unit: 2 ns x cycle 16000 = 32000 ns.
+    start = {5e8: 32000, 8e8: 20_000_000, 3e9: 5333333}[clock_hz]
+    assert f"[timestart] {start}" in (tmp_path / "run.gtkw").read_text().splitlines()
 
 
 def test_gtkw_opens_the_dump_in_groups(tmp_path, trace):
@@ -73,57 +129,121 @@ def test_gtkw_opens_the_dump_in_groups(tmp_path, trace):
     export.export(trace, "vcd", path)
     text = path.with_suffix(".gtkw").read_text()
     assert f'[dumpfile] "{path.resolve()}"' in text
-    for group in ("-MAC array", "-DRAM", "-Buffers", "-Schedule"):
-        assert group in text
-    assert "accelsim.mac.state_name" in text
-    # A window opens where it starts, zoomed to fit (GTKWave shows about 2 * 2**-zoom units).
+    assert re.findall(r"^-(.+)$", text, re.M) == [g for g in ("MAC array", "DRAM", "Buffers", "Schedule") for _ in "ab"]
+    vcd = VCDVCD(str(path), only_sigs=True)
+    listed = re.findall(r"^accelsim\.\S+$", text, re.M)
+    assert "accelsim.mac.state_name" in listed and "accelsim.dram.transfer" in listed
+    for name in ("mac.busy_lanes", "dram.queue", "buf.weight", "layer", "tile"):  # vectors as GTKWave names them
+        assert f"{_var(name)}[{int(vcd[_var(name)].size) - 1}:0]" in listed
+    # A window opens at its start, zoomed so that it fills the wave pane.
     export.export(trace, "vcd", path, 16_000, 18_000)
     lines = path.with_suffix(".gtkw").read_text().splitlines()
     assert "[timestart] 16000" in lines
     zoom = float(next(line for line in lines if line.startswith("*"))[1:].split()[0])
-    assert 2 * 2**-zoom == pytest.approx(2000)
+    pixels = 2000 * export._GTKW_PX_PER_UNIT_AT_ZOOM_0 * 2**zoom
+    assert pixels == pytest.approx(export._GTKW_WAVE_PX)
 
 
 def test_chrome_trace_has_the_required_fields(tmp_path, trace):
     path = tmp_path / "run.json"
     lo, hi = 500_000, 1_500_000
     export.export(trace, "chrome", path, lo, hi)
-    events = json.loads(path.read_text())["traceEvents"]
+    document = json.loads(path.read_text())
+    assert document["displayTimeUnit"] == "ns" and document["otherData"]["cycles"] == [lo, hi]
+    events = document["traceEvents"]
     for event in events:
         assert {"name", "ph", "ts", "pid", "tid"} <= event.keys()
         if event["ph"] == "X":
-            assert event["dur"] >= 0
+            assert event["dur"] >= 0 and lo / 1e3 <= event["ts"] <= event["ts"] + event["dur"] <= hi / 1e3 + 1e-9
         if event["ph"] == "C":
             assert event["args"]
-    mac = [e for e in events if e["ph"] == "X" and e["tid"] == 1]
-    assert sum(e["dur"] for e in mac) == pytest.approx((hi - lo) / 1e3)  # microseconds at 1 GHz
+    threads = {e["args"]["name"]: e["tid"] for e in events if e["name"] == "thread_name"}
+    slices = {title: [e for e in events if e["ph"] == "X" and e["tid"] == tid] for title, tid in threads.items()}
+    assert sum(e["dur"] for e in slices["MAC array"]) == pytest.approx((hi - lo) / 1e3)  # microseconds at 1 GHz
+    states = trace.specs["mac.state"].states
+    s, e, v = trace.intervals("mac.state", lo, hi)
+    assert [x["name"] for x in slices["MAC array"]] == [states[x] for x in v]
     t = trace.transfers
-    overlapping = int(((t["end_cycle"] > lo) & (t["start_cycle"] < hi)).sum())
-    assert len([e for e in events if e["ph"] == "X" and e["tid"] == 3]) == overlapping
-    layer_names = {m["name"] for m in trace.meta["layers"]}
-    assert {e["name"] for e in events if e["ph"] == "X" and e["tid"] == 2} <= layer_names
+    overlapping = np.flatnonzero((t["end_cycle"] > lo) & (t["start_cycle"] < hi))
+    assert len(slices["DRAM bus"]) == len(overlapping)
+    first = overlapping[0]
+    assert slices["DRAM bus"][0]["name"].split() == [
+        "write" if t["kind"][first] == WRITE_KIND else "read",
+        TRANSFER_KINDS[t["kind"][first]],
+        f"L{t['layer'][first]}",
+        f"t{t['tile'][first]}",
+    ]
+    assert slices["DRAM bus"][0]["args"]["bus_bytes"] == int(t["bus_bytes"][first])
+    spans = [(m["name"], a, b) for m, (a, b) in zip(trace.meta["layers"], layer_spans(trace)) if a < hi and b > lo]
+    assert [x["name"] for x in slices["Layers"]] == [name for name, _, _ in spans]
+    assert all("shape" in x["args"] and "plan" in x["args"] for x in slices["Layers"])
+    counters = {e["name"] for e in events if e["ph"] == "C"}
+    assert {"dram.queue", "mac.busy_lanes", "buf.weight", "buf.activation", "buf.output"} <= counters
+    queue = [e for e in events if e["ph"] == "C" and e["name"] == "dram.queue"]
+    assert len(queue) == len(trace.intervals("dram.queue", lo, hi)[0])
 
 
 def test_csv_window_is_per_cycle(tmp_path, trace):
     path = tmp_path / "run.csv"
-    export.export(trace, "csv", path, 2000, 2600, ["mac.state", "dram.queue"])
+    lo, hi = 15_000, 40_000
+    export.export(trace, "csv", path, lo, hi)
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["cycle", *trace.specs]
+    assert len(rows) == hi - lo + 1
+    columns = list(zip(*rows[1:]))
+    assert [int(c) for c in columns[0]] == list(range(lo, hi))
+    for name, column in zip(trace.specs, columns[1:]):
+        expected = trace.expand(name, lo, hi).tolist()
+        states = trace.specs[name].states
+        assert list(column) == ([states[v] for v in expected] if states else [str(v) for v in expected]), name
+    export.export(trace, "csv", path, 2000, 2600, ["dram.queue", "mac.state"])
     rows = list(csv.reader(path.open()))
-    assert rows[0] == ["cycle", "mac.state", "dram.queue"]
-    assert len(rows) == 601 and rows[1][0] == "2000"
-    states = trace.specs["mac.state"].states
-    assert [r[1] for r in rows[1:]] == [states[v] for v in trace.expand("mac.state", 2000, 2600)]
-    assert [int(r[2]) for r in rows[1:]] == trace.expand("dram.queue", 2000, 2600).tolist()
+    assert rows[0] == ["cycle", "dram.queue", "mac.state"] and len(rows) == 601
+
+
+def test_a_billion_cycle_window_costs_its_changes_only(tmp_path, simulated):
+    """Stretch the run 2000x (5e9 cycles): exporting must not touch cycles one by one."""
+    k = 2000
+    stretched = dataclasses.replace(
+        simulated,
+        starts={n: s * k for n, s in simulated.starts.items()},
+        end_cycle=simulated.end_cycle * k,
+        transfers={c: v * k if c.endswith("_cycle") else v for c, v in simulated.transfers.items()},
+    )
+    began = time.perf_counter()
+    export.write_vcd(stretched, tmp_path / "run.vcd")
+    export.write_chrome_trace(stretched, tmp_path / "run.json")
+    assert time.perf_counter() - began < 2
+    assert (tmp_path / "run.vcd").read_text().endswith(f"#{stretched.end_cycle}\n")
+    events = json.loads((tmp_path / "run.json").read_text())["traceEvents"]
+    mac = [e["dur"] for e in events if e["ph"] == "X" and e["tid"] == 1]
+    assert math.isclose(sum(mac), stretched.end_cycle / 1e3)
 
 
 @pytest.mark.parametrize(
     "fmt, window, message",
     [
         ("vcd", (10, 5), "--cycles: must satisfy"),
+        ("vcd", (-5, 10), "--cycles: must satisfy"),
         ("chrome", (0, 10**12), "--cycles: must satisfy"),
-        ("csv", (0, None), "narrow the window"),
+        ("csv", (7, 7), "--cycles: must satisfy"),
         ("xml", (0, 10), "--format: unknown 'xml'"),
     ],
 )
-def test_bad_exports_are_one_line_errors(tmp_path, trace, fmt, window, message):
-    with pytest.raises(InputError, match=message):
-        export.export(trace, fmt, tmp_path / "out", *window)
+def test_bad_exports_are_one_line_errors(tmp_path, simulated, fmt, window, message):
+    with pytest.raises(InputError, match=message) as error:
+        export.export(simulated, fmt, tmp_path / "out", *window)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_csv_refuses_long_windows_and_unknown_signals(tmp_path, simulated, monkeypatch):
+    with pytest.raises(InputError, match="narrow the window"):
+        export.write_csv(dataclasses.replace(simulated, end_cycle=10**10), tmp_path / "out.csv", 0, 10_000_001)
+    monkeypatch.setattr(export, "MAX_CSV_CYCLES", 1000)
+    with pytest.raises(InputError, match="at most 1,000 cycles"):
+        export.write_csv(simulated, tmp_path / "out.csv", 0, 1001)
+    export.write_csv(simulated, tmp_path / "out.csv", 0, 1000)
+    with pytest.raises(InputError, match="--signals: unknown 'nope'"):
+        export.write_csv(simulated, tmp_path / "out.csv", 0, 10, ["mac.state", "nope"])

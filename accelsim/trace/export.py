@@ -1,50 +1,85 @@
 """Exports of a trace window: VCD (+ GTKWave save file), Chrome trace-event JSON, CSV.
 
-Every export streams interval by interval, so its cost grows with the changes in the window,
-never with its cycles (CSV, one row per cycle by nature, refuses very long windows).
+VCD and Chrome JSON are written change by change, so their cost grows with the intervals and
+transfers in the window, never with its cycles: a 10^9-cycle window costs what its changes
+cost. CSV, one row per cycle by nature, refuses windows over `MAX_CSV_CYCLES`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 import numpy as np
 
 from accelsim.errors import InputError
 from accelsim.metrics import layer_spans
 from accelsim.trace.listing import check_window
-from accelsim.trace.trace import TRANSFER_KINDS, Trace
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND, Trace
 
 EXPORT_FORMATS = ("vcd", "chrome", "csv")
-#: Longest window written as CSV, one row per cycle.
-MAX_CSV_CYCLES = 2_000_000
+#: Longest window written as CSV (one row per cycle: about 0.5 GB of text at the limit).
+MAX_CSV_CYCLES = 10_000_000
 
-# GTKWave groups: (group title, signals) in display order.
+#: VCD / GTKWave name of the derived signal naming the DRAM transfer on the bus.
+TRANSFER_SIGNAL = "dram.transfer"
+
+# GTKWave groups in display order. Signals of the trace missing here land in "Other", so a new
+# signal shows up without touching this table.
 _GROUPS = (
     ("MAC array", ("mac.state", "mac.busy_lanes", "mac.macs")),
-    ("DRAM", ("dram.bus", "dram.queue")),
+    ("DRAM", ("dram.bus", TRANSFER_SIGNAL, "dram.queue")),
     ("Buffers", ("buf.weight", "buf.activation", "buf.output")),
     ("Schedule", ("layer", "tile")),
 )
 
 
+def _has_transfer_signal(trace: Trace) -> bool:
+    # Derived from the transfer table, unless a future trace records such a signal itself.
+    return len(trace.transfers.get("start_cycle", ())) > 0 and TRANSFER_SIGNAL not in trace.specs
+
+
+def _window(trace: Trace, start: int | None, stop: int | None) -> tuple[int, int]:
+    lo, hi = check_window(trace, start, stop)
+    return int(lo), int(hi)
+
+
+def _clock_hz(trace: Trace) -> float:
+    return float(trace.meta.get("clock_hz") or trace.meta["hardware"]["clock_hz"])
+
+
 # --- VCD -----------------------------------------------------------------------------------------
 
 
-def _timescale(clock_hz: float) -> tuple[str, float]:
-    """VCD timescale of one cycle, and cycles per timescale unit (1 when a cycle is whole ns)."""
-    period_ns = 1e9 / clock_hz
-    if abs(period_ns - round(period_ns)) < 1e-9 and round(period_ns) >= 1:
-        return f"{round(period_ns)} ns", 1.0
-    return "1 ps", 1e12 / clock_hz
+def _timescale(clock_hz: float) -> tuple[str, Fraction, int]:
+    """VCD `$timescale` of one clock period, timescale units per cycle, and the timescale's
+    magnitude (GTKWave counts time in magnitude-1 units: a `2 ns` dump's #5 is its 10 ns).
+
+    When the period is a whole number of ns or ps (1 GHz -> `1 ns`, 500 MHz -> `2 ns`, 800 MHz ->
+    `1250 ps`) one unit is one cycle, so VCD times are cycle numbers. Otherwise (3 GHz) the unit
+    is 1 ps and times are cycles scaled to the nearest ps.
+    """
+    period_ps = Fraction(10**12) / Fraction(clock_hz).limit_denominator(10**6)
+    if period_ps.denominator == 1 and period_ps >= 1:
+        ps = period_ps.numerator
+        if ps % 1000 == 0:
+            return f"{ps // 1000} ns", Fraction(1), ps // 1000
+        return f"{ps} ps", Fraction(1), ps
+    return "1 ps", period_ps, 1
+
+
+def _vcd_time(cycle: int, per_cycle: Fraction) -> int:
+    return cycle if per_cycle == 1 else round(cycle * per_cycle)
 
 
 def _vcd_id(index: int) -> str:
+    """Short VCD identifier code from printable ASCII 33..126."""
     chars = [chr(33 + index % 94)]
     while index >= 94:
         index = index // 94 - 1
@@ -52,174 +87,315 @@ def _vcd_id(index: int) -> str:
     return "".join(chars)
 
 
-def _unit(name: str) -> str:
-    """VCD scope of a signal: its prefix (mac, dram, buf), or `sched` for layer and tile."""
-    return name.split(".")[0] if "." in name else "sched"
+def _scope(name: str) -> tuple[str, str]:
+    """(unit scope, leaf) of a signal: `mac.busy_lanes` -> (mac, busy_lanes); `layer` -> (sched, layer).
+
+    Dots inside the leaf become underscores because GTKWave reads dots as hierarchy."""
+    if "." in name:
+        unit, leaf = name.split(".", 1)
+        return unit, leaf.replace(".", "_")
+    return "sched", name
 
 
-def _width(max_value: int) -> int:
-    # One bit more than the value needs, so viewers showing it as signed never go negative.
-    return max(int(max_value).bit_length() + 1, 2)
+def _width(trace: Trace, name: str) -> int:
+    """Bits of a signal's VCD vector: its range over the whole run plus a sign bit, at least 2.
+
+    The spare bit keeps GTKWave's signed display from showing large values as negative; sizing
+    by the whole run (not the window) keeps every window's dump consistent with its save file."""
+    values = trace.values[name]
+    top = int(np.max(values, initial=0))
+    bottom = int(np.min(values, initial=0))
+    magnitude = max(top.bit_length(), (-bottom - 1).bit_length() if bottom < 0 else 0)
+    return max(magnitude + 1, 2)
+
+
+def _gtkw_name(trace: Trace, name: str) -> str:
+    """Full name GTKWave gives the VCD variable of `name` (vectors get `[msb:0]`)."""
+    unit, leaf = _scope(name)
+    if name == TRANSFER_SIGNAL:
+        return f"accelsim.{unit}.{leaf}"
+    if trace.specs[name].is_state:
+        return f"accelsim.{unit}.{leaf}_name"
+    return f"accelsim.{unit}.{leaf}[{_width(trace, name) - 1}:0]"
+
+
+def _vcd_text(text: str) -> str:
+    # A VCD string value ends at whitespace; an empty one would not parse.
+    return "_".join(str(text).split()) or "-"
+
+
+def _transfer_changes(trace: Trace, lo: int, hi: int) -> tuple[list[int], list[str]]:
+    """Changes of the derived transfer signal in [lo, hi): `read_weight_L3_t12` while a transfer
+    holds the bus, `-` when none does. Cost: the transfers overlapping the window."""
+    t = trace.transfers
+    inside = np.flatnonzero((t["end_cycle"] > lo) & (t["start_cycle"] < hi))
+    events: list[tuple[int, int, int]] = []  # (cycle, 0 = end / 1 = start, transfer)
+    for i in inside.tolist():
+        events.append((max(int(t["start_cycle"][i]), lo), 1, i))
+        if int(t["end_cycle"][i]) < hi:
+            events.append((int(t["end_cycle"][i]), 0, i))
+    events.sort()  # at one cycle, ends before starts so a back-to-back transfer wins
+    cycles, texts, showing = [lo], ["-"], None
+    for cycle, is_start, i in events:
+        if is_start:
+            showing, text = i, _vcd_text(_transfer_label(trace, i, "_"))
+        elif i == showing:
+            showing, text = None, "-"
+        else:
+            continue  # an overlapped transfer ended: keep showing the later one
+        if cycles[-1] == cycle:
+            cycles.pop()
+            texts.pop()
+        if texts and texts[-1] == text:
+            continue
+        cycles.append(cycle)
+        texts.append(text)
+    return cycles, texts
+
+
+def _transfer_label(trace: Trace, i: int, sep: str = " ") -> str:
+    t = trace.transfers
+    kind = int(t["kind"][i])
+    verb = "write" if kind == WRITE_KIND else "read"
+    return sep.join((verb, TRANSFER_KINDS[kind], f"L{int(t['layer'][i])}", f"t{int(t['tile'][i])}"))
 
 
 def write_vcd(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> None:
-    """IEEE 1364 value change dump of [start, stop); times are absolute cycle numbers (scaled to
-    the timescale when a cycle is not a whole number of ns). State signals appear twice: as the
-    state code and as a `string` variable holding the state's name."""
-    lo, hi = check_window(trace, start, stop)
-    scale, per_unit = _timescale(trace.meta["clock_hz"])
-    names = list(trace.specs)
-    clipped = {n: trace.intervals(n, lo, hi) for n in names}
-    ids, texts = {}, {}
+    """IEEE 1364 value change dump of cycles [start, stop) under `$scope module accelsim`.
+
+    Times are absolute cycle numbers (the timescale is one clock period), so a time in the file
+    is the cycle of the trace; the dump begins at `#start` and ends with `#stop`. (A clock whose
+    period is not a whole number of ps gets a `1 ps` timescale and times in ps instead.)
+    Integer signals are `wire` vectors; state signals are their code plus a `string` variable
+    `<leaf>_name` holding the state's name, and `dram.transfer` names the transfer on the bus.
+    """
+    lo, hi = _window(trace, start, stop)
+    scale, per_cycle, _ = _timescale(_clock_hz(trace))
+    times = "cycle numbers" if per_cycle == 1 else "cycles scaled to ps"
+    channels: list[tuple[np.ndarray | list[int], list[str]]] = []  # (change cycles, value lines)
+    by_unit: dict[str, list[str]] = {}
+    for name, spec in trace.specs.items():
+        unit, leaf = _scope(name)
+        starts, _, values = trace.intervals(name, lo, hi)
+        width = _width(trace, name)
+        code = _vcd_id(len(channels))
+        by_unit.setdefault(unit, []).append(f"$var wire {width} {code} {leaf} $end")
+        mask = (1 << width) - 1  # two's complement for negative values, if a signal ever has any
+        channels.append((starts, [f"b{v & mask:b} {code}" for v in values.tolist()]))
+        if spec.is_state:
+            code = _vcd_id(len(channels))
+            by_unit[unit].append(f"$var string 1 {code} {leaf}_name $end")
+            labels = [_vcd_text(s) for s in spec.states]
+            texts = [f"s{labels[v]} {code}" if 0 <= v < len(labels) else f"s{v} {code}" for v in values.tolist()]
+            channels.append((starts, texts))
+    if _has_transfer_signal(trace):
+        unit, leaf = _scope(TRANSFER_SIGNAL)
+        code = _vcd_id(len(channels))
+        by_unit.setdefault(unit, []).append(f"$var string 1 {code} {leaf} $end")
+        cycles, texts = _transfer_changes(trace, lo, hi)
+        channels.append((cycles, [f"s{text} {code}" for text in texts]))
+
+    # Merge every channel's changes in time order with one stable sort, which keeps declaration
+    # order within a timestamp; the cost is the number of changes, not of cycles.
+    cycles = np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in channels])
+    lines = [line for _, ls in channels for line in ls]
+    order = np.argsort(cycles, kind="stable")
+    cycles = cycles[order]
+    cut = np.flatnonzero(np.diff(cycles)) + 1
+    bounds = [0, *cut.tolist(), len(cycles)]
     with open(path, "w") as out:
-        out.write(f"$comment accelsim trace of {trace.meta['network']['name']} $end\n$timescale {scale} $end\n")
+        out.write(
+            f"$comment accelsim trace of {trace.meta['network']['name']}, cycles {lo}:{hi};"
+            f" times are {times} $end\n$version accelsim $end\n$timescale {scale} $end\n"
+        )
         out.write("$scope module accelsim $end\n")
-        for unit in sorted({_unit(n) for n in names}):
-            out.write(f"$scope module {unit} $end\n")
-            for n in (n for n in names if _unit(n) == unit):
-                ids[n] = _vcd_id(len(ids) + len(texts))
-                width = _gtkw_msb(trace, n) + 1
-                out.write(f"$var wire {width} {ids[n]} {n.split('.')[-1]} $end\n")
-                if trace.specs[n].states:
-                    texts[n] = _vcd_id(len(ids) + len(texts))
-                    out.write(f"$var string 1 {texts[n]} {n.split('.')[-1]}_name $end\n")
-            out.write("$upscope $end\n")
+        for unit, decls in by_unit.items():
+            out.write(f"$scope module {unit} $end\n" + "\n".join(decls) + "\n$upscope $end\n")
         out.write("$upscope $end\n$enddefinitions $end\n")
-        _write_changes(out, trace, clipped, ids, texts, per_unit)
-        out.write(f"#{round(hi * per_unit)}\n")
+        for k in range(len(bounds) - 1):
+            a, b = bounds[k], bounds[k + 1]
+            body = "\n".join(lines[j] for j in order[a:b].tolist())
+            time = _vcd_time(int(cycles[a]), per_cycle)
+            # The first timestamp (the window start) sets every variable: the `$dumpvars` block.
+            out.write(f"#{time}\n$dumpvars\n{body}\n$end\n" if k == 0 else f"#{time}\n{body}\n")
+        out.write(f"#{_vcd_time(hi, per_cycle)}\n")
 
 
-def _write_changes(out: IO[str], trace: Trace, clipped: dict, ids: dict, texts: dict, per_unit: float) -> None:
-    # Merge every signal's changes in time order: one sort over all interval starts.
-    names = list(clipped)
-    starts = np.concatenate([clipped[n][0] for n in names])
-    which = np.concatenate([np.full(len(clipped[n][0]), i) for i, n in enumerate(names)])
-    values = np.concatenate([clipped[n][2].astype(np.int64) for n in names])
-    order = np.lexsort((which, starts))
-    current = None
-    for cycle, i, value in zip(starts[order].tolist(), which[order].tolist(), values[order].tolist()):
-        if cycle != current:
-            out.write(f"#{round(cycle * per_unit)}\n")
-            current = cycle
-        name = names[i]
-        out.write(f"b{value:b} {ids[name]}\n")
-        if name in texts:
-            out.write(f"s{trace.specs[name].states[value]} {texts[name]}\n")
+# GTKWave save-file trace flags (gtkwave analyzer.h): right-justified decimal, a blank row
+# opening a group, and one closing it.
+_GTKW_DECIMAL = "@24"
+_GTKW_TEXT = "@28"
+_GTKW_GROUP_BEGIN = "@800200"
+_GTKW_GROUP_END = "@1000200"
+# Window size the save file asks for, and the wave pane it leaves with the tree collapsed and
+# signal names 320 px wide (measured on GTKWave 3.3.118).
+_GTKW_SIZE = (1280, 800)
+_GTKW_WAVE_PX = 860
+# GTKWave draws 200 * 2**zoom pixels per time unit (measured on GTKWave 3.3.118).
+_GTKW_PX_PER_UNIT_AT_ZOOM_0 = 200
 
 
 def write_gtkw(
     trace: Trace, vcd_path: str | Path, gtkw_path: str | Path, start: int | None = None, stop: int | None = None
 ) -> None:
-    """GTKWave save file that opens the VCD with the useful signals in groups, in decimal,
-    zoomed to show the whole exported window."""
-    lo, hi = check_window(trace, start, stop)
-    scale, per_unit = _timescale(trace.meta["clock_hz"])
-    # GTKWave's default window shows about 2 * 2**-zoom time units (measured with GTKWave 3.3).
-    zoom = -math.log2(max((hi - lo) * per_unit, 2) / 2)
+    """GTKWave save file for `write_vcd`'s dump: signals in groups (MAC array, DRAM, Buffers,
+    Schedule, then any other), in decimal, states as text, zoomed to fit the window."""
+    lo, hi = _window(trace, start, stop)
+    _, per_cycle, magnitude = _timescale(_clock_hz(trace))
+    # GTKWave reads save-file times and zoom in units of the timescale's magnitude-1 unit.
+    t0, t1 = _vcd_time(lo, per_cycle) * magnitude, _vcd_time(hi, per_cycle) * magnitude
+    zoom = math.log2(_GTKW_WAVE_PX / (_GTKW_PX_PER_UNIT_AT_ZOOM_0 * max(t1 - t0, 1)))
     lines = [
         f'[dumpfile] "{Path(vcd_path).resolve()}"',
-        f"[timestart] {round(lo * per_unit)}",
-        f"*{zoom:.6f} {round(lo * per_unit)}" + " -1" * 26,
-        "@200",
+        f"[size] {_GTKW_SIZE[0]} {_GTKW_SIZE[1]}",
+        "[pos] -1 -1",
+        f"*{zoom:.6f} {t0}" + " -1" * 26,  # zoom, primary marker at the start (shows values), 26 named
+        f"[timestart] {t0}",
+        "[sst_expanded] 0",
+        "[signals_width] 320",
     ]
-    for title, signals in _GROUPS:
-        present = [s for s in signals if s in trace.specs]
+    names = list(trace.specs)
+    if _has_transfer_signal(trace):
+        names.append(TRANSFER_SIGNAL)
+    listed = {s for _, signals in _GROUPS for s in signals}
+    groups = [*_GROUPS, ("Other", tuple(n for n in names if n not in listed))]
+    for title, signals in groups:
+        present = [s for s in signals if s in names]
         if not present:
             continue
-        lines += ["@800200", f"-{title}"]
+        lines += [_GTKW_GROUP_BEGIN, f"-{title}"]
         for s in present:
-            unit, leaf = _unit(s), s.split(".")[-1]
-            if trace.specs[s].states:
-                lines += ["@28", f"accelsim.{unit}.{leaf}_name"]
-            else:
-                lines += ["@24", f"accelsim.{unit}.{leaf}[{_gtkw_msb(trace, s)}:0]"]
-        lines += ["@1000200", f"-{title}"]
+            text = s == TRANSFER_SIGNAL or trace.specs[s].is_state
+            lines += [_GTKW_TEXT if text else _GTKW_DECIMAL, _gtkw_name(trace, s)]
+        lines += [_GTKW_GROUP_END, f"-{title}"]
     Path(gtkw_path).write_text("\n".join(lines) + "\n")
-
-
-def _gtkw_msb(trace: Trace, name: str) -> int:
-    """Most significant bit of a signal's vector, sized for the whole run so that every window's
-    VCD and its save file agree."""
-    return _width(int(np.max(trace.values[name], initial=0))) - 1
 
 
 # --- Chrome trace-event JSON ---------------------------------------------------------------------
 
+# Tracks (threads of process 1). State signals get a track of slices each; this table names the
+# known ones; `dram.bus` is left out because the "DRAM bus" track shows each transfer instead.
+_STATE_TRACKS = {"mac.state": "MAC array"}
+_NOT_EXPORTED_AS_SLICES = {"dram.bus"}
+# Integer signals become counters, except the schedule (shown as the "Layers" track and in
+# transfer names) and MACs per cycle (busy lanes times the precision's packing: a duplicate).
+_NOT_COUNTERS = {"layer", "tile", "mac.macs"}
+_PID = 1
 
-def _us(cycle: int, clock_hz: float) -> float:
-    return cycle / clock_hz * 1e6
 
+def _chrome_events(trace: Trace, lo: int, hi: int) -> Iterator[dict[str, Any]]:
+    clock = _clock_hz(trace)
 
-def _chrome_events(trace: Trace, lo: int, hi: int) -> Iterator[dict]:
-    clock = trace.meta["clock_hz"]
-    threads = {"MAC array": 1, "Layers": 2, "DRAM bus": 3, "Counters": 4}
-    yield {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "ts": 0, "args": {"name": "accelsim"}}
-    for title, tid in threads.items():
-        yield {"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "ts": 0, "args": {"name": title}}
-    states = trace.specs["mac.state"].states
-    for s, e, v in zip(*(a.tolist() for a in trace.intervals("mac.state", lo, hi))):
-        yield {"name": states[v], "ph": "X", "pid": 1, "tid": 1, "ts": _us(s, clock), "dur": _us(e - s, clock)}
-    for meta, (s, e) in zip(trace.meta["layers"], layer_spans(trace)):
-        s, e = max(s, lo), min(e, hi)
-        if e > s:
-            args = {"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": meta["mac_precision"]}
+    def us(cycles: int) -> float:
+        # Microseconds, rounded to the ps so that 1 GHz cycles print as 0.001 and not 0.0010000000000000002.
+        return round(cycles * 1e6 / clock, 6)
+
+    def thread(tid: int, title: str) -> dict[str, Any]:
+        return {"name": "thread_name", "ph": "M", "pid": _PID, "tid": tid, "ts": 0, "args": {"name": title}}
+
+    def sort_index(tid: int) -> dict[str, Any]:
+        return {"name": "thread_sort_index", "ph": "M", "pid": _PID, "tid": tid, "ts": 0, "args": {"sort_index": tid}}
+
+    network = trace.meta["network"]["name"]
+    yield {"name": "process_name", "ph": "M", "pid": _PID, "tid": 0, "ts": 0, "args": {"name": f"accelsim {network}"}}
+    state_names = [n for n, spec in trace.specs.items() if spec.is_state and n not in _NOT_EXPORTED_AS_SLICES]
+    titles = [_STATE_TRACKS.get(n, n) for n in state_names]
+    tid_layers, tid_dram = len(titles) + 1, len(titles) + 2
+    for tid, title in enumerate([*titles, "Layers", "DRAM bus"], start=1):
+        yield thread(tid, title)
+        yield sort_index(tid)
+
+    for tid, name in enumerate(state_names, start=1):
+        states = trace.specs[name].states
+        s, e, v = (a.tolist() for a in trace.intervals(name, lo, hi))
+        for a, b, value in zip(s, e, v):
+            label = states[value] if 0 <= value < len(states) else str(value)
+            yield {"name": label, "ph": "X", "pid": _PID, "tid": tid, "ts": us(a), "dur": us(b - a)}
+
+    for index, (meta, (a, b)) in enumerate(zip(trace.meta["layers"], layer_spans(trace))):
+        a, b = max(a, lo), min(b, hi)
+        if b > a:
+            args = {
+                "index": index,
+                "shape": meta.get("shape"),
+                "plan": meta.get("plan", {}).get("text"),
+                "precision": meta.get("mac_precision"),
+                "macs": meta.get("macs"),
+                "cycles": [a, b],
+            }
             yield {
                 "name": meta["name"],
                 "ph": "X",
-                "pid": 1,
-                "tid": 2,
-                "ts": _us(s, clock),
-                "dur": _us(e - s, clock),
+                "pid": _PID,
+                "tid": tid_layers,
+                "ts": us(a),
+                "dur": us(b - a),
                 "args": args,
             }
+
     t = trace.transfers
-    inside = np.nonzero((t["end_cycle"] > lo) & (t["start_cycle"] < hi))[0]
-    layers = trace.meta["layers"]
-    for i in inside.tolist():
-        s, e = max(int(t["start_cycle"][i]), lo), min(int(t["end_cycle"][i]), hi)
-        kind = TRANSFER_KINDS[int(t["kind"][i])]
-        verb = "write" if kind == "output" else "read"
-        args = {c: int(t[c][i]) for c in ("issue_cycle", "done_cycle", "payload_bytes", "bus_bytes", "tile")}
-        args["layer"] = layers[int(t["layer"][i])]["name"]
-        yield {
-            "name": f"{verb} {kind}",
-            "ph": "X",
-            "pid": 1,
-            "tid": 3,
-            "ts": _us(s, clock),
-            "dur": _us(e - s, clock),
-            "args": args,
-        }
-    for name in ("dram.queue", "mac.busy_lanes", "buf.weight", "buf.activation", "buf.output"):
-        for s, _, v in zip(*(a.tolist() for a in trace.intervals(name, lo, hi))):
-            yield {
-                "name": name,
-                "ph": "C",
-                "pid": 1,
-                "tid": 4,
-                "ts": _us(s, clock),
-                "args": {trace.specs[name].unit: v},
+    if len(t.get("start_cycle", ())):
+        inside = np.flatnonzero((t["end_cycle"] > lo) & (t["start_cycle"] < hi))
+        columns = {c: t[c][inside].tolist() for c in t}
+        layers = trace.meta["layers"]
+        for k, i in enumerate(inside.tolist()):
+            a, b = max(columns["start_cycle"][k], lo), min(columns["end_cycle"][k], hi)
+            layer = columns["layer"][k]
+            args = {
+                "layer": layers[layer]["name"] if 0 <= layer < len(layers) else layer,
+                "tile": columns["tile"][k],
+                "payload_bytes": columns["payload_bytes"][k],
+                "bus_bytes": columns["bus_bytes"][k],
+                "issue_cycle": columns["issue_cycle"][k],
+                "start_cycle": columns["start_cycle"][k],
+                "end_cycle": columns["end_cycle"][k],
+                "done_cycle": columns["done_cycle"][k],
             }
+            name = _transfer_label(trace, i)
+            yield {"name": name, "ph": "X", "pid": _PID, "tid": tid_dram, "ts": us(a), "dur": us(b - a), "args": args}
+
+    # Counters are per process in the trace-event format; tid 0 is the process itself.
+    for name, spec in trace.specs.items():
+        if spec.is_state or name in _NOT_COUNTERS:
+            continue
+        s, _, v = (a.tolist() for a in trace.intervals(name, lo, hi))
+        series = spec.unit or "value"
+        for a, value in zip(s, v):
+            yield {"name": name, "ph": "C", "pid": _PID, "tid": 0, "ts": us(a), "args": {series: value}}
 
 
 def write_chrome_trace(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> None:
-    """Chrome trace-event JSON (Perfetto UI, speedscope, chrome://tracing): MAC states, layers and
-    DRAM transfers as slices on their own tracks, queue depth and occupancies as counters."""
-    lo, hi = check_window(trace, start, stop)
+    """Chrome trace-event JSON of cycles [start, stop) for the Perfetto UI, speedscope and
+    chrome://tracing: one track of slices each for MAC array states, layers (shape, tiling plan)
+    and DRAM transfers, and counters for the other integer signals. `ts` is in microseconds from
+    cycle 0 (cycle = ts * clock_hz / 1e6)."""
+    lo, hi = _window(trace, start, stop)
+    other = {
+        "network": trace.meta["network"]["name"],
+        "hardware": trace.meta.get("hardware", {}).get("name"),
+        "clock_hz": _clock_hz(trace),
+        "cycles": [lo, hi],
+        "ts": "microseconds from cycle 0; cycle = ts * clock_hz / 1e6",
+    }
     with open(path, "w") as out:
-        out.write('{"displayTimeUnit": "ns", "otherData": ')
-        out.write(
-            json.dumps(
-                {"network": trace.meta["network"]["name"], "cycles": [lo, hi], "clock_hz": trace.meta["clock_hz"]}
-            )
-        )
-        out.write(', "traceEvents": [\n')
-        for i, event in enumerate(_chrome_events(trace, lo, hi)):
-            out.write((",\n" if i else "") + json.dumps(event))
-        out.write("\n]}\n")
+        out.write(f'{{"displayTimeUnit": "ns", "otherData": {json.dumps(other)}, "traceEvents": [\n')
+        # Events are encoded one at a time and written in batches: memory stays one batch.
+        batch: list[str] = []
+        for event in _chrome_events(trace, lo, hi):
+            batch.append(json.dumps(event, separators=(",", ":")))
+            if len(batch) == 10_000:
+                out.write(",\n".join(batch) + ",\n")
+                batch.clear()
+        out.write(",\n".join(batch) + "\n]}\n")
 
 
 # --- CSV -----------------------------------------------------------------------------------------
+
+
+def _csv_field(value: object) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([value])
+    return buffer.getvalue()
 
 
 def write_csv(
@@ -229,25 +405,36 @@ def write_csv(
     stop: int | None = None,
     signals: Sequence[str] | None = None,
 ) -> None:
-    """One row per cycle of the window: the cycle, then each signal (states by name)."""
-    lo, hi = check_window(trace, start, stop)
+    """One row per cycle of [start, stop): `cycle`, then each signal (states by name)."""
+    lo, hi = _window(trace, start, stop)
     if hi - lo > MAX_CSV_CYCLES:
         raise InputError(
-            f"--cycles: CSV writes one row per cycle; narrow the window to at most {MAX_CSV_CYCLES:,} cycles"
+            f"--cycles: CSV writes one row per cycle; narrow the window from {hi - lo:,} to at most"
+            f" {MAX_CSV_CYCLES:,} cycles"
         )
-    names = list(signals or trace.specs)
+    names = list(signals) if signals else list(trace.specs)
+    for name in names:
+        if name not in trace.specs:
+            raise InputError(f"--signals: unknown {name!r}; allowed: {', '.join(trace.specs)}")
+    # Rows change only where some signal changes: write each run of equal rows as the cycle
+    # numbers joined by the run's shared tail, so the cost per row is one integer's text.
+    clipped = [trace.intervals(n, lo, hi) for n in names]
+    cuts = np.unique(np.concatenate([np.array([lo, hi], dtype=np.int64), *(s for s, _, _ in clipped)]))
+    tails = []
+    for name, (s, _, v) in zip(names, clipped):
+        held = v[np.searchsorted(s, cuts[:-1], side="right") - 1].tolist()
+        labels = [_csv_field(state) for state in trace.specs[name].states]
+        tails.append([labels[x] if 0 <= x < len(labels) else str(x) for x in held] if labels else list(map(str, held)))
+    chunk = 100_000  # rows per write: bounds memory for long runs of equal rows
     with open(path, "w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["cycle", *names])
-        chunk = 100_000
-        for a in range(lo, hi, chunk):
-            b = min(a + chunk, hi)
-            columns = []
-            for n in names:
-                values = trace.expand(n, a, b)
-                states = trace.specs[n].states
-                columns.append(np.asarray(states, dtype=object)[values] if states else values)
-            writer.writerows(zip(range(a, b), *columns))
+        out.write(",".join(_csv_field(c) for c in ("cycle", *names)) + "\n")
+        for k, (a, b) in enumerate(zip(cuts[:-1].tolist(), cuts[1:].tolist())):
+            tail = "".join("," + column[k] for column in tails) + "\n"
+            for c in range(a, b, chunk):
+                out.write(tail.join(map(str, range(c, min(c + chunk, b)))) + tail)
+
+
+# --- dispatcher ----------------------------------------------------------------------------------
 
 
 def export(
@@ -258,7 +445,10 @@ def export(
     stop: int | None = None,
     signals: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Write `trace` in `fmt` (one of EXPORT_FORMATS); returns the files written."""
+    """Write cycles [start, stop) of `trace` as `fmt` (one of EXPORT_FORMATS); returns the files
+    written. VCD also writes a GTKWave save file `<stem>.gtkw` beside the dump."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--format: unknown {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     path = Path(path)
     if fmt == "vcd":
         write_vcd(trace, path, start, stop)
@@ -268,7 +458,5 @@ def export(
     if fmt == "chrome":
         write_chrome_trace(trace, path, start, stop)
         return [path]
-    if fmt == "csv":
-        write_csv(trace, path, start, stop, signals)
-        return [path]
-    raise InputError(f"--format: unknown {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    write_csv(trace, path, start, stop, signals)
+    return [path]
