@@ -71,6 +71,13 @@ DEFAULT_MAC_ENERGY_PJ = PerPrecision(**{p.value: MAC_ENERGY_PJ[p] for p in Preci
 GEOMETRIES = ("vector",)
 
 
+def _is_pattern(text: Any) -> bool:
+    if text == "none":
+        return True
+    n, _, m = str(text).partition(":")
+    return n.isdigit() and m.isdigit() and 1 <= int(n) < int(m)
+
+
 @dataclass(frozen=True)
 class MacArray:
     """The MAC array: `lanes` units, each doing `pack[precision]` MACs per cycle."""
@@ -81,6 +88,12 @@ class MacArray:
     energy_per_mac_pj: PerPrecision = DEFAULT_MAC_ENERGY_PJ
     #: Fixed cycles a tile occupies the array beyond its MAC cycles (pipeline fill and drain).
     tile_overhead_cycles: int = 0
+    #: Skip every zero weight (unstructured or N:M sparsity): only nonzero weights take MAC
+    #: slots, with ideal load balance across lanes.
+    zero_skipping: bool = False
+    #: An N:M pattern ("2:4") the array executes natively, as sparse tensor cores do: layers
+    #: pruned to exactly this pattern run N/M of their dense MACs. "none": no such support.
+    sparse_pattern: str = "none"
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes)
@@ -93,6 +106,13 @@ class MacArray:
         self.pack.validate("mac_array.pack", integer=True)
         self.energy_per_mac_pj.validate("mac_array.energy_per_mac_pj", integer=False)
         _positive_int("mac_array", "tile_overhead_cycles", self.tile_overhead_cycles, minimum=0)
+        _require(isinstance(self.zero_skipping, bool), "mac_array.zero_skipping", "true or false", self.zero_skipping)
+        _require(
+            _is_pattern(self.sparse_pattern),
+            "mac_array.sparse_pattern",
+            '"none" or "N:M" with 1 <= N < M',
+            self.sparse_pattern,
+        )
 
     def macs_per_cycle(self, precision: Precision) -> int:
         return self.lanes * int(self.pack[precision])

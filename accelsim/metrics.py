@@ -290,7 +290,8 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 dram_read_bytes=int(np.sum(transfers["payload_bytes"][mine & ~is_write])),
                 dram_write_bytes=int(np.sum(transfers["payload_bytes"][mine & is_write])),
                 energy=energy_breakdown(counts, hw),
-                bound=layer_bound(meta["macs"], compulsory, precision, hw),
+                # Traces written before sparsity existed perform every MAC.
+                bound=layer_bound(meta.get("performed_macs", meta["macs"]), compulsory, precision, hw),
                 clock_hz=hw.clock_hz,
                 detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value},
             )

@@ -7,75 +7,14 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from invariants import check_invariants
 
 from accelsim.hardware import FIXED_PACK, Accelerator, Buffers, Dram, MacArray
 from accelsim.metrics import summarize
 from accelsim.precision import Precision
-from accelsim.sim.engine import plan_network, schedule_network, simulate
-from accelsim.sim.mac_array import MacState
+from accelsim.sim.engine import plan_network, simulate
 from accelsim.workload.layers import Conv2d, Gemm, Linear, MatMul, Network
-
-
-def check_invariants(trace, net, hw):
-    end = trace.end_cycle
-    works = schedule_network(net, hw)
-    steps = [list(w.steps) for w in works]
-
-    # Exactly one MAC state per cycle: intervals partition [0, end) and expand to `end` values.
-    for name in trace.specs:
-        starts = trace.starts[name]
-        assert starts[0] == 0 and np.all(np.diff(starts) > 0) and starts[-1] < end, name
-    states = trace.expand("mac.state")
-    assert len(states) == end
-    assert set(np.unique(states)) <= {int(s) for s in MacState}
-
-    # Conservation of MACs: per-cycle MACs sum to the workload's MAC count.
-    assert trace.integral("mac.macs") == net.macs
-    busy_lane_cycles = 0
-    for layer, layer_steps in zip(net.layers, steps):
-        pack = int(hw.mac_array.pack[layer.mac_precision])
-        for s in layer_steps:
-            full, rem = divmod(s.macs, hw.mac_array.lanes * pack)
-            busy_lane_cycles += full * hw.mac_array.lanes + -(-rem // pack)
-    assert trace.integral("mac.busy_lanes") == busy_lane_cycles
-    # MACs happen only in BUSY cycles.
-    macs = trace.expand("mac.macs")
-    assert np.all(states[macs > 0] == MacState.BUSY)
-
-    # Conservation of bytes: DRAM moved exactly what the scheduler requested, per layer.
-    t = trace.transfers
-    for i, layer_steps in enumerate(steps):
-        mine = t["layer"] == i
-        reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
-        writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
-        assert reads == sum(s.w_bytes + s.a_bytes for s in layer_steps)
-        kept = works[i].output_on_chip
-        assert writes == (0 if kept else sum(s.out_bytes for s in layer_steps if s.out_last))
-        counters = trace.meta["counters"][i]
-        assert (counters["dram_read_bytes"], counters["dram_write_bytes"]) == (reads, writes)
-    assert np.all(t["done_cycle"] <= end)
-    assert np.all(t["bus_bytes"] >= t["payload_bytes"])
-
-    # Buffers never overflow.
-    for sig, cap in (
-        ("buf.weight", hw.buffers.weight_bytes),
-        ("buf.activation", hw.buffers.activation_bytes),
-        ("buf.output", hw.buffers.output_bytes),
-    ):
-        assert 0 <= trace.values[sig].min() and trace.values[sig].max() <= cap, sig
-
-    # Never below the roofline bound, never above serial execution of every piece of work.
-    total = summarize(trace).total
-    assert end >= total.bound.cycles
-    bpc = hw.dram_bytes_per_cycle
-    serial = sum(
-        -(-s.macs // hw.mac_array.macs_per_cycle(layer.mac_precision)) + hw.mac_array.tile_overhead_cycles
-        for layer, layer_steps in zip(net.layers, steps)
-        for s in layer_steps
-    )
-    serial += sum(math.ceil(Fraction(int(b)) / bpc) + 1 + hw.dram_latency_cycles for b in t["bus_bytes"])
-    assert end <= serial
-    return total
+from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
 def _hw(
@@ -263,6 +202,18 @@ hardware_strategy = st.builds(
     abuf=st.sampled_from([4096, 16384, 65536]),
     obuf=st.sampled_from([4096, 16384]),
     tile_overhead_cycles=st.sampled_from([0, 2]),
+    zero_skipping=st.booleans(),
+    sparse_pattern=st.sampled_from(["none", "2:4"]),
+)
+
+sparsity_strategy = st.one_of(
+    st.just(DENSE),
+    st.builds(
+        WeightSparsity,
+        density=st.sampled_from([0.05, 0.3, 0.5, 0.7, 0.99]),
+        format=st.sampled_from(["dense", "bitmask", "csr"]),
+    ),
+    st.sampled_from([WeightSparsity.n_of_m(2, 4), WeightSparsity.n_of_m(1, 4), WeightSparsity.n_of_m(3, 8)]),
 )
 
 
@@ -272,13 +223,14 @@ hardware_strategy = st.builds(
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
-    layers=st.lists(layers_strategy, min_size=1, max_size=3),
+    layers=st.lists(st.tuples(layers_strategy, sparsity_strategy), min_size=1, max_size=3),
     hw=hardware_strategy,
     precision=st.sampled_from(list(Precision)),
 )
 def test_random_layers_and_hardware_respect_bounds_and_conservation(layers, hw, precision):
     named = [
-        type(layer)(**{**layer.__dict__, "name": f"l{i}", "independent": i == 0}) for i, layer in enumerate(layers)
+        dataclasses.replace(layer, name=f"l{i}", independent=i == 0, sparsity=sparsity)
+        for i, (layer, sparsity) in enumerate(layers)
     ]
     net = _net(*named).with_precision(precision)
     check_invariants(simulate(net, hw), net, hw)

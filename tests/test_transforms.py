@@ -3,13 +3,25 @@
 import pytest
 
 from accelsim import hardware
-from accelsim.compress.transforms import Distill, LowRank, Quantize, StructuredPrune, pipeline, prunable_layers
+from accelsim.compress.spec import parse_pipeline
+from accelsim.compress.transforms import (
+    Distill,
+    LowRank,
+    NMPrune,
+    Quantize,
+    StructuredPrune,
+    UnstructuredPrune,
+    pipeline,
+    prunable_layers,
+    residual_stages,
+)
 from accelsim.errors import InputError
 from accelsim.metrics import summarize
 from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
 from accelsim.workload.layers import Conv2d, Linear, MatMul, Network
 from accelsim.workload.networks import network
+from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
 def _two_linears():
@@ -139,19 +151,25 @@ def test_pipeline_order_is_kept_and_matters():
 
 
 @pytest.mark.parametrize(
-    "transform, message",
+    "make, message",
     [
-        (StructuredPrune(1.0), "prune: ratio must be in [0, 1) (got 1.0)"),
-        (StructuredPrune(-0.1), "prune: ratio must be in [0, 1)"),
-        (StructuredPrune(0.999), "prune: ratio 0.999 removes every output channel of layer"),
-        (Distill(0.0), "distill: width must be in (0, 1]"),
-        (LowRank(0), "low-rank: rank_ratio must be in (0, 1]"),
-        (Quantize("int3"), "precision: unknown 'int3'"),
+        (lambda: StructuredPrune(1.0), "prune: ratio must be in [0, 1) (got 1.0)"),
+        (lambda: StructuredPrune(-0.1), "prune: ratio must be in [0, 1)"),
+        (lambda: StructuredPrune(0.999), "prune: ratio 0.999 removes every output channel of layer"),
+        (lambda: Distill(0.0), "distill: width must be in (0, 1]"),
+        (lambda: Distill(0.5, depth=1.5), "distill: depth must be in (0, 1]"),
+        (lambda: LowRank(0), "low-rank: rank_ratio must be in (0, 1]"),
+        (lambda: Quantize("int3"), "precision: unknown 'int3'"),
+        (lambda: UnstructuredPrune(1.0), "sparsify: sparsity must be in [0, 1)"),
+        (lambda: UnstructuredPrune(0.5, "coo"), "sparsify: format must be one of dense, bitmask, csr"),
+        (lambda: NMPrune(4, 4), "sparsity: N:M pattern needs integers 1 <= N < M (got 4:4)"),
+        (lambda: NMPrune(2, 4, layers=("nope",)), "nm-prune: layers: 'nope' is not a layer of resnet20"),
+        (lambda: pipeline(NMPrune(2, 4), NMPrune(1, 4)), "nm-prune: layer conv1 is already sparse (2:4 sparse)"),
     ],
 )
-def test_invalid_parameters_are_one_line_errors(transform, message):
+def test_invalid_parameters_are_one_line_errors(make, message):
     with pytest.raises(InputError) as err:
-        transform(network("resnet20"))
+        make()(network("resnet20"))
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
@@ -181,3 +199,131 @@ def test_trace_info_shows_the_compression_steps(tmp_path, capsys):
         "provenance  prune(structured, ratio=0.5) -> quantize(weights=int8, activations=int8)"
         in capsys.readouterr().out
     )
+
+
+def _channels_in(layer):
+    return layer.in_channels if isinstance(layer, Conv2d) else layer.in_features
+
+
+def test_unstructured_pruning_keeps_shapes_and_stores_the_format():
+    base = _two_linears()
+    sparse = UnstructuredPrune(0.75, "csr")(base)
+    assert [layer.gemm_mkn for layer in sparse.layers] == [layer.gemm_mkn for layer in base.layers]
+    a, b = sparse.layers
+    assert a.sparsity == WeightSparsity(0.25, "csr") and a.nonzero_weights == 256 * 256 // 4
+    # CSR: each nonzero with an 8-bit position along K = 256, 9-bit counts per output, bias dense.
+    assert a.weight_bytes == (16384 * (32 + 8) + 256 * 9 + 256 * 32) // 8
+    assert sparse.provenance == ("prune(unstructured, sparsity=0.75, csr)",)
+    # Pruning again multiplies the densities.
+    again = UnstructuredPrune(0.5, "bitmask")(sparse)
+    assert again.layers[0].sparsity == WeightSparsity(0.125, "bitmask")
+
+
+def test_nm_pruning_only_touches_layers_with_weights():
+    bert = NMPrune(2, 4)(network("bert-base-layer"))
+    for layer in bert.layers:
+        if isinstance(layer, MatMul):
+            assert layer.b_sparsity == DENSE and layer.sparsity == DENSE
+        else:
+            assert (
+                layer.sparsity.pattern == "2:4" and layer.nonzero_weights * 2 == layer.gemm_mkn[1] * layer.gemm_mkn[2]
+            )
+
+
+def test_low_rank_factors_of_a_sparse_layer_are_dense():
+    # At rank ratio 0.9 only fc3 (256 x 10 -> rank 9) saves weights by factoring.
+    factored = pipeline(UnstructuredPrune(0.5), LowRank(0.9))(network("mlp"))
+    assert [layer.name for layer in factored.layers] == ["fc1", "fc2", "fc3.u", "fc3.v"]
+    assert [layer.sparsity for layer in factored.layers] == [WeightSparsity(0.5, "bitmask")] * 2 + [DENSE] * 2
+
+
+def test_depth_keeps_ceil_of_each_stage_as_efficientnet_does():
+    r20 = network("resnet20")
+    assert [(count, len(run)) for count, run in residual_stages(r20)] == [(3, 3), (3, 2), (3, 2)]
+    r14 = Distill(1.0, depth=0.5)(r20)
+    names = [layer.name for layer in r14.layers]
+    assert len(names) == 16 and "layer1.2.conv1" not in names and "layer3.2.conv2" not in names
+    check_consistent(r14)
+    by_name = {layer.name: layer for layer in r14.layers}
+    # Readers of a dropped block's sum read the block's input sum instead.
+    assert by_name["layer2.0.conv1"].inputs == ("layer1.1.conv2", "layer1.0.conv2")
+    assert by_name["fc"].inputs == ("layer3.1.conv2", "layer3.0.conv2")
+    # ResNet-18 -> ResNet-10: one basic block per stage; ResNet-50 [3, 4, 6, 3] -> [2, 2, 3, 2].
+    r10 = Distill(1.0, depth=0.5)(network("resnet18"))
+    assert sum(layer.name.endswith(".conv2") for layer in r10.layers) == 4
+    r50 = Distill(1.0, depth=0.5)(network("resnet50"))
+    blocks = {layer.name.rsplit(".", 1)[0] for layer in r50.layers if layer.name.startswith("layer")}
+    assert [sum(b.startswith(f"layer{s}.") for b in blocks) for s in range(1, 5)] == [2, 2, 3, 2]
+    # The smallest depth keeps only each stage's first block; the width still applies.
+    r8 = Distill(0.5, depth=0.01)(r20)
+    assert len(r8.layers) == 10 and by_name["conv1"].out_channels == 16
+    assert {layer.out_channels for layer in r8.layers if isinstance(layer, Conv2d)} == {8, 16, 32}
+    with pytest.raises(InputError, match="distill: depth 0.5 needs residual blocks with identity shortcuts; mlp"):
+        Distill(1.0, depth=0.5)(network("mlp"))
+
+
+def test_consecutive_dropped_blocks_rewire_through_each_other():
+    r50 = network("resnet50")
+    shallow = Distill(1.0, depth=0.01)(r50)
+    check_consistent(shallow)
+    by_name = {layer.name: layer for layer in shallow.layers}
+    assert by_name["layer3.0.conv1"].inputs == ("layer2.0.conv3", "layer2.0.downsample")
+    assert trace_ok(shallow)
+
+
+def trace_ok(net):
+    trace = simulate(net, hardware.seed())
+    return trace.integral("mac.macs") == net.macs
+
+
+def test_interior_networks_change_every_width():
+    gemms = network("seed-gemms")
+    assert gemms.interior
+    pruned, student = StructuredPrune(0.5)(gemms), Distill(0.5)(gemms)
+    assert [layer.gemm_mkn for layer in pruned.layers] == [
+        (16, 64, 8),
+        (32, 64, 16),
+        (64, 64, 32),
+        (128, 64, 64),
+        (256, 128, 128),
+    ]
+    # A student's layer of half width is the same shape here; the two differ in accuracy.
+    assert [layer.gemm_mkn for layer in student.layers] == [layer.gemm_mkn for layer in pruned.layers]
+    assert pruned.macs * 4 == gemms.macs
+    # The same network not marked interior keeps its inputs and the last layer's outputs.
+    plain = Network("plain", gemms.layers)
+    assert StructuredPrune(0.5)(plain).layers == plain.layers
+
+
+@pytest.mark.parametrize(
+    "text, steps",
+    [
+        ("baseline", ()),
+        ("int8", (Quantize("int8"),)),
+        ("prune(0.5) -> int8 -> distill(0.5)", (StructuredPrune(0.5), Quantize("int8"), Distill(0.5))),
+        ("sparsify(0.8, csr) -> quantize(w=int4, a=int8)", (UnstructuredPrune(0.8, "csr"), Quantize("int4", "int8"))),
+        ("nm(2, 4)", (NMPrune(2, 4),)),
+        ("distill(0.5, depth=0.5) -> lowrank(0.25)", (Distill(0.5, 0.5), LowRank(0.25))),
+        ("NM(1,4) -> FP16", (NMPrune(1, 4), Quantize("fp16"))),
+    ],
+)
+def test_pipeline_texts(text, steps):
+    assert parse_pipeline(text) == steps
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("prune(x)", "compression step prune: ratio must be a number (got 'x')"),
+        ("foo(1)", "compression step 'foo': unknown; allowed: quantize, prune"),
+        ("nm(2, 4, 5)", "compression step nm: at most 2 arguments (n, m)"),
+        ("distill(0.5, q=1)", "compression step distill: unknown argument 'q'; allowed: width, depth"),
+        ("prune(1.5)", "prune: ratio must be in [0, 1) (got 1.5)"),
+        ("prune(0.5) -> ", "compression step '': expected name or name(arguments)"),
+        ("quantize(int9)", "precision: unknown 'int9'"),
+    ],
+)
+def test_bad_pipeline_texts_are_one_line_errors(text, message):
+    with pytest.raises(InputError) as err:
+        parse_pipeline(text)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)

@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelsim.compress.transforms import Distill, LowRank, Quantize, StructuredPrune, Transform
+from accelsim.compress.transforms import (
+    Distill,
+    LowRank,
+    NMPrune,
+    Quantize,
+    StructuredPrune,
+    Transform,
+    UnstructuredPrune,
+)
 from accelsim.errors import InputError
 from accelsim.precision import Precision
 from accelsim.workload.layers import Network
@@ -115,16 +123,27 @@ class ParametricAccuracy(AccuracyProvider):
       for efficient ConvNets", ICLR 2017, before fine-tuning recovers part of it);
     - distillation to width w: 1 - distill_scale * (1 - w)^1.5 (students of half width lose a few
       points: G. Hinton et al., "Distilling the knowledge in a neural network", 2015, and the
-      width-multiplier study of A. Howard et al., "MobileNets", 2017);
+      width-multiplier study of A. Howard et al., "MobileNets", 2017); to depth d, times
+      1 - depth_scale * (1 - d)^1.5 (shallower ResNets lose little: K. He et al., "Deep residual
+      learning", CVPR 2016, CIFAR-10: ResNet-56 93.03%, ResNet-32 92.49%, ResNet-20 91.25%);
     - low rank at rank ratio p: 1 - lowrank_scale * (1 - p)^2 (M. Jaderberg et al., "Speeding up
-      convolutional neural networks with low rank expansions", BMVC 2014).
+      convolutional neural networks with low rank expansions", BMVC 2014);
+    - unstructured magnitude pruning at sparsity s: 1 - unstructured_scale * s^8 (flat to about
+      70%, then falling: T. Gale et al., "The state of sparsity in deep neural networks",
+      arXiv:1902.09574, 2019, ResNet-50 with gradual pruning loses about 1.4 points at 80% and
+      3.7 at 90%);
+    - N:M sparsity: 1 - nm_scale * (1 - N/M)^2 (2:4 with retraining within half a point of
+      dense: A. Mishra et al., "Accelerating sparse deep neural networks", arXiv:2104.08378, 2021).
     The scales are defaults for CNN classifiers; every figure they produce is labelled modelled.
     """
 
     baseline: float
     prune_scale: float = 0.10
     distill_scale: float = 0.12
+    depth_scale: float = 0.035
     lowrank_scale: float = 0.10
+    unstructured_scale: float = 0.12
+    nm_scale: float = 0.02
     quantization: Mapping[Precision, float] = field(default_factory=lambda: dict(QUANTIZATION_RETENTION))
 
     def retention(self, step: Transform) -> float:
@@ -135,9 +154,14 @@ class ParametricAccuracy(AccuracyProvider):
         if isinstance(step, StructuredPrune):
             return 1 - self.prune_scale * step.ratio**2
         if isinstance(step, Distill):
-            return 1 - self.distill_scale * (1 - step.width) ** 1.5
+            width = 1 - self.distill_scale * (1 - step.width) ** 1.5
+            return width * (1 - self.depth_scale * (1 - step.depth) ** 1.5)
         if isinstance(step, LowRank):
             return 1 - self.lowrank_scale * (1 - step.rank_ratio) ** 2
+        if isinstance(step, UnstructuredPrune):
+            return 1 - self.unstructured_scale * step.sparsity**8
+        if isinstance(step, NMPrune):
+            return 1 - self.nm_scale * (1 - step.n / step.m) ** 2
         raise InputError(f"parametric accuracy: no curve for {type(step).__name__}")
 
     def estimate(self, network: Network, steps: Sequence[Transform] = (), configuration: str = "") -> AccuracyEstimate:

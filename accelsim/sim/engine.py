@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from accelsim.hardware import Accelerator
 from accelsim.sim import dram, mac_array, scheduler
-from accelsim.sim.tiling import TilePlan, compulsory_bytes, plan_layer
+from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
 from accelsim.workload.layers import Layer, Network
@@ -61,7 +61,7 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     return works
 
 
-def _layer_meta(layer: Layer, work: scheduler.LayerWork) -> dict[str, Any]:
+def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dict[str, Any]:
     plan = work.plan
     return {
         "name": layer.name,
@@ -73,7 +73,10 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork) -> dict[str, Any]:
         "activation_precision": layer.activation_precision.value,
         "mac_precision": layer.mac_precision.value,
         "macs": layer.macs,
+        "performed_macs": performed_macs(layer, hw),
         "parameters": layer.parameter_count,
+        "nonzero_weights": layer.nonzero_weights,
+        "sparsity": layer.b_sparsity.describe(),
         "weight_bytes": layer.weight_bytes,
         "input_bytes": layer.input_bytes,
         "output_bytes": layer.output_bytes,
@@ -126,7 +129,7 @@ def simulate(
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
         "provenance": list(network.provenance) if provenance is None else provenance,
-        "layers": [_layer_meta(layer, w) for layer, w in zip(network.layers, work)],
+        "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }
     return Trace(

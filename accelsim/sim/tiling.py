@@ -9,13 +9,15 @@ most 1/slots of its buffer.
 
 The planner picks the plan with the fewest DRAM bytes, then the fewest steps. Its estimate is
 exact up to per-tile byte rounding; the plan's exact bytes come from its own step list.
+
+Sparse weights are fetched in their storage format, tile by tile; on an array that skips zero
+weights (`skips_zero_weights`) a step performs only the MACs of its tile's nonzero weights.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -58,6 +60,8 @@ class TilePlan:
     accumulator_bits: int
     #: The whole input tensor is already in the activation buffer: A tiles are read from it.
     input_on_chip: bool = False
+    #: The array skips zero weights: a step's MACs are those of its nonzero weights.
+    skip_zeros: bool = False
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
@@ -78,7 +82,8 @@ class TilePlan:
         ng, nm, nk, nn = self.counts
         g = f"Tg={self.tg} " if self.layer.groups > 1 else ""
         on_chip = " input-on-chip" if self.input_on_chip else ""
-        return f"{g}Tm={self.tm} Tk={self.tk} Tn={self.tn} order={self.order} tiles={ng}x{nm}x{nk}x{nn}{on_chip}"
+        skip = " skip-zeros" if self.skip_zeros else ""
+        return f"{g}Tm={self.tm} Tk={self.tk} Tn={self.tn} order={self.order} tiles={ng}x{nm}x{nk}x{nn}{on_chip}{skip}"
 
     def _ranges(self, size: int, tile: int) -> list[tuple[int, int]]:
         return [(lo, min(lo + tile, size)) for lo in range(0, size, tile)]
@@ -90,7 +95,8 @@ class TilePlan:
         groups = self._ranges(layer.groups, self.tg)
         ms, ks, ns = self._ranges(m, self.tm), self._ranges(k, self.tk), self._ranges(n, self.tn)
         bias = layer.bias_elements()
-        b_prec, a_prec = layer.b_precision, layer.activation_precision
+        a_prec = layer.activation_precision
+        sparsity = layer.b_sparsity
         acc_bytes_per = self.accumulator_bits // 8
         outer = [(g, mi, ni) for g in groups for mi in ms for ni in ns]
         if self.order == "gnmk":
@@ -100,14 +106,14 @@ class TilePlan:
             tg = g[1] - g[0]
             for ki, (k0, k1) in enumerate(ks):
                 bias_cols = (n1 - n0) if bias and k0 == 0 else 0
-                w_elems = tg * ((k1 - k0) * (n1 - n0) + bias_cols)
                 a_elems = tg * layer.a_tile_elements(m0, m1, k0, k1)
+                weights = sparsity.nonzeros(k1 - k0, n1 - n0) if self.skip_zeros else (k1 - k0) * (n1 - n0)
                 raw.append(
                     (
                         (g, k0, n0),
                         (g, m0, k0),
-                        tg * (m1 - m0) * (k1 - k0) * (n1 - n0),
-                        storage_bytes(w_elems, b_prec),
+                        tg * (m1 - m0) * weights,
+                        layer.weight_block_bytes(tg, k1 - k0, n1 - n0, bias_cols),
                         storage_bytes(a_elems, a_prec),
                         ki == 0,
                         ki == len(ks) - 1,
@@ -162,8 +168,8 @@ def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str, inpu
     """(DRAM bytes, steps) of a plan, computed in closed form."""
     m, k, n = layer.gemm_mkn
     ng, nm, nk, nn = -(-layer.groups // tg), -(-m // tm), -(-k // tk), -(-n // tn)
-    b_bits, a_bits = layer.b_precision.bits, layer.activation_precision.bits
-    w_all = layer.weight_elements * b_bits / 8
+    a_bits = layer.activation_precision.bits
+    w_all = layer.weight_bytes
     a_all = 0 if input_on_chip else _m_tiling(layer, tm)[0] * a_bits / 8
     if order == "gmnk":
         w = w_all if nk * nn == 1 else w_all * nm
@@ -191,8 +197,7 @@ def _m_tiling(layer: Layer, tm: int) -> tuple[int, int]:
 
 
 def _w_fits(layer: Layer, hw: Accelerator, tg: int, tk: int, tn: int) -> bool:
-    bias = tn if layer.bias_elements() else 0
-    w = storage_bytes(tg * (tk * tn + bias), layer.b_precision)
+    w = layer.weight_block_bytes(tg, tk, tn, tn if layer.bias_elements() else 0)
     return w * hw.buffers.slots <= hw.buffers.weight_bytes
 
 
@@ -229,7 +234,7 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
     plan = _plan_shape(dataclasses.replace(layer, name="", independent=False, inputs=None), hw, input_on_chip)
     if plan is None:
         raise ConfigError(_too_small(layer, hw))
-    return dataclasses.replace(plan, layer=layer)
+    return dataclasses.replace(plan, layer=layer, skip_zeros=skips_zero_weights(layer, hw))
 
 
 def clear_plan_cache() -> None:
@@ -271,7 +276,7 @@ def _too_small(layer: Layer, hw: Accelerator) -> str:
     granule = min(layer.k_granule, layer.gemm_mkn[1])
     slots = hw.buffers.slots
     need = {
-        "weight_bytes": storage_bytes(granule + (1 if layer.bias_elements() else 0), layer.b_precision) * slots,
+        "weight_bytes": layer.weight_block_bytes(1, granule, 1, 1 if layer.bias_elements() else 0) * slots,
         "activation_bytes": storage_bytes(layer.a_tile_elements(0, 1, 0, granule), layer.activation_precision) * slots,
         "output_bytes": hw.buffers.accumulator_bits // 8 * slots,
     }
@@ -289,5 +294,16 @@ def compulsory_bytes(layer: Layer, input_on_chip: bool = False, output_on_chip: 
     )
 
 
-def compute_bound_cycles(layer: Layer, hw: Accelerator) -> int:
-    return math.ceil(layer.macs / hw.mac_array.macs_per_cycle(layer.mac_precision))
+def skips_zero_weights(layer: Layer, hw: Accelerator) -> bool:
+    """Whether `hw` skips this layer's zero weights: any sparsity with zero-skipping, or an N:M
+    pattern the array executes natively."""
+    sparsity = layer.b_sparsity
+    if sparsity.is_dense:
+        return False
+    return hw.mac_array.zero_skipping or (bool(sparsity.pattern) and sparsity.pattern == hw.mac_array.sparse_pattern)
+
+
+def performed_macs(layer: Layer, hw: Accelerator) -> int:
+    """MACs the array performs for `layer` counted whole: the roofline's compute work (tiles
+    may perform more, never fewer, since each rounds its nonzeros up)."""
+    return layer.macs_skipping_zeros if skips_zero_weights(layer, hw) else layer.macs

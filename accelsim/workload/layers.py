@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import InputError
 from accelsim.precision import Precision, storage_bytes, wider
+from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
 class LayerError(InputError):
@@ -38,6 +39,8 @@ class Layer:
     #: Names of the earlier layers whose outputs make this layer's input (through any unmodelled
     #: element-wise op such as a residual add or a pool). None: the previous layer.
     inputs: tuple[str, ...] | None = None
+    #: Zero weights and their storage format (dense by default; ignored without weights).
+    sparsity: WeightSparsity = DENSE
 
     kind = "layer"
 
@@ -111,8 +114,33 @@ class Layer:
         return self.weight_precision if self.b_is_weight else self.activation_precision
 
     @property
+    def b_sparsity(self) -> WeightSparsity:
+        """Sparsity of the B operand: only trained weights are pruned."""
+        return self.sparsity if self.b_is_weight else DENSE
+
+    def weight_block_bytes(self, groups: int, k: int, n: int, bias_terms: int = 0) -> int:
+        """Bytes of `groups` blocks of k x n B-operand values (plus `bias_terms` dense terms each)
+        as stored in DRAM, in the layer's sparse format (`accelsim.workload.sparsity`)."""
+        bits = self.b_precision.bits
+        per_group = self.b_sparsity.stored_bits(k, n, bits, self.gemm_mkn[1]) + bias_terms * bits
+        return -(-groups * per_group // 8)
+
+    @property
     def weight_bytes(self) -> int:
-        return storage_bytes(self.weight_elements, self.b_precision)
+        _, k, n = self.gemm_mkn
+        return self.weight_block_bytes(self.groups, k, n, self.bias_elements())
+
+    @property
+    def nonzero_weights(self) -> int:
+        """B-operand values that are not pruned away (biases excluded)."""
+        _, k, n = self.gemm_mkn
+        return self.groups * self.b_sparsity.nonzeros(k, n)
+
+    @property
+    def macs_skipping_zeros(self) -> int:
+        """MACs left when the array skips every zero weight: one per nonzero weight per row."""
+        m, _, _ = self.gemm_mkn
+        return m * self.nonzero_weights
 
     @property
     def input_bytes(self) -> int:
@@ -128,7 +156,10 @@ class Layer:
     def describe(self) -> str:
         m, k, n = self.gemm_mkn
         g = f" x{self.groups} groups" if self.groups > 1 else ""
-        return f"{self.kind} M={m} K={k} N={n}{g}"
+        return f"{self.kind} M={m} K={k} N={n}{g}{self._sparsity_note()}"
+
+    def _sparsity_note(self) -> str:
+        return "" if self.b_sparsity.is_dense else f", {self.b_sparsity.describe()}"
 
 
 @dataclass(frozen=True)
@@ -219,7 +250,7 @@ class Conv2d(Layer):
         g = f" g={self.groups}" if self.groups > 1 else ""
         return (
             f"conv {kh}x{kw}/{self.stride} {self.in_channels}x{self.in_height}x{self.in_width}"
-            f" -> {self.out_channels}x{self.out_height}x{self.out_width}{g}"
+            f" -> {self.out_channels}x{self.out_height}x{self.out_width}{g}{self._sparsity_note()}"
         )
 
 
@@ -253,7 +284,7 @@ class Linear(Layer):
         return self.weight_elements + self.folded_parameters
 
     def describe(self) -> str:
-        return f"linear {self.in_features} -> {self.out_features} x{self.tokens} tokens"
+        return f"linear {self.in_features} -> {self.out_features} x{self.tokens} tokens{self._sparsity_note()}"
 
 
 @dataclass(frozen=True)
@@ -306,7 +337,7 @@ class Gemm(Layer):
         return self.m, self.k, self.n
 
     def describe(self) -> str:
-        return f"gemm {self.m}x{self.k} @ {self.k}x{self.n}"
+        return f"gemm {self.m}x{self.k} @ {self.k}x{self.n}{self._sparsity_note()}"
 
 
 @dataclass(frozen=True)
@@ -318,6 +349,10 @@ class Network:
     description: str = ""
     #: Compression steps that produced this network from a built-in one, in order.
     provenance: tuple[str, ...] = ()
+    #: The layers stand for the inside of a larger model (e.g. the seed's stand-alone GEMMs):
+    #: no width is fixed by the data or the classes, so pruning and distillation may change
+    #: every layer's inputs and outputs. False: the network input and last layer keep theirs.
+    interior: bool = False
 
     def __post_init__(self) -> None:
         if not self.layers:

@@ -77,6 +77,7 @@ def seed_gemms() -> Network:
         layers,
         f"five independent GEMMs (MxKxN {sizes}), each input read from memory; "
         "96,256 weight elements (K x N each, no bias)",
+        interior=True,
     )
 
 

@@ -1,0 +1,79 @@
+"""Invariants every simulation must satisfy, shared by the simulator tests."""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from accelsim.metrics import summarize
+from accelsim.sim.engine import schedule_network
+from accelsim.sim.mac_array import MacState
+from accelsim.sim.tiling import performed_macs
+
+
+def check_invariants(trace, net, hw):
+    end = trace.end_cycle
+    works = schedule_network(net, hw)
+    steps = [list(w.steps) for w in works]
+
+    # Exactly one MAC state per cycle: intervals partition [0, end) and expand to `end` values.
+    for name in trace.specs:
+        starts = trace.starts[name]
+        assert starts[0] == 0 and np.all(np.diff(starts) > 0) and starts[-1] < end, name
+    states = trace.expand("mac.state")
+    assert len(states) == end
+    assert set(np.unique(states)) <= {int(s) for s in MacState}
+
+    # Conservation of MACs: per-cycle MACs sum to the tiles' MACs, which are the workload's MAC
+    # count on a dense array and never fewer than its nonzero-weight MACs on a zero-skipping one.
+    assert trace.integral("mac.macs") == sum(s.macs for layer_steps in steps for s in layer_steps)
+    for layer, layer_steps in zip(net.layers, steps):
+        performed = sum(s.macs for s in layer_steps)
+        assert performed_macs(layer, hw) <= performed <= layer.macs
+        if performed_macs(layer, hw) == layer.macs:
+            assert performed == layer.macs
+    busy_lane_cycles = 0
+    for layer, layer_steps in zip(net.layers, steps):
+        pack = int(hw.mac_array.pack[layer.mac_precision])
+        for s in layer_steps:
+            full, rem = divmod(s.macs, hw.mac_array.lanes * pack)
+            busy_lane_cycles += full * hw.mac_array.lanes + -(-rem // pack)
+    assert trace.integral("mac.busy_lanes") == busy_lane_cycles
+    # MACs happen only in BUSY cycles.
+    macs = trace.expand("mac.macs")
+    assert np.all(states[macs > 0] == MacState.BUSY)
+
+    # Conservation of bytes: DRAM moved exactly what the scheduler requested, per layer.
+    t = trace.transfers
+    for i, layer_steps in enumerate(steps):
+        mine = t["layer"] == i
+        reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
+        writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
+        assert reads == sum(s.w_bytes + s.a_bytes for s in layer_steps)
+        kept = works[i].output_on_chip
+        assert writes == (0 if kept else sum(s.out_bytes for s in layer_steps if s.out_last))
+        counters = trace.meta["counters"][i]
+        assert (counters["dram_read_bytes"], counters["dram_write_bytes"]) == (reads, writes)
+    assert np.all(t["done_cycle"] <= end)
+    assert np.all(t["bus_bytes"] >= t["payload_bytes"])
+
+    # Buffers never overflow.
+    for sig, cap in (
+        ("buf.weight", hw.buffers.weight_bytes),
+        ("buf.activation", hw.buffers.activation_bytes),
+        ("buf.output", hw.buffers.output_bytes),
+    ):
+        assert 0 <= trace.values[sig].min() and trace.values[sig].max() <= cap, sig
+
+    # Never below the roofline bound, never above serial execution of every piece of work.
+    total = summarize(trace).total
+    assert end >= total.bound.cycles
+    bpc = hw.dram_bytes_per_cycle
+    serial = sum(
+        -(-s.macs // hw.mac_array.macs_per_cycle(layer.mac_precision)) + hw.mac_array.tile_overhead_cycles
+        for layer, layer_steps in zip(net.layers, steps)
+        for s in layer_steps
+    )
+    serial += sum(math.ceil(Fraction(int(b)) / bpc) + 1 + hw.dram_latency_cycles for b in t["bus_bytes"])
+    assert end <= serial
+    return total
