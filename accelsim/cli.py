@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from accelsim import hardware
+from accelsim.compress.spec import parse_pipeline
+from accelsim.compress.transforms import pipeline
 from accelsim.errors import InputError
 from accelsim.metrics import summarize, tile_figures
 from accelsim.precision import Precision
@@ -45,6 +47,8 @@ def _network(args: argparse.Namespace) -> Network:
         weights = Precision.parse(args.weight_precision) if args.weight_precision else base
         acts = Precision.parse(args.activation_precision) if args.activation_precision else base
         net = net.with_precision(weights, acts)
+    if args.compress:
+        net = pipeline(*parse_pipeline(args.compress))(net)
     return net
 
 
@@ -187,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", choices=precisions, help="weights and activations precision")
     run.add_argument("--weight-precision", choices=precisions, help="weights precision")
     run.add_argument("--activation-precision", choices=precisions, help="activations precision")
+    run.add_argument(
+        "--compress",
+        metavar="PIPELINE",
+        help='compression steps, e.g. "prune(0.5) -> int8 -> distill(0.5)" (see README: Compression)',
+    )
     run.add_argument("--accuracy", type=_accuracy, help="accuracy of this configuration, a fraction in [0, 1]")
     run.add_argument("--trace", help="write the per-cycle trace to this file (.npz)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")

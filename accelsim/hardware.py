@@ -228,7 +228,12 @@ def seed_fixed_width() -> Accelerator:
     return Accelerator(name="seed-fixed", mac_array=MacArray(pack=FIXED_PACK))
 
 
-PRESETS = {"seed": seed, "seed-fixed": seed_fixed_width}
+def seed_sparse() -> Accelerator:
+    """The seed accelerator with zero-skipping: pruned (unstructured or N:M) weights save MACs."""
+    return Accelerator(name="seed-sparse", mac_array=MacArray(zero_skipping=True))
+
+
+PRESETS = {"seed": seed, "seed-fixed": seed_fixed_width, "seed-sparse": seed_sparse}
 
 
 def preset(name: str) -> Accelerator:

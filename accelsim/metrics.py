@@ -232,11 +232,14 @@ class Summary:
     layers: tuple[Figures, ...]
     total: Figures
     efficiency: Efficiency
+    #: Compression steps that produced the network, in order (empty: uncompressed).
+    provenance: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "network": self.network,
             "hardware": self.hardware,
+            "provenance": list(self.provenance),
             "layers": [f.as_dict() for f in self.layers],
             "total": self.total.as_dict(),
             "efficiency": self.efficiency.as_dict(),
@@ -298,7 +301,8 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
         )
     total = _total(trace, hw, layers)
     efficiency = Efficiency(total.energy.total_j, total.latency_s, total.macs, accuracy)
-    return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency)
+    provenance = tuple(str(step) for step in trace.meta.get("provenance", ()))
+    return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency, provenance)
 
 
 def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:

@@ -1,9 +1,9 @@
 """Replay of a trace: exact per-pixel-column views, a summary PNG, GIF/MP4 export and a window.
 
-Long runs (10^9 cycles) stay fast because every view aggregates intervals, never samples: each
-pixel column shows the minimum, maximum and mean of a signal over exactly its cycles, computed
-in O(intervals in view + columns). Zooming in until a column is one cycle shows exact per-cycle
-values.
+Long runs (10^9 cycles) stay fast because every view aggregates intervals, never samples
+(`accelsim.trace.columns`): each pixel column shows the minimum, maximum and mean of a signal
+over exactly its cycles, computed in O(intervals in view + columns). Zooming in until a column
+is one cycle shows exact per-cycle values.
 
 Figures are built on `matplotlib.figure.Figure` directly, so exporting never switches the
 user's pyplot backend; only the interactive window (`show`) goes through pyplot.
@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +31,19 @@ from tqdm import tqdm
 
 from accelsim.errors import InputError
 from accelsim.metrics import layer_spans, summarize
+from accelsim.plots import BUS_STYLE, STATE_STYLE
 from accelsim.report import format_si
 from accelsim.trace import listing, store
+from accelsim.trace.columns import (  # re-exported: the replay API
+    StateFractions,
+    aggregate,
+    state_fractions,
+    value_at,
+    value_fractions,
+)
+from accelsim.trace.listing import check_window
 from accelsim.trace.trace import Trace
 
-#: Colour and legend label of each MAC-array state, bottom of a stack first. A stall shares the
-#: hue of the buffer whose operand it waits for (see BUFFERS), so the panels read together.
-STATE_STYLE = {
-    "BUSY": ("#2ca02c", "busy (computing)"),
-    "STALL_WEIGHTS": ("#1f77b4", "stall: waiting for weights"),
-    "STALL_ACTIVATIONS": ("#ff7f0e", "stall: waiting for activations"),
-    "STALL_OUTPUT": ("#d62728", "stall: output buffer full"),
-    "IDLE": ("#c7c7c7", "idle"),
-}
-BUS_STYLE = {"READ": ("#9467bd", "bus reading"), "WRITE": ("#8c564b", "bus writing")}
 #: (signal, capacity field of hardware.buffers, colour, label).
 BUFFERS = (
     ("buf.weight", "weight_bytes", "#1f77b4", "weight"),
@@ -58,116 +56,13 @@ _LANES_BAND, _LANES_MEAN, _LANES_LINE = "#b5e3ad", "#2ca02c", "#1b5e20"
 _NON_INTERACTIVE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
-# --- exact aggregation --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """A signal per column: column c covers cycles [edges[c], edges[c+1]); a column of zero
-    width (more columns than cycles) shows the one cycle edges[c] it lies on."""
-
-    edges: np.ndarray
-    minimum: np.ndarray
-    maximum: np.ndarray
-    mean: np.ndarray
-
-
-@dataclass(frozen=True)
-class StateFractions:
-    """fractions[c, k]: the share of column c's cycles the signal spent in states[k]; every row
-    sums to 1. Columns as in `Aggregate`."""
-
-    edges: np.ndarray
-    states: tuple[str, ...]
-    fractions: np.ndarray
-
-    def __getitem__(self, state: str) -> np.ndarray:
-        return self.fractions[:, self.states.index(state)]
-
-
-def column_edges(start: int, stop: int, columns: int) -> np.ndarray:
-    """columns + 1 integer cycle boundaries splitting [start, stop) as evenly as possible."""
-    if columns < 1:
-        raise InputError(f"replay: columns must be >= 1 (got {columns})")
-    # floor(c * n / columns): widths differ by at most one cycle, and with more columns than
-    # cycles the zero-width columns land on the cycle under that pixel.
-    return start + (np.arange(columns + 1, dtype=np.int64) * (stop - start)) // columns
+# --- output checks ------------------------------------------------------------------------------
 
 
 def _check_output(path: Path) -> None:
     """Fail before minutes of rendering, not after, when the file cannot be written."""
     if not path.parent.is_dir():
         raise InputError(f"replay: cannot write {path}: no directory {path.parent}")
-
-
-def _check_window(trace: Trace, start: int, stop: int) -> None:
-    if not 0 <= start < stop <= trace.end_cycle:
-        raise InputError(f"replay: window {start}:{stop} must satisfy 0 <= start < stop <= {trace.end_cycle}")
-
-
-def _intervals(trace: Trace, name: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The window's intervals as int64: files store the smallest unsigned types, and numpy
-    turns uint64 mixed with int64 into float64, which would round cycle counts past 2^53."""
-    return tuple(a.astype(np.int64) for a in trace.intervals(name, start, stop))  # type: ignore[return-value]
-
-
-def _column_sums(s: np.ndarray, e: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Sum over each column's cycles of v (rows of v: one per interval; 1-D or 2-D), exactly.
-
-    The running integral of the signal is piecewise linear, so its value at any cycle is the
-    integral up to the interval holding it plus that interval's value times the cycles since
-    its start: evaluating it at the edges costs one binary search per edge."""
-    weighted = v * (e - s).reshape((-1,) + (1,) * (v.ndim - 1))
-    area = np.concatenate([np.zeros((1, *v.shape[1:]), np.int64), np.cumsum(weighted, axis=0)])
-    i = np.searchsorted(s, edges, side="right") - 1
-    at = area[i] + v[i] * (edges - s[i]).reshape((-1,) + (1,) * (v.ndim - 1))
-    return np.diff(at, axis=0)
-
-
-def aggregate(trace: Trace, name: str, start: int, stop: int, columns: int) -> Aggregate:
-    """Exact min / max / mean of signal `name` in each of `columns` columns of [start, stop)."""
-    _check_window(trace, start, stop)
-    edges = column_edges(start, stop, columns)
-    s, e, v = _intervals(trace, name, start, stop)
-    width = np.diff(edges)
-    first = np.searchsorted(s, edges[:-1], side="right") - 1  # interval holding the column's first cycle
-    held = v[first]  # what a zero-width column shows
-    mean = np.divide(_column_sums(s, e, v, edges), width, out=held.astype(float), where=width > 0)
-    # The intervals overlapping column c are first[c]..last[c]. reduceat over the `first`
-    # indices reduces first[c]..first[c+1]-1, and first[c+1] is last[c] or last[c] + 1 (the
-    # interval running across the right edge is shared with the next column), so folding in
-    # v[last] makes every non-empty column exact, including one inside a single interval.
-    last = np.searchsorted(s, edges[1:], side="left") - 1
-    minimum = np.minimum(np.minimum.reduceat(v, first), v[last])
-    maximum = np.maximum(np.maximum.reduceat(v, first), v[last])
-    empty = width == 0
-    minimum[empty] = maximum[empty] = held[empty]
-    return Aggregate(edges, minimum, maximum, mean)
-
-
-def value_fractions(trace: Trace, name: str, start: int, stop: int, columns: int) -> StateFractions:
-    """Per column, the exact share of cycles a state signal (mac.state, dram.bus) spends in
-    each of its states."""
-    _check_window(trace, start, stop)
-    edges = column_edges(start, stop, columns)
-    states = trace.specs[name].states
-    s, e, v = _intervals(trace, name, start, stop)
-    onehot = (v[:, None] == np.arange(len(states))[None, :]).astype(np.int64)
-    width = np.diff(edges)
-    held = onehot[np.searchsorted(s, edges[:-1], side="right") - 1].astype(float)
-    fractions = np.divide(_column_sums(s, e, onehot, edges), width[:, None], out=held, where=width[:, None] > 0)
-    return StateFractions(edges, states, fractions)
-
-
-def state_fractions(trace: Trace, start: int, stop: int, columns: int) -> StateFractions:
-    """Per column, the exact share of cycles the MAC array spent in each `mac.state`."""
-    return value_fractions(trace, "mac.state", start, stop, columns)
-
-
-def value_at(trace: Trace, name: str, cycle: int) -> int:
-    """The value signal `name` holds on `cycle`."""
-    starts = trace.starts[name]
-    return int(trace.values[name][np.searchsorted(starts, cycle, side="right") - 1])
 
 
 # --- drawing helpers ----------------------------------------------------------------------------
@@ -280,7 +175,7 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
     path = Path(path)
     _check_output(path)
     lo, hi = (0 if start is None else start), (trace.end_cycle if stop is None else stop)
-    _check_window(trace, lo, hi)
+    check_window(trace, lo, hi)
     clock = float(trace.meta["clock_hz"])
     factor, unit = _time_unit((hi - lo) / clock)
 
@@ -426,7 +321,7 @@ class ReplayView:
     ) -> None:
         self.trace = trace
         self.start, self.stop = start, trace.end_cycle if stop is None else stop
-        _check_window(trace, self.start, self.stop)
+        check_window(trace, self.start, self.stop)
         span = self.stop - self.start
         # A fiftieth of the replayed window: close enough to see tile-level structure, wide
         # enough that neighbouring frames of an export overlap.
@@ -530,7 +425,7 @@ class ReplayView:
     def draw_window(self, start: int, stop: int) -> None:
         """Redraw the overview panels for cycles [start, stop), one exact aggregate per column;
         with no more cycles than columns, each column is one cycle."""
-        _check_window(self.trace, start, stop)
+        check_window(self.trace, start, stop)
         self.window = (start, stop)
         columns = min(self.columns, stop - start)
         detail = self._draw_lanes("overview", self.ax_lanes, start, stop, columns)

@@ -73,8 +73,10 @@ def format_summary(summary: Summary) -> str:
     rows = [_row(f, f.detail.get("precision", "")) for f in summary.layers]
     rows.append(_row(summary.total, ""))
     t, e, eff = summary.total, summary.total.energy, summary.efficiency
-    lines = [
-        f"network {summary.network} on hardware {summary.hardware}",
+    lines = [f"network {summary.network} on hardware {summary.hardware}"]
+    if summary.provenance:
+        lines.append("compressed by " + " -> ".join(summary.provenance))
+    lines += [
         format_table(rows, HEADERS),
         "",
         f"cycles {t.cycles:,}  latency {format_si(t.latency_s, 's')}  MACs {t.macs:,}  MAC utilization {100 * t.mac_utilization:.2f}%",

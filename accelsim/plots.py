@@ -1,0 +1,339 @@
+"""Figures of a comparison of configurations, written as PNG.
+
+Each function takes study results (and traces where it draws time) and writes one figure. They
+build `matplotlib.figure.Figure` objects directly, so they never touch the pyplot backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from accelsim.hardware import Accelerator
+from accelsim.precision import Precision
+from accelsim.study.evaluate import Result
+from accelsim.study.table import group_key, ranks
+from accelsim.trace.columns import value_fractions
+from accelsim.trace.trace import Trace
+
+#: Colour and legend label of each MAC-array state, bottom of a stack first. A stall shares the
+#: hue of the buffer whose operand it waits for, so the panels of a replay read together.
+STATE_STYLE = {
+    "BUSY": ("#2ca02c", "busy (computing)"),
+    "STALL_WEIGHTS": ("#1f77b4", "stall: waiting for weights"),
+    "STALL_ACTIVATIONS": ("#ff7f0e", "stall: waiting for activations"),
+    "STALL_OUTPUT": ("#d62728", "stall: output buffer full"),
+    "IDLE": ("#c7c7c7", "idle"),
+}
+BUS_STYLE = {"READ": ("#9467bd", "DRAM bus reading"), "WRITE": ("#8c564b", "DRAM bus writing")}
+ENERGY_STYLE = (
+    ("mac_energy_j", "#2ca02c", "MAC"),
+    ("sram_energy_j", "#17becf", "on-chip SRAM"),
+    ("dram_energy_j", "#9467bd", "DRAM"),
+    ("static_energy_j", "#7f7f7f", "static (leakage x time)"),
+)
+PRECISION_COLORS = {
+    "fp32": "#1f77b4",
+    "fp16": "#ff7f0e",
+    "bf16": "#8c564b",
+    "int8": "#2ca02c",
+    "int4": "#d62728",
+}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def _groups(results: Sequence[Result]) -> dict[tuple[str, str], list[Result]]:
+    out: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        out.setdefault(group_key(r), []).append(r)
+    return out
+
+
+def _grid(count: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
+    cols = 1 if count == 1 else 2
+    rows = -(-count // cols)
+    fig = Figure(figsize=(width * cols, height * rows), dpi=110, layout="constrained")
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(count)]
+    return fig, axes
+
+
+def _accuracy_note(results: Sequence[Result]) -> str:
+    kinds = sorted({r.accuracy_kind for r in results if r.accuracy_kind})
+    return f"accuracy: {', '.join(kinds)}" if kinds else "no accuracy given"
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    fig.savefig(path)
+    return path
+
+
+def _score(r: Result) -> float:
+    return r.accuracy_per_j if r.accuracy_per_j is not None else r.inferences_per_j
+
+
+# --- 1. efficiency -------------------------------------------------------------------------------
+
+
+def efficiency_bars(results: Sequence[Result], path: str | Path) -> Path:
+    """Accuracy per joule of every configuration, one panel per network, one bar per hardware."""
+    networks = list(dict.fromkeys(r.network for r in results))
+    hardware = list(dict.fromkeys(r.hardware for r in results))
+    fig, axes = _grid(len(networks), 8.5, 0.32 * len({r.configuration for r in results}) + 1.8)
+    rank = dict(zip(map(id, results), ranks(results)))
+    for ax, net in zip(axes, networks):
+        mine = [r for r in results if r.network == net]
+        configs = list(dict.fromkeys(r.configuration for r in mine))
+        first = {r.configuration: _score(r) for r in mine if r.hardware == hardware[0]}
+        configs.sort(key=lambda c: first.get(c, 0.0))
+        y = np.arange(len(configs))
+        height = 0.8 / len(hardware)
+        for k, hw in enumerate(hardware):
+            by_config = {r.configuration: r for r in mine if r.hardware == hw}
+            values = [_score(by_config[c]) if c in by_config else 0.0 for c in configs]
+            offset = ((len(hardware) - 1) / 2 - k) * height  # first hardware on top, as in the legend
+            bars = ax.barh(y + offset, values, height=height, color=f"C{k}", label=f"on {hw}")
+            for bar, c in zip(bars, configs):
+                if c in by_config:
+                    ax.annotate(
+                        f" #{rank[id(by_config[c])]}",
+                        (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                        va="center",
+                        fontsize=7,
+                        color="0.3",
+                    )
+        ax.set_yticks(y, configs, fontsize=8)
+        ax.set_xlabel("accuracy per joule (accuracy fraction / J per inference)")
+        ax.set_title(f"{net}: efficiency, higher is better (#: rank on that hardware)", loc="left", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.12)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"Accuracy per joule by configuration ({_accuracy_note(results)})", fontweight="bold")
+    return _save(fig, path)
+
+
+# --- 2. energy vs accuracy -------------------------------------------------------------------------
+
+
+def pareto_front(results: Sequence[Result]) -> list[Result]:
+    """Results no other beats on both energy (lower) and accuracy (higher), by energy."""
+    scored = sorted((r for r in results if r.accuracy is not None), key=lambda r: (r.energy_j, -r.accuracy))
+    front: list[Result] = []
+    for r in scored:
+        if not front or r.accuracy > front[-1].accuracy:  # type: ignore[operator]
+            front.append(r)
+    return front
+
+
+def energy_vs_accuracy(results: Sequence[Result], path: str | Path) -> Path:
+    """Energy per inference against accuracy, one panel per (network, hardware), Pareto front drawn."""
+    groups = _groups([r for r in results if r.accuracy is not None])
+    fig, axes = _grid(len(groups), 7.5, 5.2)
+    for ax, ((net, hw), mine) in zip(axes, groups.items()):
+        front = pareto_front(mine)
+        on_front = {id(r) for r in front}
+        span = max(r.accuracy for r in mine) - min(r.accuracy for r in mine) or 1.0
+        placed: list[tuple[float, float, int]] = []
+        for r in sorted(mine, key=lambda r: r.energy_j):
+            color = PRECISION_COLORS.get(r.mac_precision, "0.4")
+            ax.scatter(r.energy_j * 1e6, 100 * r.accuracy, s=42, color=color, edgecolor="black", lw=0.4, zorder=3)
+            # A label near an earlier one goes below its point instead of above.
+            near = any(
+                abs(np.log(r.energy_j / e)) < 0.35 and abs(r.accuracy - a) < 0.04 * span and dy > 0
+                for e, a, dy in placed
+            )
+            dy = -9 if near else 3
+            placed.append((r.energy_j, r.accuracy, dy))
+            ax.annotate(
+                r.configuration,
+                (r.energy_j * 1e6, 100 * r.accuracy),
+                xytext=(4, dy),
+                textcoords="offset points",
+                fontsize=6.5,
+                color="black" if id(r) in on_front else "0.45",
+            )
+        ax.plot(
+            [r.energy_j * 1e6 for r in front],
+            [100 * r.accuracy for r in front],
+            drawstyle="steps-post",
+            color="black",
+            lw=1,
+            ls="--",
+            zorder=2,
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel("energy per inference (uJ, log scale)")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        handles = [Line2D([], [], color="black", ls="--", label="Pareto front (bold labels)")]
+        precisions = dict.fromkeys(r.mac_precision for r in mine)
+        handles += [
+            Line2D([], [], ls="", marker="o", color=PRECISION_COLORS.get(p, "0.4"), label=f"MACs at {p}")
+            for p in precisions
+        ]
+        ax.legend(handles=handles, fontsize=7, loc="lower right")
+    fig.suptitle(f"Energy against accuracy: up and left is better ({_accuracy_note(results)})", fontweight="bold")
+    return _save(fig, path)
+
+
+# --- 3. roofline ------------------------------------------------------------------------------------
+
+
+def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: str | Path) -> Path:
+    """Attained throughput against operational intensity (DRAM bytes actually moved), with each
+    accelerator's memory roof and compute roofs per precision; one panel per accelerator."""
+    names = list(dict.fromkeys(r.hardware for r in results))
+    fig, axes = _grid(len(names), 7.5, 5.6)
+    networks = list(dict.fromkeys(r.network for r in results))
+    for ax, name in zip(axes, names):
+        hw = hardware[name]
+        mine = [r for r in results if r.hardware == name]
+        x = np.array([r.intensity_ops_per_byte for r in mine])
+        lo, hi = float(x.min()) / 4, float(x.max()) * 40
+        grid = np.geomspace(lo, hi, 200)
+        bandwidth = hw.dram.bandwidth_bytes_per_s
+        precisions = sorted({Precision(r.mac_precision) for r in mine}, key=lambda p: -p.bits)
+        ax.plot(grid, bandwidth * grid / 1e9, color="black", lw=1.2)
+        peaks: dict[float, list[str]] = {}
+        for p in precisions:
+            peaks.setdefault(2 * hw.mac_array.macs_per_cycle(p) * hw.clock_hz, []).append(p.value)
+        for peak, names in peaks.items():
+            color = PRECISION_COLORS[names[0]] if len(names) == 1 else "0.2"
+            ridge = peak / bandwidth
+            ax.plot([ridge, hi], [peak / 1e9, peak / 1e9], color=color, lw=1.2)
+            label = f"{', '.join(names)} peak {peak / 1e9:g} GOPS"
+            ax.annotate(label, (hi, peak / 1e9), ha="right", va="bottom", fontsize=7, color=color)
+        ax.annotate(
+            f"DRAM roof: {bandwidth / 1e6:g} MB/s",
+            (lo * 1.3, bandwidth * lo * 1.3 / 1e9),
+            fontsize=7,
+            va="bottom",
+        )
+        for r in mine:
+            marker = _MARKERS[networks.index(r.network) % len(_MARKERS)]
+            ax.scatter(
+                r.intensity_ops_per_byte,
+                r.ops_per_s / 1e9,
+                marker=marker,
+                s=36,
+                color=PRECISION_COLORS.get(r.mac_precision, "0.4"),
+                edgecolor="black",
+                lw=0.4,
+                zorder=3,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("operational intensity (operations per DRAM byte moved)")
+        ax.set_ylabel("attained throughput (GOPS)")
+        ax.set_title(f"{name}: {hw.mac_array.lanes} MAC lanes at {hw.clock_hz / 1e9:g} GHz", loc="left", fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        handles = [
+            Line2D([], [], ls="", marker=_MARKERS[i % len(_MARKERS)], color="0.5", label=net)
+            for i, net in enumerate(networks)
+        ]
+        handles += [Patch(color=PRECISION_COLORS[p.value], label=f"MACs at {p.value}") for p in precisions]
+        ax.legend(handles=handles, fontsize=7, loc="upper left")
+    fig.suptitle("Roofline: every configuration's simulated point under its accelerator's roofs", fontweight="bold")
+    return _save(fig, path)
+
+
+# --- 4. energy breakdown ---------------------------------------------------------------------------
+
+
+def _stacked_bars(
+    ax: Axes,
+    mine: Sequence[Result],
+    parts: Sequence[tuple[Callable[[Result], float], str, str]],
+) -> list[Patch]:
+    labels = [r.configuration for r in mine]
+    y = np.arange(len(mine))
+    left = np.zeros(len(mine))
+    handles = []
+    for value, color, label in parts:
+        widths = np.array([value(r) for r in mine], dtype=float)
+        ax.barh(y, widths, left=left, color=color, height=0.75)
+        handles.append(Patch(color=color, label=label))
+        left += widths
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    return handles
+
+
+def energy_breakdown(results: Sequence[Result], path: str | Path) -> Path:
+    """Energy per inference of every configuration split into MAC, SRAM, DRAM and static."""
+    groups = _groups(results)
+    fig, axes = _grid(len(groups), 7.5, 0.3 * max(len(g) for g in groups.values()) + 1.6)
+    parts = [((lambda r, k=key: getattr(r, k) * 1e6), color, label) for key, color, label in ENERGY_STYLE]
+    for ax, ((net, hw), mine) in zip(axes, groups.items()):
+        handles = _stacked_bars(ax, sorted(mine, key=lambda r: r.energy_j), parts)
+        ax.set_xlabel("energy per inference (uJ)")
+        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    fig.suptitle("Where the energy goes (configurations by total energy)", fontweight="bold")
+    return _save(fig, path)
+
+
+# --- 5. utilization over time ----------------------------------------------------------------------
+
+
+def utilization_over_time(runs: Sequence[tuple[str, Trace]], path: str | Path, columns: int = 800) -> Path:
+    """For each (label, trace), on its own time axis: the MAC array's share of cycles in each
+    state, stacked, and below it the DRAM bus's share of cycles reading and writing; every
+    column is exact over its cycles (`accelsim.trace.columns`)."""
+    fig = Figure(figsize=(13, 2.6 * len(runs) + 0.8), dpi=110, layout="constrained")
+    grid = fig.add_gridspec(2 * len(runs), 1, height_ratios=[3, 1] * len(runs))
+    for i, (label, trace) in enumerate(runs):
+        ax_mac, ax_bus = fig.add_subplot(grid[2 * i]), fig.add_subplot(grid[2 * i + 1])
+        clock, end = float(trace.meta["clock_hz"]), trace.end_cycle
+        scale, unit = (1e3, "ms") if end / clock >= 1e-3 else (1e6, "us")
+        x = None
+        for ax, name, styles in ((ax_mac, "mac.state", STATE_STYLE), (ax_bus, "dram.bus", BUS_STYLE)):
+            fractions = value_fractions(trace, name, 0, end, columns)
+            x = fractions.edges / clock * scale
+            bottom = np.zeros(len(x) - 1)
+            for state, (color, _) in styles.items():
+                if state in fractions.states:
+                    top = bottom + 100 * fractions[state]
+                    ax.stairs(top, x, baseline=bottom, fill=True, color=color, lw=0)
+                    bottom = top
+            ax.set_xlim(x[0], x[-1])
+            ax.set_ylim(0, 100)
+        ax_mac.set_ylabel("MAC array\n% of cycles", fontsize=8)
+        ax_bus.set_ylabel("DRAM bus\n%", fontsize=8)
+        ax_mac.tick_params(labelbottom=False)
+        ax_bus.set_xlabel(f"time ({unit})", fontsize=8, labelpad=0)
+        ax_mac.set_title(label, loc="left", fontsize=10)
+    handles = [Patch(color=color, label=text) for color, text in (*STATE_STYLE.values(), *BUS_STYLE.values())]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle(
+        "Hardware utilization over time: MAC array state and DRAM bus (each run on its own axis)", fontweight="bold"
+    )
+    return _save(fig, path)
+
+
+# --- 6. stall breakdown ----------------------------------------------------------------------------
+
+
+def stall_breakdown(results: Sequence[Result], path: str | Path) -> Path:
+    """Cycles of every configuration split by MAC-array state: computing or stalled, on what."""
+    groups = _groups(results)
+    fig, axes = _grid(len(groups), 7.5, 0.3 * max(len(g) for g in groups.values()) + 1.6)
+    parts = [
+        ((lambda r, s=state: r.state_cycles.get(s, 0) / 1e6), color, label)
+        for state, (color, label) in STATE_STYLE.items()
+    ]
+    for ax, ((net, hw), mine) in zip(axes, groups.items()):
+        handles = _stacked_bars(ax, sorted(mine, key=lambda r: r.cycles), parts)
+        ax.set_xlabel("cycles (millions)")
+        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    fig.suptitle("Where the cycles go: MAC array busy or stalled (configurations by cycles)", fontweight="bold")
+    return _save(fig, path)

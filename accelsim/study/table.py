@@ -1,0 +1,129 @@
+"""Comparison tables of study results: CSV (every field, SI units) and Markdown (readable units).
+
+Results are ranked by accuracy per joule within each (network, hardware) group: a ranking only
+means something on one workload and one accelerator.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from accelsim.study.evaluate import Result
+
+GroupKey = tuple[str, str]
+
+
+def group_key(result: Result) -> GroupKey:
+    return result.network, result.hardware
+
+
+def ranks(results: Sequence[Result]) -> list[int]:
+    """Rank of each result (1 = most accuracy per joule) within its (network, hardware) group;
+    results without accuracy rank by inferences per joule."""
+
+    def score(r: Result) -> tuple[float, int]:
+        value = r.accuracy_per_j if r.accuracy_per_j is not None else r.inferences_per_j
+        return (-value, r.cycles)
+
+    out = [0] * len(results)
+    groups: dict[GroupKey, list[int]] = {}
+    for i, r in enumerate(results):
+        groups.setdefault(group_key(r), []).append(i)
+    for members in groups.values():
+        for position, i in enumerate(sorted(members, key=lambda i: score(results[i])), start=1):
+            out[i] = position
+    return out
+
+
+_CSV_FIELDS = (
+    "rank",
+    "configuration",
+    "network",
+    "hardware",
+    "pipeline",
+    "cycles",
+    "latency_s",
+    "macs",
+    "network_macs",
+    "mac_precision",
+    "parameters",
+    "nonzero_weights",
+    "weight_bytes",
+    "dram_busy_cycles",
+    "dram_read_bytes",
+    "dram_write_bytes",
+    "dram_bytes",
+    "inferences_per_s",
+    "ops_per_s",
+    "intensity_ops_per_byte",
+    "mac_utilization",
+    "bound_cycles",
+    "limiter",
+    "energy_j",
+    "mac_energy_j",
+    "sram_energy_j",
+    "dram_energy_j",
+    "static_energy_j",
+    "accuracy",
+    "accuracy_kind",
+    "accuracy_per_j",
+    "inferences_per_j",
+    "edp_j_s",
+    "stall_cycles",
+)
+
+
+def write_csv(results: Sequence[Result], path: str | Path) -> Path:
+    """One row per result, every figure at full precision; state cycles as `cycles_<STATE>`."""
+    path = Path(path)
+    states = sorted({s for r in results for s in r.state_cycles})
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([*_CSV_FIELDS, *(f"cycles_{s}" for s in states)])
+        for rank, r in zip(ranks(results), results):
+            values = {**r.as_dict(), "rank": rank}
+            row = ["" if values[f] is None else values[f] for f in _CSV_FIELDS]
+            writer.writerow(row + [r.state_cycles.get(s, 0) for s in states])
+    return path
+
+
+def _accuracy(r: Result) -> str:
+    if r.accuracy is None:
+        return "-"
+    return f"{100 * r.accuracy:.2f}% ({r.accuracy_kind})"
+
+
+_MARKDOWN: tuple[tuple[str, Callable[[Result], str]], ...] = (
+    ("configuration", lambda r: r.configuration),
+    ("cycles", lambda r: f"{r.cycles:,}"),
+    ("MACs", lambda r: f"{r.macs:,}"),
+    ("DRAM cycles", lambda r: f"{r.dram_busy_cycles:,}"),
+    ("DRAM bytes", lambda r: f"{r.dram_bytes:,}"),
+    ("inferences/s", lambda r: f"{r.inferences_per_s:,.1f}"),
+    ("GOPS", lambda r: f"{r.ops_per_s / 1e9:.3f}"),
+    ("energy uJ", lambda r: f"{r.energy_j * 1e6:,.2f}"),
+    ("MAC uJ", lambda r: f"{r.mac_energy_j * 1e6:,.2f}"),
+    ("SRAM uJ", lambda r: f"{r.sram_energy_j * 1e6:,.2f}"),
+    ("DRAM uJ", lambda r: f"{r.dram_energy_j * 1e6:,.2f}"),
+    ("static uJ", lambda r: f"{r.static_energy_j * 1e6:,.2f}"),
+    ("accuracy", _accuracy),
+    ("accuracy/J", lambda r: "-" if r.accuracy_per_j is None else f"{r.accuracy_per_j:,.0f}"),
+)
+
+
+def markdown(results: Sequence[Result]) -> str:
+    """One section per (network, hardware) group, rows in rank order."""
+    order = ranks(results)
+    sections = []
+    groups: dict[GroupKey, list[tuple[int, Result]]] = {}
+    for rank, r in zip(order, results):
+        groups.setdefault(group_key(r), []).append((rank, r))
+    for (net, hw), members in groups.items():
+        header = ["rank", *(name for name, _ in _MARKDOWN)]
+        lines = [f"### {net} on {hw}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for rank, r in sorted(members, key=lambda m: m[0]):
+            lines.append("| " + " | ".join([str(rank), *(cell(r) for _, cell in _MARKDOWN)]) + " |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
