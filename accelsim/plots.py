@@ -247,38 +247,51 @@ def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: 
 # --- 4. energy breakdown ---------------------------------------------------------------------------
 
 
-def _stacked_bars(
-    ax: Axes,
-    mine: Sequence[Result],
-    parts: Sequence[tuple[Callable[[Result], float], str, str]],
-) -> list[Patch]:
-    labels = [r.configuration for r in mine]
-    y = np.arange(len(mine))
-    left = np.zeros(len(mine))
-    handles = []
-    for value, color, label in parts:
-        widths = np.array([value(r) for r in mine], dtype=float)
-        ax.barh(y, widths, left=left, color=color, height=0.75)
-        handles.append(Patch(color=color, label=label))
-        left += widths
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.grid(axis="x", alpha=0.3)
-    return handles
+Part = tuple[Callable[[Result], float], str, str]  # (value of a result, colour, legend label)
+
+
+def _stacked_panels(
+    results: Sequence[Result],
+    path: str | Path,
+    parts: Sequence[Part],
+    order: Callable[[Result], float],
+    xlabel: str,
+    title: str,
+) -> Path:
+    """One panel per (network, hardware): a horizontal bar per configuration (sorted by
+    `order`), stacked from `parts`, with one legend for the figure."""
+    groups = _groups(results)
+    fig, axes = _grid(len(groups), 7.5, 0.3 * max(len(g) for g in groups.values()) + 1.6)
+    for ax, ((net, hw), mine) in zip(axes, groups.items()):
+        mine = sorted(mine, key=order)
+        y = np.arange(len(mine))
+        left = np.zeros(len(mine))
+        for value, color, _ in parts:
+            widths = np.array([value(r) for r in mine], dtype=float)
+            ax.barh(y, widths, left=left, color=color, height=0.75)
+            left += widths
+        ax.set_yticks(y, [r.configuration for r in mine], fontsize=8)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
+    handles = [Patch(color=color, label=label) for _, color, label in parts]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    fig.suptitle(title, fontweight="bold")
+    return _save(fig, path)
 
 
 def energy_breakdown(results: Sequence[Result], path: str | Path) -> Path:
     """Energy per inference of every configuration split into MAC, SRAM, DRAM and static."""
-    groups = _groups(results)
-    fig, axes = _grid(len(groups), 7.5, 0.3 * max(len(g) for g in groups.values()) + 1.6)
     parts = [((lambda r, k=key: getattr(r, k) * 1e6), color, label) for key, color, label in ENERGY_STYLE]
-    for ax, ((net, hw), mine) in zip(axes, groups.items()):
-        handles = _stacked_bars(ax, sorted(mine, key=lambda r: r.energy_j), parts)
-        ax.set_xlabel("energy per inference (uJ)")
-        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
-    fig.suptitle("Where the energy goes (configurations by total energy)", fontweight="bold")
-    return _save(fig, path)
+    return _stacked_panels(
+        results,
+        path,
+        parts,
+        lambda r: r.energy_j,
+        "energy per inference (uJ)",
+        "Where the energy goes (configurations by total energy)",
+    )
 
 
 # --- 5. utilization over time ----------------------------------------------------------------------
@@ -324,16 +337,15 @@ def utilization_over_time(runs: Sequence[tuple[str, Trace]], path: str | Path, c
 
 def stall_breakdown(results: Sequence[Result], path: str | Path) -> Path:
     """Cycles of every configuration split by MAC-array state: computing or stalled, on what."""
-    groups = _groups(results)
-    fig, axes = _grid(len(groups), 7.5, 0.3 * max(len(g) for g in groups.values()) + 1.6)
     parts = [
         ((lambda r, s=state: r.state_cycles.get(s, 0) / 1e6), color, label)
         for state, (color, label) in STATE_STYLE.items()
     ]
-    for ax, ((net, hw), mine) in zip(axes, groups.items()):
-        handles = _stacked_bars(ax, sorted(mine, key=lambda r: r.cycles), parts)
-        ax.set_xlabel("cycles (millions)")
-        ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
-    fig.suptitle("Where the cycles go: MAC array busy or stalled (configurations by cycles)", fontweight="bold")
-    return _save(fig, path)
+    return _stacked_panels(
+        results,
+        path,
+        parts,
+        lambda r: r.cycles,
+        "cycles (millions)",
+        "Where the cycles go: MAC array busy or stalled (configurations by cycles)",
+    )

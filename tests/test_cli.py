@@ -91,3 +91,29 @@ def test_invalid_hardware_file_from_the_shell(tmp_path, toml, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_run_compresses_and_reports_the_pipeline(tmp_path, capsys):
+    path = tmp_path / "student.npz"
+    pipeline = "prune(0.5) -> int8 -> distill(0.5)"
+    assert main(["run", "--network", "resnet20", "--compress", pipeline, "--trace", str(path)]) == 0
+    out = capsys.readouterr().out
+    steps = "prune(structured, ratio=0.5) -> quantize(weights=int8, activations=int8) -> distill(width=0.5)"
+    assert f"compressed by {steps}" in out
+    assert main(["run", "--network", "resnet20", "--compress", pipeline, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert " -> ".join(summary["provenance"]) == steps and summary["total"]["cycles"] == store.load(path).end_cycle
+
+
+@pytest.mark.parametrize(
+    "pipeline, message",
+    [
+        ("prune(2)", "prune: ratio must be in [0, 1) (got 2.0)"),
+        ("shrink(0.5)", "compression step 'shrink': unknown"),
+        ("distill(0.5, depth=0.5)", "distill: depth 0.5 needs residual blocks with identity shortcuts; mlp has none"),
+    ],
+)
+def test_bad_compression_is_one_line(capsys, pipeline, message):
+    assert main(["run", "--network", "mlp", "--compress", pipeline]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"accelsim: error: {message}") and err.count("\n") == 1
