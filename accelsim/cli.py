@@ -83,6 +83,47 @@ def _check_writable(path: str) -> None:
         raise InputError(f"--trace: directory {parent} does not exist")
 
 
+def cmd_ai(args: argparse.Namespace) -> int:
+    from accelsim.intensity import network_intensity
+
+    net = _network(args)
+    trace = simulate(net, _hardware(args))
+    layers, whole = network_intensity(net, trace)
+    if args.json:
+        rows_json = [
+            {**vars(x), "flops_per_byte": x.flops_per_byte, "simulated_flops_per_byte": x.simulated_flops_per_byte}
+            for x in (*layers, whole)
+        ]
+        print(json.dumps(rows_json, indent=2))
+        return 0
+    rows = [
+        [
+            x.name if x is not whole else "network",
+            f"{x.flops:,}",
+            f"{x.weight_bytes:,}",
+            f"{x.input_bytes:,}",
+            f"{x.output_bytes:,}",
+            f"{x.flops_per_byte:.2f}",
+            f"{x.simulated_bytes:,}",
+            f"{x.simulated_flops_per_byte:.2f}",
+        ]
+        for x in (*layers, whole)
+    ]
+    headers = [
+        "layer",
+        "FLOPs",
+        "weight B",
+        "input B",
+        "output B",
+        "FLOPs/B (seed 001)",
+        "DRAM B (simulated)",
+        "FLOPs/B (simulated)",
+    ]
+    print(f"arithmetic intensity of {net.name} on {trace.meta['hardware']['name']}")
+    print(format_table(rows, headers))
+    return 0
+
+
 def cmd_networks(args: argparse.Namespace) -> int:
     rows = []
     for name, description in describe_networks():
@@ -179,27 +220,37 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
 _EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
 
 
+def _workload_options(parser: argparse.ArgumentParser) -> None:
+    """The options naming a (compressed) network and the hardware it runs on."""
+    parser.add_argument("--network", required=True, help="built-in network (see `accelsim networks`)")
+    parser.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
+    parser.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
+    precisions = [p.value for p in Precision]
+    parser.add_argument("--precision", choices=precisions, help="weights and activations precision")
+    parser.add_argument("--weight-precision", choices=precisions, help="weights precision")
+    parser.add_argument("--activation-precision", choices=precisions, help="activations precision")
+    parser.add_argument(
+        "--compress",
+        metavar="PIPELINE",
+        help='compression steps, e.g. "prune(0.5) -> int8 -> distill(0.5)" (see README: Compression)',
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="accelsim", description="Cycle-level simulator of a neural-network accelerator.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="simulate a network on an accelerator and print its figures")
-    run.add_argument("--network", required=True, help="built-in network (see `accelsim networks`)")
-    run.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
-    run.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
-    precisions = [p.value for p in Precision]
-    run.add_argument("--precision", choices=precisions, help="weights and activations precision")
-    run.add_argument("--weight-precision", choices=precisions, help="weights precision")
-    run.add_argument("--activation-precision", choices=precisions, help="activations precision")
-    run.add_argument(
-        "--compress",
-        metavar="PIPELINE",
-        help='compression steps, e.g. "prune(0.5) -> int8 -> distill(0.5)" (see README: Compression)',
-    )
+    _workload_options(run)
     run.add_argument("--accuracy", type=_accuracy, help="accuracy of this configuration, a fraction in [0, 1]")
     run.add_argument("--trace", help="write the per-cycle trace to this file (.npz)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
+
+    ai = sub.add_parser("ai", help="arithmetic intensity per layer: seed 001's convention and simulated bytes")
+    _workload_options(ai)
+    ai.add_argument("--json", action="store_true", help="JSON output")
+    ai.set_defaults(func=cmd_ai)
 
     nets = sub.add_parser("networks", help="list the built-in networks")
     nets.set_defaults(func=cmd_networks)

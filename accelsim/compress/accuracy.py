@@ -104,12 +104,23 @@ class CallableAccuracy(AccuracyProvider):
 #: convolutional networks for efficient inference: A whitepaper", arXiv:1806.08342 (2018), and
 #: R. Banner et al., "Post training 4-bit quantization of convolutional networks for
 #: rapid-deployment", NeurIPS 2019. Chosen within those ranges, not fitted to them.
-QUANTIZATION_RETENTION = {
+QUANTIZATION_RETENTION: dict[Precision, float] = {
     Precision.FP32: 1.0,
     Precision.FP16: 1.0,
     Precision.BF16: 0.999,
     Precision.INT8: 0.995,
     Precision.INT4: 0.96,
+}
+#: Weight-only quantization (activations stay at 16 or 32 bits) loses less: per-channel INT8
+#: weights are indistinguishable from FP32 and INT4 weights lose about a point after PTQ with
+#: rounding optimization (M. Nagel et al., "A white paper on neural network quantization",
+#: arXiv:2106.08295, 2021: W4A32 ResNets within about a point with AdaRound).
+WEIGHT_ONLY_RETENTION: dict[Precision, float] = {
+    Precision.FP32: 1.0,
+    Precision.FP16: 1.0,
+    Precision.BF16: 1.0,
+    Precision.INT8: 0.999,
+    Precision.INT4: 0.985,
 }
 
 
@@ -117,7 +128,9 @@ QUANTIZATION_RETENTION = {
 class ParametricAccuracy(AccuracyProvider):
     """Modelled accuracy: `baseline` times one retention factor per compression step.
 
-    - quantization: `QUANTIZATION_RETENTION` of the narrower of weights and activations;
+    - quantization: `QUANTIZATION_RETENTION` of the narrower of weights and activations, or
+      `WEIGHT_ONLY_RETENTION` of the weights when the activations keep 16 bits or more; a step
+      on named layers loses that share of the loss, weighted by their share of the MACs;
     - structured pruning at ratio r: 1 - prune_scale * r^2 (little loss at low ratios, growing
       fast past half: the shape of the magnitude-pruning curves in H. Li et al., "Pruning filters
       for efficient ConvNets", ICLR 2017, before fine-tuning recovers part of it);
@@ -145,12 +158,18 @@ class ParametricAccuracy(AccuracyProvider):
     unstructured_scale: float = 0.12
     nm_scale: float = 0.02
     quantization: Mapping[Precision, float] = field(default_factory=lambda: dict(QUANTIZATION_RETENTION))
+    weight_only: Mapping[Precision, float] = field(default_factory=lambda: dict(WEIGHT_ONLY_RETENTION))
 
-    def retention(self, step: Transform) -> float:
+    def retention(self, step: Transform, network: Network | None = None) -> float:
+        """The factor one step keeps; `network` (the compressed one) weighs a per-layer step."""
         if isinstance(step, Quantize):
             w = Precision.parse(step.weights)
             a = Precision.parse(step.activations) if step.activations is not None else w
-            return self.quantization[min((w, a), key=lambda p: p.bits)]
+            if a.bits >= 16 and not a.is_integer:
+                kept = self.weight_only[w]
+            else:
+                kept = self.quantization[min((w, a), key=lambda p: p.bits)]
+            return 1 - (1 - kept) * _mac_share(network, step.layers)
         if isinstance(step, StructuredPrune):
             return 1 - self.prune_scale * step.ratio**2
         if isinstance(step, Distill):
@@ -165,5 +184,14 @@ class ParametricAccuracy(AccuracyProvider):
         raise InputError(f"parametric accuracy: no curve for {type(step).__name__}")
 
     def estimate(self, network: Network, steps: Sequence[Transform] = (), configuration: str = "") -> AccuracyEstimate:
-        value = self.baseline * math.prod(self.retention(step) for step in steps)
+        value = self.baseline * math.prod(self.retention(step, network) for step in steps)
         return AccuracyEstimate(value, "modelled", "parametric curves (accelsim.compress.accuracy)")
+
+
+def _mac_share(network: Network | None, layers: tuple[str, ...] | None) -> float:
+    """Share of the network's MACs in the named layers (1 for a uniform step)."""
+    if layers is None or network is None:
+        return 1.0
+    chosen = set(layers)
+    part = sum(layer.macs for layer in network.layers if layer.name in chosen)
+    return part / network.macs if network.macs else 1.0

@@ -133,7 +133,7 @@ class MeasuredAccuracy(AccuracyProvider):
 
     def model_for(self, steps: Sequence[Transform]) -> nm.Model:
         """The trained model with `steps` applied for real, each followed by its training."""
-        key = tuple(step.describe() for step in steps)
+        key = tuple(repr(step) for step in steps)  # repr names every parameter, describe may not
         if key not in self._memo:
             model = self.trained() if not steps else self.model_for(steps[:-1])
             self._memo[key] = self._apply(model, steps[-1], len(steps)) if steps else model
@@ -188,7 +188,7 @@ class MeasuredAccuracy(AccuracyProvider):
 
     def _apply(self, model: nm.Model, step: Transform, index: int) -> nm.Model:
         s = self.settings
-        rng = np.random.default_rng([s.seed, index, int(hashlib.sha256(step.describe().encode()).hexdigest()[:8], 16)])
+        rng = np.random.default_rng([s.seed, index, int(hashlib.sha256(repr(step).encode()).hexdigest()[:8], 16)])
         network = step(model.network)
         if isinstance(step, Distill) and s.student_init == "scratch":
             student = nm.init_model(network, rng)

@@ -88,7 +88,7 @@ class Quantize(Transform):
     def describe(self) -> str:
         w = Precision.parse(self.weights).value
         a = Precision.parse(self.activations).value if self.activations is not None else w
-        scope = f" on {len(self.layers)} layers" if self.layers is not None else ""
+        scope = f" on {', '.join(self.layers)}" if self.layers is not None else ""
         return f"quantize(weights={w}, activations={a}{scope})"
 
 

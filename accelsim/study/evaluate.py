@@ -4,6 +4,7 @@ with its accuracy from a provider. The unit every comparison and sweep is made o
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,6 +177,12 @@ class Evaluation:
     result: Result
     network: Network
     trace: Trace | None = None
+
+
+@functools.lru_cache(maxsize=4096)
+def simulated_summary(network: Network, hw: Accelerator) -> Summary:
+    """The summary of `network` on `hw`, simulated once per process (both are frozen)."""
+    return summarize(simulate(network, hw))
 
 
 def evaluate(

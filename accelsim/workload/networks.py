@@ -278,7 +278,7 @@ def digits_cnn() -> Network:
     return Network(
         "digits-cnn",
         layers,
-        "CNN for scikit-learn's 8x8 digits: conv 3x3 1->16, conv 3x3/2 16->32, fc 512->64, fc 64->10; "
+        "CNN for scikit-learn's digits, input 1x8x8: conv 3x3 1->16, conv 3x3/2 16->32, fc 512->64, fc 64->10; "
         "38,282 parameters; trained with numpy by accelsim.compress.measured",
     )
 
@@ -293,7 +293,7 @@ def digits_mlp() -> Network:
     return Network(
         "digits-mlp",
         layers,
-        "MLP 64-128-64-10 for scikit-learn's 8x8 digits; 17,226 parameters; "
+        "MLP 64-128-64-10 for scikit-learn's digits, input 64 pixels; 17,226 parameters; "
         "trained with numpy by accelsim.compress.measured",
     )
 
