@@ -226,17 +226,7 @@ def _best_and_baseline(evaluations: Sequence[Evaluation]) -> list[tuple[str, obj
     return runs
 
 
-README_BEGIN, README_END = "<!-- compression-study:begin -->", "<!-- compression-study:end -->"
-
-
-def update_readme(path: Path, summary: str) -> None:
-    """Replace the study block of the README with the summary just produced."""
-    text = path.read_text()
-    head, _, rest = text.partition(README_BEGIN)
-    _, _, tail = rest.partition(README_END)
-    if not rest:
-        raise InputError(f"--readme: {path} has no {README_BEGIN} marker")
-    path.write_text(f"{head}{README_BEGIN}\n{summary}{README_END}{tail}")
+README_BLOCK = "compression-study"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         evaluations = run(args.networks.split(","), args.hardware.split(","), configs, args.accuracy_table)
         written = write_outputs(evaluations, Path(args.out))
         if args.readme:
-            update_readme(Path(args.readme), Path(args.out, "summary.md").read_text())
+            tables.replace_block(args.readme, README_BLOCK, Path(args.out, "summary.md").read_text())
     except InputError as exc:
         print(f"compression_study: error: {exc}", file=sys.stderr)
         return 2

@@ -144,6 +144,4 @@ def test_readme_shows_what_the_full_study_produces(tmp_path):
     """The README's ranking and seed comparison are this run's output, not typed by hand."""
     out = tmp_path / "study"
     assert compression_study.main(["--out", str(out)]) == 0
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split(compression_study.README_BEGIN)[1].split(compression_study.README_END)[0]
-    assert block.strip() == (out / "summary.md").read_text().strip()
+    assert tables.block(ROOT / "README.md", compression_study.README_BLOCK) == (out / "summary.md").read_text().strip()

@@ -82,6 +82,10 @@ class BitwidthSearch:
             self._accuracy_cache[policy] = self.accuracy(network, steps)
         return Point(policy, steps, network, self._accuracy_cache[policy], objective(network))
 
+    def evaluated(self) -> list[Point]:
+        """Every policy whose accuracy has been measured so far (objective left at 0)."""
+        return [self.point(policy, lambda n: 0.0) for policy in self._accuracy_cache]
+
     def greedy(self, name: str, objective: Callable[[Network], float], floor: float) -> SearchResult:
         current = self.point(self.uniform(self.high), objective)
         trajectory = [current]

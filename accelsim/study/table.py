@@ -10,6 +10,7 @@ import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from accelsim.errors import InputError
 from accelsim.study.evaluate import Result
 
 GroupKey = tuple[str, str]
@@ -127,3 +128,20 @@ def markdown(results: Sequence[Result]) -> str:
             lines.append("| " + " | ".join([str(rank), *(cell(r) for _, cell in _MARKDOWN)]) + " |")
         sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"
+
+
+def replace_block(path: str | Path, name: str, text: str) -> None:
+    """Replace the text between `<!-- name:begin -->` and `<!-- name:end -->` in a Markdown
+    file (a README section written by a scenario)."""
+    path = Path(path)
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    head, found, rest = path.read_text().partition(begin)
+    if not found or end not in rest:
+        raise InputError(f"--readme: {path} has no {begin} ... {end} block")
+    path.write_text(f"{head}{begin}\n{text.rstrip()}\n{end}{rest.partition(end)[2]}")
+
+
+def block(path: str | Path, name: str) -> str:
+    """The text of a block written by `replace_block`."""
+    text = Path(path).read_text()
+    return text.partition(f"<!-- {name}:begin -->")[2].partition(f"<!-- {name}:end -->")[0].strip()
