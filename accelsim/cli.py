@@ -34,14 +34,44 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"accelsim: error: {message}\n")
 
 
+def _warn(lines: Sequence[str], kind: str = "warning") -> None:
+    for line in lines:
+        print(f"accelsim: {kind}: {line}", file=sys.stderr)
+
+
 def _hardware(args: argparse.Namespace) -> hardware.Accelerator:
+    if getattr(args, "scalesim_config", None):
+        from accelsim.interop.scalesim import read_config
+
+        if args.hardware_file:
+            raise InputError("--scalesim-config: give it or --hardware-file, not both")
+        config = read_config(args.scalesim_config)
+        _warn(config.warnings)
+        return config.accelerator
     if args.hardware_file:
         return hardware.load_toml(args.hardware_file)
     return hardware.preset(args.hardware)
 
 
+def _base_network(args: argparse.Namespace) -> Network:
+    """The network named by --network, read from --topology (SCALE-Sim) or --onnx."""
+    if args.topology:
+        from accelsim.interop.scalesim import read_topology
+
+        topology = read_topology(args.topology)
+        _warn(topology.warnings)
+        return topology.network
+    if args.onnx:
+        from accelsim.workload.onnx_import import import_onnx
+
+        imported = import_onnx(args.onnx)
+        _warn(imported.describe().splitlines(), "note")
+        return imported.network
+    return network(args.network)
+
+
 def _network(args: argparse.Namespace) -> Network:
-    net = network(args.network)
+    net = _base_network(args)
     if args.precision or args.weight_precision or args.activation_precision:
         base = Precision.parse(args.precision or "fp32")
         weights = Precision.parse(args.weight_precision) if args.weight_precision else base
@@ -222,9 +252,15 @@ _EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
 
 def _workload_options(parser: argparse.ArgumentParser) -> None:
     """The options naming a (compressed) network and the hardware it runs on."""
-    parser.add_argument("--network", required=True, help="built-in network (see `accelsim networks`)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--network", help="built-in network (see `accelsim networks`)")
+    source.add_argument("--topology", metavar="CSV", help="SCALE-Sim convolution or GEMM topology CSV")
+    source.add_argument("--onnx", metavar="MODEL", help="ONNX model: Conv, Gemm, MatMul (needs accelsim[onnx])")
     parser.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
     parser.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
+    parser.add_argument(
+        "--scalesim-config", metavar="CFG", help="SCALE-Sim .cfg: a systolic array (overrides --hardware)"
+    )
     precisions = [p.value for p in Precision]
     parser.add_argument("--precision", choices=precisions, help="weights and activations precision")
     parser.add_argument("--weight-precision", choices=precisions, help="weights precision")

@@ -68,7 +68,9 @@ SCALABLE_PACK = PerPrecision(fp32=1, fp16=2, bf16=2, int8=4, int4=8)
 FIXED_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=1, int4=1)
 DEFAULT_MAC_ENERGY_PJ = PerPrecision(**{p.value: MAC_ENERGY_PJ[p] for p in Precision})
 
-GEOMETRIES = ("vector",)
+GEOMETRIES = ("vector", "systolic")
+#: Systolic dataflows: output, weight or input stationary (SCALE-Sim's os, ws, is).
+DATAFLOWS = ("os", "ws", "is")
 
 
 def _is_pattern(text: Any) -> bool:
@@ -80,10 +82,16 @@ def _is_pattern(text: Any) -> bool:
 
 @dataclass(frozen=True)
 class MacArray:
-    """The MAC array: `lanes` units, each doing `pack[precision]` MACs per cycle."""
+    """The MAC array: `lanes` units, each doing `pack[precision]` MACs per cycle (`vector`), or
+    a `rows` x `cols` grid of processing elements, one MAC each per cycle, fed by a `dataflow`
+    with fill and drain cycles (`systolic`; `pack` does not apply)."""
 
     lanes: int = 64
     geometry: str = "vector"
+    #: Systolic geometry only: the grid (rows x cols must equal lanes) and what stays in place.
+    rows: int = 8
+    cols: int = 8
+    dataflow: str = "os"
     pack: PerPrecision = SCALABLE_PACK
     energy_per_mac_pj: PerPrecision = DEFAULT_MAC_ENERGY_PJ
     #: Fixed cycles a tile occupies the array beyond its MAC cycles (pipeline fill and drain).
@@ -97,12 +105,10 @@ class MacArray:
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes)
-        _require(
-            self.geometry in GEOMETRIES,
-            "mac_array.geometry",
-            "one of " + ", ".join(GEOMETRIES) + " (systolic is planned)",
-            self.geometry,
-        )
+        _require(self.geometry in GEOMETRIES, "mac_array.geometry", "one of " + ", ".join(GEOMETRIES), self.geometry)
+        _positive_int("mac_array", "rows", self.rows)
+        _positive_int("mac_array", "cols", self.cols)
+        _require(self.dataflow in DATAFLOWS, "mac_array.dataflow", "one of " + ", ".join(DATAFLOWS), self.dataflow)
         self.pack.validate("mac_array.pack", integer=True)
         self.energy_per_mac_pj.validate("mac_array.energy_per_mac_pj", integer=False)
         _positive_int("mac_array", "tile_overhead_cycles", self.tile_overhead_cycles, minimum=0)
@@ -113,9 +119,30 @@ class MacArray:
             '"none" or "N:M" with 1 <= N < M',
             self.sparse_pattern,
         )
+        if self.systolic:
+            _require(
+                self.lanes == self.rows * self.cols,
+                "mac_array.lanes",
+                f"rows x cols = {self.rows * self.cols} for a systolic array",
+                self.lanes,
+            )
+            _require(
+                not self.zero_skipping, "mac_array.zero_skipping", "false for a systolic array", self.zero_skipping
+            )
+            _require(
+                self.sparse_pattern == "none",
+                "mac_array.sparse_pattern",
+                '"none" for a systolic array',
+                self.sparse_pattern,
+            )
+
+    @property
+    def systolic(self) -> bool:
+        return self.geometry == "systolic"
 
     def macs_per_cycle(self, precision: Precision) -> int:
-        return self.lanes * int(self.pack[precision])
+        """Peak MACs per cycle: a systolic PE does one at any precision."""
+        return self.lanes if self.systolic else self.lanes * int(self.pack[precision])
 
 
 @dataclass(frozen=True)

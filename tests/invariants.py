@@ -8,7 +8,7 @@ import numpy as np
 from accelsim.metrics import summarize
 from accelsim.sim.engine import schedule_network
 from accelsim.sim.mac_array import MacState
-from accelsim.sim.tiling import performed_macs
+from accelsim.sim.tiling import fold_overhead_cycles, performed_macs, systolic_mapping
 
 
 def check_invariants(trace, net, hw):
@@ -32,13 +32,18 @@ def check_invariants(trace, net, hw):
         assert performed_macs(layer, hw) <= performed <= layer.macs
         if performed_macs(layer, hw) == layer.macs:
             assert performed == layer.macs
-    busy_lane_cycles = 0
-    for layer, layer_steps in zip(net.layers, steps):
-        pack = int(hw.mac_array.pack[layer.mac_precision])
-        for s in layer_steps:
-            full, rem = divmod(s.macs, hw.mac_array.lanes * pack)
-            busy_lane_cycles += full * hw.mac_array.lanes + -(-rem // pack)
-    assert trace.integral("mac.busy_lanes") == busy_lane_cycles
+    if hw.mac_array.systolic:
+        # One MAC per busy processing element per cycle, never more PEs than the grid has.
+        assert trace.integral("mac.busy_lanes") == trace.integral("mac.macs")
+        assert trace.values["mac.busy_lanes"].max() <= hw.mac_array.rows * hw.mac_array.cols
+    else:
+        busy_lane_cycles = 0
+        for layer, layer_steps in zip(net.layers, steps):
+            pack = int(hw.mac_array.pack[layer.mac_precision])
+            for s in layer_steps:
+                full, rem = divmod(s.macs, hw.mac_array.lanes * pack)
+                busy_lane_cycles += full * hw.mac_array.lanes + -(-rem // pack)
+        assert trace.integral("mac.busy_lanes") == busy_lane_cycles
     # MACs happen only in BUSY cycles.
     macs = trace.expand("mac.macs")
     assert np.all(states[macs > 0] == MacState.BUSY)
@@ -70,10 +75,20 @@ def check_invariants(trace, net, hw):
     assert end >= total.bound.cycles
     bpc = hw.dram_bytes_per_cycle
     serial = sum(
-        -(-s.macs // hw.mac_array.macs_per_cycle(layer.mac_precision)) + hw.mac_array.tile_overhead_cycles
+        _array_cycles(s, layer, hw) + hw.mac_array.tile_overhead_cycles
         for layer, layer_steps in zip(net.layers, steps)
         for s in layer_steps
     )
     serial += sum(math.ceil(Fraction(int(b)) / bpc) + 1 + hw.dram_latency_cycles for b in t["bus_bytes"])
     assert end <= serial
     return total
+
+
+def _array_cycles(step, layer, hw):
+    """Cycles the array needs for a step: MACs over the peak rate, or a systolic array's folds."""
+    if not hw.mac_array.systolic:
+        return -(-step.macs // hw.mac_array.macs_per_cycle(layer.mac_precision))
+    groups, m, k, n = step.shape
+    need_rows, need_cols, streamed = systolic_mapping(hw.mac_array.dataflow, m, k, n)
+    folds = -(-need_rows // hw.mac_array.rows) * -(-need_cols // hw.mac_array.cols)
+    return groups * folds * (fold_overhead_cycles(hw) + streamed)

@@ -192,7 +192,7 @@ layers_strategy = st.one_of(
     ),
 )
 
-hardware_strategy = st.builds(
+vector_strategy = st.builds(
     _hw,
     lanes=st.sampled_from([1, 7, 16, 64, 256]),
     bandwidth=st.sampled_from([50e6, 200e6, 3e9, 64e9]),
@@ -205,6 +205,26 @@ hardware_strategy = st.builds(
     zero_skipping=st.booleans(),
     sparse_pattern=st.sampled_from(["none", "2:4"]),
 )
+
+
+def _systolic(rows, cols, dataflow, **kw):
+    return _hw(lanes=rows * cols, geometry="systolic", rows=rows, cols=cols, dataflow=dataflow, **kw)
+
+
+systolic_strategy = st.builds(
+    _systolic,
+    rows=st.sampled_from([1, 3, 8, 16]),
+    cols=st.sampled_from([1, 4, 8, 32]),
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+    bandwidth=st.sampled_from([200e6, 3e9, 64e9]),
+    latency_ns=st.sampled_from([0.0, 100.0]),
+    depth=st.integers(1, 8),
+    wbuf=st.sampled_from([4096, 65536]),
+    abuf=st.sampled_from([4096, 65536]),
+    obuf=st.sampled_from([4096, 16384]),
+    tile_overhead_cycles=st.sampled_from([0, 2]),
+)
+hardware_strategy = st.one_of(vector_strategy, systolic_strategy)
 
 sparsity_strategy = st.one_of(
     st.just(DENSE),

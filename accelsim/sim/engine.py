@@ -108,7 +108,7 @@ def simulate(
     env = simpy.Environment()
     recorder = Recorder(SIGNAL_SPECS)
     controller = dram.DramController(env, hw, recorder)
-    array = mac_array.MacArrayUnit(env, hw, recorder)
+    array = mac_array.make_array(env, hw, recorder)
     total_steps = sum(len(w.steps) for w in work)
     bar = tqdm(
         total=total_steps, unit="tile", desc=network.name, disable=not progress or total_steps < _PROGRESS_MIN_STEPS

@@ -1,20 +1,39 @@
-"""The MAC array: `lanes` units each doing `pack` MACs per cycle at the tile's precision.
+"""The MAC array: it turns a tile step into cycles and records what it does in each.
 
-A tile of n MACs on an array doing C = lanes x pack MACs per cycle takes ceil(n / C) cycles
-(plus the configured per-tile overhead): n // C full cycles and, when n % C > 0, one partial
-cycle with ceil((n % C) / pack) lanes busy. That is one SimPy timeout, with the per-cycle
-values recorded as (at most three) intervals.
+`MacArrayUnit` is the vector geometry: `lanes` units each doing `pack` MACs per cycle at the
+tile's precision. A tile of n MACs on an array doing C = lanes x pack MACs per cycle takes
+ceil(n / C) cycles (plus the configured per-tile overhead): n // C full cycles and, when
+n % C > 0, one partial cycle with ceil((n % C) / pack) lanes busy. That is one SimPy timeout,
+with the per-cycle values recorded as (at most three) intervals.
+
+`SystolicArrayUnit` is a rows x cols grid of processing elements, one MAC per PE per cycle,
+mapped as SCALE-Sim maps a GEMM out[M, N] = A[M, K] x B[K, N] (per group):
+
+| dataflow | rows hold | columns hold | streamed for T cycles | stationary load |
+| --- | --- | --- | --- | --- |
+| os (output stationary) | M (output pixels) | N (filters) | K | none |
+| ws (weight stationary) | K | N | M | R cycles |
+| is (input stationary) | K | M | N | R cycles |
+
+A tile is processed fold by fold, one after another: ceil(rows needed / R) x ceil(columns
+needed / C) folds, each taking load + R + C + T - 2 cycles (fill R - 1, drain C - 1, the full
+array's skew even when a fold uses fewer PEs). Processing element (i, j) of a fold using r x c
+PEs works during cycles [load + i + j, load + i + j + T) of the fold, so the busy-PE count per
+cycle is exact, one interval per change: a fold costs O(r + c) intervals, never O(T).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Generator
 
+import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.tiling import Step, fold_overhead_cycles, systolic_mapping
 from accelsim.trace.recorder import Recorder, SignalSpec
 
 
@@ -22,7 +41,7 @@ class MacState(enum.IntEnum):
     """What the array does in a cycle; the scheduler decides the stall reason."""
 
     IDLE = 0  # nothing left to do
-    BUSY = 1
+    BUSY = 1  # working on a tile (a systolic array: loading, filling, streaming or draining)
     STALL_WEIGHTS = 2  # waiting for a weight (B operand) tile
     STALL_ACTIVATIONS = 3  # waiting for an activation tile
     STALL_OUTPUT = 4  # output buffer full: waiting for a write-back to free space
@@ -30,13 +49,13 @@ class MacState(enum.IntEnum):
 
 SIGNALS = (
     SignalSpec("mac.state", "state", "MAC array state", tuple(s.name for s in MacState)),
-    SignalSpec("mac.busy_lanes", "lanes", "MAC lanes doing at least one MAC this cycle"),
+    SignalSpec("mac.busy_lanes", "lanes", "MAC lanes (systolic: processing elements) doing a MAC this cycle"),
     SignalSpec("mac.macs", "MACs", "multiply-accumulates performed this cycle"),
 )
 
 
 class MacArrayUnit:
-    """Runs tiles and records state, busy lanes and MACs per cycle."""
+    """The vector geometry: runs tiles and records state, busy lanes and MACs per cycle."""
 
     def __init__(self, env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> None:
         self.env = env
@@ -50,16 +69,12 @@ class MacArrayUnit:
     def set_state(self, state: MacState) -> None:
         self.state.set(self.env.now, int(state))
 
-    def cycles_for(self, macs: int, precision: Precision) -> int:
-        per_cycle = self.lanes * int(self.pack[precision])
-        return -(-macs // per_cycle) + self.overhead_cycles
-
-    def compute(self, macs: int, precision: Precision) -> Generator[simpy.Event, None, None]:
-        """Perform `macs` MACs; the caller has set nothing, the array marks itself BUSY."""
+    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
+        """Perform the step's MACs; the array marks itself BUSY."""
         now = self.env.now
         pack = int(self.pack[precision])
         per_cycle = self.lanes * pack
-        full, rem = divmod(macs, per_cycle)
+        full, rem = divmod(step.macs, per_cycle)
         self.set_state(MacState.BUSY)
         t = now
         if full:
@@ -73,3 +88,61 @@ class MacArrayUnit:
         self.macs.set(t, 0)
         self.busy_lanes.set(t, 0)
         yield self.env.timeout(t - now + self.overhead_cycles)
+
+
+def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
+    """The array unit for the hardware's geometry."""
+    cls = SystolicArrayUnit if hw.mac_array.systolic else MacArrayUnit
+    return cls(env, hw, recorder)
+
+
+class SystolicArrayUnit(MacArrayUnit):
+    """A rows x cols grid with an output-, weight- or input-stationary dataflow (module docstring)."""
+
+    def __init__(self, env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> None:
+        super().__init__(env, hw, recorder)
+        self.rows, self.cols, self.dataflow = hw.mac_array.rows, hw.mac_array.cols, hw.mac_array.dataflow
+        self.overhead = fold_overhead_cycles(hw)
+        self.load = 0 if self.dataflow == "os" else self.rows
+
+    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
+        now = self.env.now
+        self.set_state(MacState.BUSY)
+        groups, m, k, n = step.shape
+        need_rows, need_cols, streamed = systolic_mapping(self.dataflow, m, k, n)
+        length = self.overhead + streamed
+        load = self.load
+        starts, values = [], []
+        t = now
+        for _ in range(groups):
+            for a in range(0, need_rows, self.rows):
+                for b in range(0, need_cols, self.cols):
+                    r, c = min(self.rows, need_rows - a), min(self.cols, need_cols - b)
+                    offsets, busy = _fold_profile(r, c, streamed, load, length)
+                    starts.append(offsets + t)
+                    values.append(busy)
+                    t += length
+        cycles, busy = np.concatenate(starts), np.concatenate(values)
+        self.busy_lanes.extend(cycles, busy)
+        self.macs.extend(cycles, busy)
+        self.busy_lanes.set(t, 0)
+        self.macs.set(t, 0)
+        yield self.env.timeout(t - now + self.overhead_cycles)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_profile(r: int, c: int, streamed: int, load: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Busy-PE count of one fold as change points (cycle offset, count) within its `length`
+    cycles: PE (i, j) of an r x c block works cycles [load + i + j, load + i + j + streamed).
+    The count is F(u) - F(u - T), F(x) = #{i + j <= x}, which changes only while the wavefront
+    fills and drains. The return to zero at the fold's end belongs to whatever follows it."""
+    ramp = np.arange(r + c - 1, dtype=np.int64)
+    u = np.unique(np.concatenate(([-load], ramp, ramp + streamed)))
+    i = np.arange(r, dtype=np.int64)[None, :]
+
+    def below(x: np.ndarray) -> np.ndarray:  # F(x): PEs with i + j <= x
+        return np.clip(x[:, None] - i + 1, 0, c).sum(axis=1)
+
+    count = below(u) - below(u - streamed)
+    keep = np.concatenate(([True], count[1:] != count[:-1])) & (u + load < length)
+    return u[keep] + load, count[keep]

@@ -184,7 +184,7 @@ class TileScheduler:
                     yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS)
                 if step.a_bytes:
                     yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
-                yield from array.compute(step.macs, work.precision)
+                yield from array.compute(step, work.precision)
                 self._count_step(counter, step)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)

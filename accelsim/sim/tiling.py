@@ -20,12 +20,14 @@ import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from accelsim.hardware import Accelerator, ConfigError
 from accelsim.precision import storage_bytes
 from accelsim.workload.layers import Layer
 
 ORDERS = ("gmnk", "gnmk")
+Axis = TypeVar("Axis")
 _M_CONTENDERS = 4
 
 
@@ -45,6 +47,7 @@ class Step:
     out_last: bool  # last reduction step: the tile is written back
     out_bytes: int  # bytes written back when out_last
     acc_bytes: int  # partial-sum bytes the output tile occupies while accumulating
+    shape: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of this step's product
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,10 @@ class TilePlan:
                         ki == len(ks) - 1,
                         storage_bytes(tg * (m1 - m0) * (n1 - n0), a_prec),
                         tg * (m1 - m0) * (n1 - n0) * acc_bytes_per,
+                        (tg, m1 - m0, k1 - k0, n1 - n0),
                     )
                 )
-        for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb) in enumerate(raw):
+        for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb, shape) in enumerate(raw):
             w_new = i == 0 or raw[i - 1][0] != w_key
             a_new = (i == 0 or raw[i - 1][1] != a_key) and not self.input_on_chip
             nxt = raw[i + 1] if i + 1 < len(raw) else None
@@ -138,6 +142,7 @@ class TilePlan:
                 out_last=last,
                 out_bytes=ob,
                 acc_bytes=accb,
+                shape=shape,
             )
 
 
@@ -162,6 +167,49 @@ def _m_candidates(layer: Layer, m: int) -> list[int]:
     # Convolutions tile by whole output rows (a halo is shared inside a tile), or parts of one row.
     rows = [r * width for r in _candidates(m // width)]
     return sorted(set(_candidates(width)) | set(rows) | {m})
+
+
+def systolic_mapping(dataflow: str, m: Axis, k: Axis, n: Axis) -> tuple[Axis, Axis, Axis]:
+    """What of an M x K x N product spreads over a systolic array's rows, over its columns, and
+    streams through it (cycles per fold), as SCALE-Sim maps it (see `accelsim.sim.mac_array`);
+    works on sizes or on any per-axis description."""
+    return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
+
+
+def fold_overhead_cycles(hw: Accelerator) -> int:
+    """Cycles a systolic fold takes beyond its streamed ones: the stationary operand's load (ws,
+    is: one cycle per row) and the wavefront's fill and drain (rows + cols - 2)."""
+    array = hw.mac_array
+    return (0 if array.dataflow == "os" else array.rows) + array.rows + array.cols - 2
+
+
+def systolic_cycles(layer: Layer, hw: Accelerator, tm: int, tk: int, tn: int) -> int:
+    """Array cycles of a whole layer tiled (tm, tk, tn) on a systolic array: every tile's folds,
+    each overhead + streamed cycles. The per-tile cost is a product over the three axes, so the
+    sum over tiles is the product of per-axis sums."""
+    array = hw.mac_array
+    m, k, n = layer.gemm_mkn
+    rows, cols, streamed = systolic_mapping(array.dataflow, (m, tm), (k, tk), (n, tn))
+
+    def tiles(axis: tuple[int, int]) -> list[int]:
+        size, tile = axis
+        return [tile] * (size // tile) + ([size % tile] if size % tile else [])
+
+    row_folds = sum(-(-t // array.rows) for t in tiles(rows))
+    col_folds = sum(-(-t // array.cols) for t in tiles(cols))
+    per_fold = sum(t + fold_overhead_cycles(hw) for t in tiles(streamed))
+    return layer.groups * row_folds * col_folds * per_fold
+
+
+def _cost(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int, order: str, on_chip: bool) -> tuple:
+    """What the planner minimizes: DRAM bytes, then steps. On a systolic array, whose tiling
+    sets its compute time too: the larger of memory and array cycles (the time if they overlap
+    perfectly), then their sum (of plans as fast, the one doing less), then bytes and steps."""
+    nbytes, steps = _estimate(layer, tg, tm, tk, tn, order, on_chip)
+    if not hw.mac_array.systolic:
+        return nbytes, steps
+    memory, array = nbytes / float(hw.dram_bytes_per_cycle), systolic_cycles(layer, hw, tm, tk, tn)
+    return max(memory, array), memory + array, nbytes, steps
 
 
 def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str, input_on_chip: bool) -> tuple[float, int]:
@@ -246,13 +294,15 @@ def clear_plan_cache() -> None:
 @functools.lru_cache(maxsize=4096)
 def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
     m, k, n = layer.gemm_mkn
-    best: tuple[tuple[float, int], TilePlan] | None = None
+    best: tuple[tuple, TilePlan] | None = None
     for tn in _candidates(n):
         # Smaller m tiles only add reloads, halos and steps unless they admit a larger K tile,
-        # so the few largest that fit are the contenders.
+        # so the few largest that fit are the contenders; on a systolic array a smaller tile
+        # can also fill the array better, so every one that fits is.
+        contenders = None if hw.mac_array.systolic else _M_CONTENDERS
         fitting: list[tuple[int, int]] = []
         for tm in reversed(_m_candidates(layer, m)):
-            if len(fitting) == _M_CONTENDERS:
+            if len(fitting) == contenders:
                 break
             if _o_fits(hw, 1, tm, tn):
                 tk = _largest_k(layer, hw, tm, tn, on_chip)
@@ -264,7 +314,7 @@ def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None
                 tgs = [g for g in _candidates(layer.groups) if _fits(layer, hw, g, tm, tk, tn, on_chip)]
             for tg in tgs:
                 for order in ORDERS:
-                    cost = _estimate(layer, tg, tm, tk, tn, order, on_chip)
+                    cost = _cost(layer, hw, tg, tm, tk, tn, order, on_chip)
                     if best is None or cost < best[0]:
                         plan = TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits, on_chip)
                         best = (cost, plan)

@@ -50,6 +50,18 @@ class SignalRecorder:
         else:
             raise ValueError(f"signal {self.spec.name}: change at cycle {cycle} before {last}")
 
+    def extend(self, cycles: np.ndarray, values: np.ndarray) -> None:
+        """Many changes at strictly increasing cycles, none before the last: as `set` each,
+        but appended in bulk (a systolic fold changes its busy count every fill cycle)."""
+        if not len(cycles):
+            return
+        self.set(int(cycles[0]), int(values[0]))
+        rest, later = np.asarray(cycles[1:]), np.asarray(values[1:])
+        previous = np.concatenate(([self.values[-1]], later[:-1]))
+        keep = later != previous
+        self.starts.extend(rest[keep].tolist())
+        self.values.extend(later[keep].tolist())
+
     @property
     def current(self) -> int:
         return self.values[-1]

@@ -1,0 +1,1 @@
+"""Files of other tools (SCALE-Sim) read into accelsim networks and hardware."""
