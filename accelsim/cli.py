@@ -21,6 +21,7 @@ from accelsim.metrics import summarize, tile_figures
 from accelsim.precision import Precision
 from accelsim.report import format_summary, format_table
 from accelsim.sim.engine import simulate
+from accelsim.study.command import add_study_parser
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Network
@@ -287,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     _workload_options(ai)
     ai.add_argument("--json", action="store_true", help="JSON output")
     ai.set_defaults(func=cmd_ai)
+
+    add_study_parser(sub)
 
     nets = sub.add_parser("networks", help="list the built-in networks")
     nets.set_defaults(func=cmd_networks)

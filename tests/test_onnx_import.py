@@ -474,3 +474,15 @@ def test_missing_onnx_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     message = one_line_error(path, "optional extra")
     assert "pip install 'accelsim[onnx]'" in message
+
+
+def test_cli_runs_an_onnx_model(tmp_path, capsys):
+    from accelsim.cli import main
+
+    path = small_cnn(tmp_path)
+    assert main(["run", "--onnx", str(path), "--precision", "int8", "--compress", "prune(0.5)"]) == 0
+    captured = capsys.readouterr()
+    assert "conv1" in captured.out and "compressed by prune(structured, ratio=0.5)" in captured.out
+    assert "accelsim: note: " in captured.err and "ignored" in captured.err
+    assert main(["ai", "--onnx", str(path)]) == 0
+    assert main(["run", "--onnx", str(tmp_path / "missing.onnx")]) == 2

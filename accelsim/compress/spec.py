@@ -93,3 +93,18 @@ def parse_pipeline(text: str) -> tuple[Transform, ...]:
     if text.strip().lower() in ("", "baseline", "none"):
         return ()
     return tuple(parse_step(part) for part in text.split("->"))
+
+
+def canonical(text: str) -> str:
+    """A pipeline text spelled one way: lower-case step names, `a, b` arguments, ` -> ` between
+    steps, "baseline" for no step (checked by parsing it first). Transform descriptions do not
+    parse back, so studies store and compare this spelling."""
+    if not parse_pipeline(text):
+        return "baseline"
+    parts = []
+    for part in text.split("->"):
+        match = _STEP.match(part)
+        assert match is not None  # parse_pipeline accepted it
+        name, args = match.group(1).lower(), match.group(2)
+        parts.append(name if args is None else f"{name}({', '.join(a.strip() for a in args.split(','))})")
+    return " -> ".join(parts)

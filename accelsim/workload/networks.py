@@ -243,25 +243,25 @@ def bert_base_layer(seq_len: int = 128) -> Network:
     )
 
 
-def mlp() -> Network:
-    """A small MLP 784 -> 256 -> 256 -> 10 with biases, one input row."""
-    sizes = (784, 256, 256, 10)
-    layers = tuple(
+def _linear_chain(sizes: tuple[int, ...]) -> tuple[Layer, ...]:
+    """Fully connected layers fc1, fc2, ... with biases, one input row."""
+    return tuple(
         Linear(f"fc{i + 1}", in_features=a, out_features=b, independent=i == 0)
         for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
     )
+
+
+def mlp() -> Network:
+    """A small MLP 784 -> 256 -> 256 -> 10 with biases, one input row."""
     return Network(
         "mlp",
-        layers,
+        _linear_chain((784, 256, 256, 10)),
         "MLP 784-256-256-10 with biases (MNIST-sized), input 784 features; "
         "269,322 parameters counted from the architecture",
     )
 
 
 # --- the measured-accuracy models (accelsim.compress.measured) -----------------------------------------
-
-#: scikit-learn's digits: 8x8 grey images, 10 classes.
-DIGITS_SHAPE = (1, 8, 8)
 
 
 def digits_cnn() -> Network:
@@ -285,14 +285,9 @@ def digits_cnn() -> Network:
 
 def digits_mlp() -> Network:
     """The MLP whose accuracy accelsim measures on scikit-learn's digits: 64-128-64-10."""
-    sizes = (64, 128, 64, 10)
-    layers = tuple(
-        Linear(f"fc{i + 1}", in_features=a, out_features=b, independent=i == 0)
-        for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
-    )
     return Network(
         "digits-mlp",
-        layers,
+        _linear_chain((64, 128, 64, 10)),
         "MLP 64-128-64-10 for scikit-learn's digits, input 64 pixels; 17,226 parameters; "
         "trained with numpy by accelsim.compress.measured",
     )

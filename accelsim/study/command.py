@@ -1,0 +1,110 @@
+"""`accelsim study SPEC.toml`: run a sweep from a study spec, resumable, on any executor.
+
+`add_study_parser` registers the subcommand on the main `accelsim` parser; `main` runs it alone
+(for tests and `python -m accelsim.study.command`), with the CLI's conventions: bad input is one
+line on stderr and exit status 2, Ctrl-C exits with 130 after printing what was stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import InputError
+from accelsim.study import table
+from accelsim.study.executors import make_executor
+from accelsim.study.spec import load_study
+from accelsim.study.sweep import SweepInterrupted, results, run_sweep
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_study_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `study` to the subparsers of the `accelsim` parser; returns the new parser."""
+    parser = subparsers.add_parser(
+        "study",
+        help="run a design-space sweep from a TOML spec (resumable; local cores or a Dask cluster)",
+        description="Run every point of a study spec not yet in the results store, in parallel.",
+    )
+    parser.add_argument("spec", help="study spec (TOML), see README: Sweeps")
+    parser.add_argument("--out", metavar="STORE.jsonl", help="results store (default: the spec's path with .jsonl)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: every core)")
+    where.add_argument("--in-process", action="store_true", help="run in this process, one point at a time")
+    where.add_argument(
+        "--dask", metavar="ADDRESS", help="Dask scheduler tcp://HOST:PORT, or local:N to start N workers"
+    )
+    parser.add_argument("--traces", metavar="DIR", help="also save each point's trace as DIR/<key>.npz")
+    parser.add_argument("--retry-failed", action="store_true", help="run again the points stored with an error")
+    parser.add_argument("--csv", metavar="OUT.csv", help="export the spec's results as CSV (every figure, SI units)")
+    parser.add_argument("--markdown", metavar="OUT.md", help="export the spec's results as Markdown tables")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=cmd_study)
+    return parser
+
+
+def _check_parent(option: str, path: str | None) -> None:
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise InputError(f"{option}: directory {Path(path).resolve().parent} does not exist")
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    study = load_study(args.spec)
+    store = Path(args.out) if args.out else Path(args.spec).with_suffix(".jsonl")
+    _check_parent("--csv", args.csv)
+    _check_parent("--markdown", args.markdown)
+    with make_executor(args.workers, args.dask, in_process=args.in_process) as executor:
+        try:
+            summary = run_sweep(
+                study.points,
+                store,
+                executor,
+                trace_dir=args.traces,
+                progress=not args.no_progress,
+                retry_failed=args.retry_failed,
+            )
+        except SweepInterrupted as stop:
+            print(stop.summary.describe())
+            print("accelsim: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    print(summary.describe())
+    done = [result for _, result in results(study.points, store)]
+    if args.csv:
+        table.write_csv(done, args.csv)
+        print(f"wrote {args.csv} ({len(done):,} results)")
+    if args.markdown:
+        Path(args.markdown).write_text(f"# {study.name}\n\n" + table.markdown(done))
+        print(f"wrote {args.markdown} ({len(done):,} results)")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"accelsim: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`accelsim study ...` on its own: argv starts with "study"."""
+    parser = _Parser(prog="accelsim")
+    add_study_parser(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except InputError as exc:
+        print(f"accelsim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        print(f"accelsim: error: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Wall time and peak memory of accelsim against SCALE-Sim v3 on the same topology and config.
+
+Both run as users run them, in fresh processes, writing their traces: accelsim with
+`accelsim run --topology T --scalesim-config C --precision int8 --trace OUT.npz`, SCALE-Sim with
+`python -m scalesim.scale -c C -t T -l L -p DIR` (it always writes its traces). SCALE-Sim is
+not a dependency: point --scalesim-python at a Python that has it (e.g. a scratch venv with
+`pip install "numpy<2.4" scalesim==3.0.0`); without it only accelsim runs.
+
+    python tools/bench_scalesim.py --topology T.csv --config C.cfg --layout L.csv \\
+        [--scalesim-python /path/to/venv/bin/python] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def measure(command: list[str], cwd: Path) -> tuple[float, int]:
+    """(wall seconds, peak resident kB) of one child process; raises if it fails."""
+    began = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if status:
+        error = child.stderr.read().decode() if child.stderr else ""
+        raise SystemExit(f"bench_scalesim: {' '.join(command)} failed:\n{error}")
+    return wall, usage.ru_maxrss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topology", required=True, type=Path)
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--layout", type=Path, help="SCALE-Sim layout CSV (it needs one even when unused)")
+    parser.add_argument("--scalesim-python", help="a Python with scalesim installed")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each (the best wall time is reported)")
+    args = parser.parse_args()
+    accelsim = shutil.which("accelsim") or sys.exit("bench_scalesim: accelsim is not on PATH")
+    work = Path(tempfile.mkdtemp(prefix="bench_scalesim_"))
+    runs = {
+        "accelsim": [accelsim, "run", "--topology", str(args.topology.resolve()), "--scalesim-config"]
+        + [str(args.config.resolve()), "--precision", "int8", "--trace", str(work / "trace.npz")],
+    }
+    if args.scalesim_python:
+        if not args.layout:
+            sys.exit("bench_scalesim: --layout is needed to run SCALE-Sim")
+        runs["SCALE-Sim"] = [args.scalesim_python, "-m", "scalesim.scale", "-c", str(args.config.resolve())]
+        runs["SCALE-Sim"] += [
+            "-t",
+            str(args.topology.resolve()),
+            "-l",
+            str(args.layout.resolve()),
+            "-p",
+            str(work / "scalesim"),
+        ]
+    print(f"topology {args.topology}  config {args.config}  on {os.cpu_count()} CPUs")
+    best: dict[str, tuple[float, int]] = {}
+    for name, command in runs.items():
+        results = [measure(command, work) for _ in range(args.repeat)]
+        best[name] = min(results)
+        wall, rss = best[name]
+        print(f"{name:10s} {wall:9.2f} s  {rss / 1024:9.1f} MB peak  ({' '.join(command)})")
+    if len(best) == 2:
+        print(
+            f"SCALE-Sim / accelsim: {best['SCALE-Sim'][0] / best['accelsim'][0]:.0f}x the wall time, "
+            f"{best['SCALE-Sim'][1] / best['accelsim'][1]:.1f}x the memory"
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
