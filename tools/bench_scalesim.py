@@ -23,14 +23,16 @@ from pathlib import Path
 
 
 def measure(command: list[str], cwd: Path) -> tuple[float, int]:
-    """(wall seconds, peak resident kB) of one child process; raises if it fails."""
+    """(wall seconds, peak resident kB) of one child process; raises if it fails. Its output
+    goes to a file: a pipe nobody reads while waiting would fill and stall the child."""
+    log = cwd / "stderr.log"
     began = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    with log.open("wb") as err:
+        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - began
     if status:
-        error = child.stderr.read().decode() if child.stderr else ""
-        raise SystemExit(f"bench_scalesim: {' '.join(command)} failed:\n{error}")
+        raise SystemExit(f"bench_scalesim: {' '.join(command)} failed:\n{log.read_text()[-2000:]}")
     return wall, usage.ru_maxrss
 
 
