@@ -8,6 +8,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
+import export_onnx  # noqa: E402  (tools/: writes a built-in network as ONNX)
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from accelsim import hardware  # noqa: E402
@@ -302,66 +303,12 @@ def test_local_functions_are_inlined(tmp_path):
 # --- round trip of built-in networks ---------------------------------------------------------------
 
 
-def export(net):
-    """A built-in CNN as ONNX: Conv [+ BN] + Relu, residual Adds where a layer has several inputs,
-    a 3x3/2 max pool where the spatial size drops between layers, global pool + Gemm for a Linear."""
-    nodes, inits, out, size = [], [], {}, {"x": net.layers[0].in_height}
-
-    def fit(tensor, height):  # max pool a producer's output down to the consumer's input size
-        if size[tensor] != height and f"{tensor}.pool" not in size:
-            pool = helper.make_node(
-                "MaxPool", [tensor], [f"{tensor}.pool"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4
-            )
-            nodes.append(pool)
-            size[f"{tensor}.pool"] = height
-        return tensor if size[tensor] == height else f"{tensor}.pool"
-
-    for i, layer in enumerate(net.layers):
-        names = () if layer.independent or i == 0 else layer.inputs or (net.layers[i - 1].name,)
-        height = getattr(layer, "in_height", None)
-        sources = [fit(out[n], height) if height else out[n] for n in names] or ["x"]
-        src = sources[0]
-        for j, other in enumerate(sources[1:]):
-            nodes.append(helper.make_node("Add", [src, other], [f"{layer.name}.add{j}"]))
-            size[f"{layer.name}.add{j}"], src = size[src], f"{layer.name}.add{j}"
-        if isinstance(layer, Linear):
-            nodes.append(helper.make_node("GlobalAveragePool", [src], [f"{layer.name}.gap"]))
-            nodes.append(helper.make_node("Flatten", [f"{layer.name}.gap"], [f"{layer.name}.flat"]))
-            inits += [
-                weight(f"{layer.name}.w", layer.out_features, layer.in_features),
-                weight(f"{layer.name}.b", layer.out_features),
-            ]
-            nodes.append(
-                helper.make_node(
-                    "Gemm",
-                    [f"{layer.name}.flat", f"{layer.name}.w", f"{layer.name}.b"],
-                    ["y"],
-                    name=layer.name,
-                    transB=1,
-                )
-            )
-            continue
-        w = weight(f"{layer.name}.w", layer.out_channels, layer.in_channels // layer.groups, *layer.kernel)
-        attrs = {"strides": [layer.stride] * 2, "pads": [layer.padding] * 4, "group": layer.groups}
-        nodes.append(conv(layer.name, src, w.name, f"{layer.name}.conv", **attrs))
-        inits.append(w)
-        y = f"{layer.name}.conv"
-        if layer.batch_norm:
-            bn = [weight(f"{layer.name}.bn{k}", layer.out_channels) for k in range(4)]
-            nodes.append(helper.make_node("BatchNormalization", [y] + [t.name for t in bn], [f"{layer.name}.bn"]))
-            inits, y = inits + bn, f"{layer.name}.bn"
-        nodes.append(helper.make_node("Relu", [y], [f"{layer.name}.out"]))
-        out[layer.name], size[f"{layer.name}.out"] = f"{layer.name}.out", layer.out_height
-    first = net.layers[0]
-    return nodes, [value("x", 1, first.in_channels, first.in_height, first.in_width)], [value("y", 1, None)], inits
-
-
 @pytest.mark.parametrize("name", ["resnet20", "resnet18", "mobilenet_v2"])
 def test_round_trip_of_builtin_networks(tmp_path, name):
     from accelsim.workload.networks import network
 
     net = network(name)
-    imported = import_onnx(save(tmp_path, *export(net), name=name)).network
+    imported = import_onnx(export_onnx.save(net, tmp_path / f"{name}.onnx")).network
 
     def shape(layer):
         return dataclasses.replace(layer, independent=False, inputs=None)
