@@ -12,6 +12,7 @@ import pytest
 import roofline_dse
 from PIL import Image
 
+from accelsim.cli import main as accelsim_main
 from accelsim.errors import InputError
 from accelsim.study import command
 from accelsim.study.executors import (
@@ -383,7 +384,7 @@ def test_the_command_runs_a_spec_and_exports_it(tmp_path, capsys):
     spec.write_text(SPEC)
     csv_path, md_path = tmp_path / "r.csv", tmp_path / "r.md"
     argv = ["study", str(spec), "--workers", "2", "--csv", str(csv_path), "--markdown", str(md_path), "--no-progress"]
-    assert command.main(argv) == 0
+    assert accelsim_main(argv) == 0
     out = capsys.readouterr().out
     assert "sweep: 17 points, 0 already done, 17 run now on process pool of 2 workers" in out
     assert f"results: {tmp_path / 'small.jsonl'}" in out and "wrote" in out
@@ -394,21 +395,21 @@ def test_the_command_runs_a_spec_and_exports_it(tmp_path, capsys):
         text.startswith("# small\n")
         and "### mlp on seed+dram.bandwidth_bytes_per_s=200000000,mac_array.lanes=16" in text
     )
-    assert command.main(["study", str(spec), "--in-process", "--no-progress"]) == 0
+    assert accelsim_main(["study", str(spec), "--in-process", "--no-progress"]) == 0
     assert "17 already done, 0 run now" in capsys.readouterr().out
 
 
 def test_the_command_reports_bad_input_on_one_line(tmp_path, capsys):
     spec = tmp_path / "bad.toml"
     spec.write_text('[study]\nnetworks = ["mlp"]\n[grid]\n"dram.bandwidth_bytes_per_s" = [0]\n')
-    assert command.main(["study", str(spec)]) == 2
+    assert accelsim_main(["study", str(spec)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"accelsim: error: study spec {spec}: grid.dram.bandwidth_bytes_per_s[0]: ")
     assert err.count("\n") == 1
-    assert command.main(["study", str(tmp_path / "missing.toml")]) == 2
+    assert accelsim_main(["study", str(tmp_path / "missing.toml")]) == 2
     assert "No such file or directory" in capsys.readouterr().err
     spec.write_text(SPEC)
-    assert command.main(["study", str(spec), "--workers", "0"]) == 2
+    assert accelsim_main(["study", str(spec), "--workers", "0"]) == 2
     assert capsys.readouterr().err == "accelsim: error: --workers: must be an integer >= 1 (got 0)\n"
 
 
@@ -416,7 +417,7 @@ def test_the_command_exits_130_on_ctrl_c(tmp_path, capsys, monkeypatch):
     spec = tmp_path / "small.toml"
     spec.write_text(SPEC)
     monkeypatch.setattr(command, "make_executor", lambda *args, **kwargs: Interrupted())
-    assert command.main(["study", str(spec), "--no-progress"]) == 130
+    assert accelsim_main(["study", str(spec), "--no-progress"]) == 130
     captured = capsys.readouterr()
     assert "sweep interrupted: 17 points" in captured.out and captured.err == "accelsim: interrupted\n"
     assert len(read_records(tmp_path / "small.jsonl")) == 2

@@ -1,15 +1,14 @@
 """`accelsim study SPEC.toml`: run a sweep from a study spec, resumable, on any executor.
 
-`add_study_parser` registers the subcommand on the main `accelsim` parser; `main` runs it alone
-(for tests and `python -m accelsim.study.command`), with the CLI's conventions: bad input is one
-line on stderr and exit status 2, Ctrl-C exits with 130 after printing what was stored.
+`add_study_parser` registers the subcommand on the main `accelsim` parser, whose conventions it
+follows: bad input is one line on stderr and exit status 2 (`accelsim.cli.main` prints it), and
+Ctrl-C exits with 130 after printing what was stored.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from accelsim.study.executors import make_executor
 from accelsim.study.spec import load_study
 from accelsim.study.sweep import SweepInterrupted, results, run_sweep
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -80,31 +78,3 @@ def cmd_study(args: argparse.Namespace) -> int:
         Path(args.markdown).write_text(f"# {study.name}\n\n" + table.markdown(done))
         print(f"wrote {args.markdown} ({len(done):,} results)")
     return 0
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"accelsim: error: {message}\n")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`accelsim study ...` on its own: argv starts with "study"."""
-    parser = _Parser(prog="accelsim")
-    add_study_parser(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    func: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return func(args)
-    except InputError as exc:
-        print(f"accelsim: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("accelsim: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except OSError as exc:
-        print(f"accelsim: error: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), file=sys.stderr)
-        return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(main())
