@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -246,17 +246,16 @@ def adapt(model: nm.Model, network: Network) -> nm.Model:
     old = {layer.name: i for i, layer in enumerate(model.network.layers)}
     params: list[nm.Params] = []
     kept: np.ndarray | None = None  # old output channels the previous new layer kept (None: all)
+    second: nm.Params | None = None  # the `.v` factor, made with its `.u`
     for i, layer in enumerate(network.layers):
         previous = network.layers[i - 1] if i else None
         if layer.name in old:
             p, kept = _resized(model.params[old[layer.name]], layer, previous, kept)
         elif layer.name.endswith(".u") and layer.name[:-2] in old:
-            p = _factor(model.params[old[layer.name[:-2]]], layer, network.layers[i + 1], previous, kept)
+            p, second = _factor(model.params[old[layer.name[:-2]]], layer, previous, kept)
             kept = None
-        elif layer.name.endswith(".v") and layer.name[:-2] in old:
-            p = params.pop()  # the pair was made together: the .u entry holds both
-            params.append(p.u)  # type: ignore[attr-defined]
-            p = p.v  # type: ignore[attr-defined]
+        elif layer.name.endswith(".v") and second is not None:
+            p, second = second, None
         else:
             raise InputError(f"measured accuracy: no weights for layer {layer.name} in {model.network.name}")
         params.append(p)
@@ -297,13 +296,7 @@ def _resized(
     return nm.Params(w.copy(), None if bias is None else bias.copy(), None if mask is None else mask.copy()), keep
 
 
-@dataclass
-class _Pair:
-    u: nm.Params
-    v: nm.Params
-
-
-def _factor(p: nm.Params, u: Layer, v: Layer, previous: Layer | None, kept: np.ndarray | None) -> _Pair:
+def _factor(p: nm.Params, u: Layer, previous: Layer | None, kept: np.ndarray | None) -> tuple[nm.Params, nm.Params]:
     """Truncated SVD of a layer into the simulated factors: W = (U sqrt(S)) (sqrt(S) V^T)."""
     conv = isinstance(u, Conv2d)
     w = p.weight if p.mask is None else p.weight * p.mask
@@ -320,10 +313,8 @@ def _factor(p: nm.Params, u: Layer, v: Layer, previous: Layer | None, kept: np.n
         wv = a.reshape(w.shape[0], r, 1, 1)
     else:  # u: [K, r], v: [r, N]
         wu, wv = a, b
-    return _Pair(
-        nm.Params(wu.astype(nm.FLOAT), None),
-        nm.Params(wv.astype(nm.FLOAT), p.bias.copy() if p.bias is not None else None),
-    )
+    bias = p.bias.copy() if p.bias is not None else None
+    return nm.Params(wu.astype(nm.FLOAT), None), nm.Params(wv.astype(nm.FLOAT), bias)
 
 
 def _with_mask(p: nm.Params, layer: Layer) -> nm.Params:
@@ -380,7 +371,3 @@ def _load(network: Network, path: Path) -> nm.Model:
             nm.Params(data[f"w{i}"], data[f"b{i}"] if f"b{i}" in data else None) for i in range(len(network.layers))
         ]
     return nm.Model(network, params)
-
-
-def settings_dict(settings: MeasurementSettings) -> dict:
-    return asdict(settings)
