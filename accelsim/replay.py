@@ -11,7 +11,6 @@ user's pyplot backend; only the interactive window (`show`) goes through pyplot.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shutil
@@ -33,7 +32,6 @@ from accelsim.errors import InputError
 from accelsim.metrics import layer_spans, summarize
 from accelsim.plots import BUS_STYLE, STATE_STYLE
 from accelsim.report import format_si
-from accelsim.trace import listing, store
 from accelsim.trace.columns import (  # re-exported: the replay API
     StateFractions,
     aggregate,
@@ -695,58 +693,3 @@ def has_display() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
-
-
-# --- command line -------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="accelsim replay",
-        description="Replay a trace in an interactive window, or export it: --png writes the static "
-        "summary, --gif / --mp4 an animation of a cursor sweeping the run.",
-    )
-    parser.add_argument("file", help="trace file written by `accelsim run --trace`")
-    out = parser.add_mutually_exclusive_group()
-    out.add_argument("--png", metavar="OUT.png", help="write the summary figure")
-    out.add_argument("--gif", metavar="OUT.gif", help="write an animated GIF of the replay")
-    out.add_argument("--mp4", metavar="OUT.mp4", help="write an MP4 of the replay (needs ffmpeg)")
-    parser.add_argument("--frames", type=int, default=120, metavar="N", help="animation frames (default 120)")
-    parser.add_argument("--fps", type=int, default=20, metavar="F", help="animation frames per second (default 20)")
-    parser.add_argument("--cycles", metavar="A:B", help="cycle window to replay (default: the whole run)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`replay FILE [--png OUT | --gif OUT | --mp4 OUT] [--frames N] [--fps F] [--cycles A:B]`;
-    `argv` excludes the program name. Returns the exit status."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error argparse already printed
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    try:
-        trace = store.load(args.file, lazy=True)
-        if not (args.png or args.gif or args.mp4) and not has_display():
-            raise InputError("replay: no display to open a window on; export with --png OUT.png or --gif OUT.gif")
-        start, stop = listing.parse_window(args.cycles, trace)
-        for option in ("png", "gif", "mp4"):
-            out = getattr(args, option)
-            if out and Path(out).suffix.lower() != f".{option}":
-                raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
-        if args.png:
-            print(f"wrote {summary_png(trace, args.png, start, stop)}")
-        elif args.gif or args.mp4:
-            out = export_animation(trace, args.gif or args.mp4, args.frames, args.fps, start, stop)
-            print(f"wrote {out}")
-        else:
-            show(trace, start, stop)
-    except InputError as exc:
-        print(f"accelsim: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # e.g. no permission to write the output
-        print(f"accelsim: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("accelsim: interrupted", file=sys.stderr)
-        return 130
-    return 0

@@ -13,9 +13,9 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from accelsim import hardware  # noqa: E402
 from accelsim.errors import InputError  # noqa: E402
+from accelsim.interop.onnx_import import FOLDED_BATCH_NORM, FOLDED_BIAS, import_onnx  # noqa: E402
 from accelsim.sim.engine import simulate  # noqa: E402
 from accelsim.workload.layers import Conv2d, Linear, MatMul  # noqa: E402
-from accelsim.workload.onnx_import import FOLDED_BATCH_NORM, FOLDED_BIAS, import_onnx  # noqa: E402
 
 
 def value(name, *shape):

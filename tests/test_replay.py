@@ -193,20 +193,22 @@ def test_player_plays_and_seeks_headless(trace):
 
 
 def test_main_exports_and_reports_errors(tmp_path, capsys, small_file, monkeypatch):
-    assert replay.main([str(small_file), "--png", str(tmp_path / "s.png")]) == 0
+    from accelsim.cli import main
+
+    assert main(["replay", str(small_file), "--png", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     capsys.readouterr()
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    assert replay.main([str(tmp_path / "bad.npz"), "--png", str(tmp_path / "x.png")]) == 2
+    assert main(["replay", str(tmp_path / "bad.npz"), "--png", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("accelsim: error:") and err.count("\n") == 1
-    assert replay.main([str(small_file), "--gif", str(tmp_path / "x.gif"), "--cycles", "9:3"]) == 2
+    assert main(["replay", str(small_file), "--gif", str(tmp_path / "x.gif"), "--cycles", "9:3"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-    assert replay.main([str(small_file), "--gif", str(tmp_path / "x.mp4")]) == 2
+    assert main(["replay", str(small_file), "--gif", str(tmp_path / "x.mp4")]) == 2
     assert "must end in .gif" in capsys.readouterr().err
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert replay.main([str(small_file)]) == 2
+    assert main(["replay", str(small_file)]) == 2
     err = capsys.readouterr().err
     assert "--png" in err and "--gif" in err and err.count("\n") == 1
 
@@ -224,3 +226,12 @@ def test_mp4_export_with_ffmpeg(tmp_path, trace):
         check=True,
     )
     assert probe.stdout.strip() == "2"
+
+
+def test_file_errors_exit_2_like_every_command(tmp_path, capsys, small_file):
+    from accelsim.cli import main
+
+    assert main(["replay", str(tmp_path / "missing.npz"), "--png", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.startswith("accelsim: error:")
+    assert main(["replay", str(small_file), "--png", str(tmp_path / "no" / "such" / "dir.png")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

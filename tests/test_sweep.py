@@ -13,8 +13,8 @@ import roofline_dse
 from PIL import Image
 
 from accelsim.cli import main as accelsim_main
+from accelsim.cli import study as command
 from accelsim.errors import InputError
-from accelsim.study import command
 from accelsim.study.executors import (
     DASK_MISSING,
     DaskExecutor,

@@ -1,1 +1,1 @@
-"""Files of other tools (SCALE-Sim) read into accelsim networks and hardware."""
+"""Files of other tools read into accelsim networks and hardware: SCALE-Sim topologies and configs, ONNX models."""

@@ -1,7 +1,5 @@
 """`accelsim study SPEC.toml`: run a sweep from a study spec, resumable, on any executor.
 
-`add_study_parser` registers the subcommand on the main `accelsim` parser, whose conventions it
-follows: bad input is one line on stderr and exit status 2 (`accelsim.cli.main` prints it), and
 Ctrl-C exits with 130 after printing what was stored.
 """
 
@@ -12,17 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from accelsim.errors import InputError
+from accelsim.cli.common import EXIT_INTERRUPTED, check_parent
 from accelsim.study import table
 from accelsim.study.executors import make_executor
 from accelsim.study.spec import load_study
 from accelsim.study.sweep import SweepInterrupted, results, run_sweep
 
-EXIT_INTERRUPTED = 130
 
-
-def add_study_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add `study` to the subparsers of the `accelsim` parser; returns the new parser."""
+def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "study",
         help="run a design-space sweep from a TOML spec (resumable; local cores or a Dask cluster)",
@@ -42,19 +37,13 @@ def add_study_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--markdown", metavar="OUT.md", help="export the spec's results as Markdown tables")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=cmd_study)
-    return parser
-
-
-def _check_parent(option: str, path: str | None) -> None:
-    if path is not None and not Path(path).resolve().parent.is_dir():
-        raise InputError(f"{option}: directory {Path(path).resolve().parent} does not exist")
 
 
 def cmd_study(args: argparse.Namespace) -> int:
     study = load_study(args.spec)
     store = Path(args.out) if args.out else Path(args.spec).with_suffix(".jsonl")
-    _check_parent("--csv", args.csv)
-    _check_parent("--markdown", args.markdown)
+    check_parent("--csv", args.csv)
+    check_parent("--markdown", args.markdown)
     with make_executor(args.workers, args.dask, in_process=args.in_process) as executor:
         try:
             summary = run_sweep(

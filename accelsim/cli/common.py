@@ -1,0 +1,114 @@
+"""What every subcommand shares: the parser class, warnings, and the options naming a workload."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from accelsim import hardware
+from accelsim.compress.spec import parse_pipeline
+from accelsim.compress.transforms import pipeline
+from accelsim.errors import InputError
+from accelsim.precision import Precision
+from accelsim.workload.layers import Network
+from accelsim.workload.networks import network
+
+#: Exit status of bad input (as argparse's own usage errors).
+EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the exit status of every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"accelsim: error: {message}\n")
+
+
+def warn(lines: Sequence[str], kind: str = "warning") -> None:
+    for line in lines:
+        print(f"accelsim: {kind}: {line}", file=sys.stderr)
+
+
+def accuracy_fraction(text: str) -> float:
+    """argparse type: an accuracy, a fraction in [0, 1]."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1] (got {text})")
+    return value
+
+
+def check_parent(option: str, path: str | None) -> None:
+    """Refuse an output path whose directory does not exist, before any work is done."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise InputError(f"{option}: directory {Path(path).resolve().parent} does not exist")
+
+
+def add_workload_options(parser: argparse.ArgumentParser) -> None:
+    """The options naming a (compressed) network and the hardware it runs on."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--network", help="built-in network (see `accelsim networks`)")
+    source.add_argument("--topology", metavar="CSV", help="SCALE-Sim convolution or GEMM topology CSV")
+    source.add_argument("--onnx", metavar="MODEL", help="ONNX model: Conv, Gemm, MatMul (needs accelsim[onnx])")
+    parser.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
+    parser.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
+    parser.add_argument(
+        "--scalesim-config", metavar="CFG", help="SCALE-Sim .cfg: a systolic array (overrides --hardware)"
+    )
+    precisions = [p.value for p in Precision]
+    parser.add_argument("--precision", choices=precisions, help="weights and activations precision")
+    parser.add_argument("--weight-precision", choices=precisions, help="weights precision")
+    parser.add_argument("--activation-precision", choices=precisions, help="activations precision")
+    parser.add_argument(
+        "--compress",
+        metavar="PIPELINE",
+        help='compression steps, e.g. "prune(0.5) -> int8 -> distill(0.5)" (see README: Compression)',
+    )
+
+
+def hardware_of(args: argparse.Namespace) -> hardware.Accelerator:
+    """The accelerator named by --hardware, --hardware-file or --scalesim-config."""
+    if getattr(args, "scalesim_config", None):
+        from accelsim.interop.scalesim import read_config
+
+        if args.hardware_file:
+            raise InputError("--scalesim-config: give it or --hardware-file, not both")
+        config = read_config(args.scalesim_config)
+        warn(config.warnings)
+        return config.accelerator
+    if args.hardware_file:
+        return hardware.load_toml(args.hardware_file)
+    return hardware.preset(args.hardware)
+
+
+def _base_network(args: argparse.Namespace) -> Network:
+    """The network named by --network, read from --topology (SCALE-Sim) or --onnx."""
+    if args.topology:
+        from accelsim.interop.scalesim import read_topology
+
+        topology = read_topology(args.topology)
+        warn(topology.warnings)
+        return topology.network
+    if args.onnx:
+        from accelsim.interop.onnx_import import import_onnx
+
+        imported = import_onnx(args.onnx)
+        warn(imported.describe().splitlines(), "note")
+        return imported.network
+    return network(args.network)
+
+
+def network_of(args: argparse.Namespace) -> Network:
+    """The network of the workload options, at its precision and compressed by its pipeline."""
+    net = _base_network(args)
+    if args.precision or args.weight_precision or args.activation_precision:
+        base = Precision.parse(args.precision or "fp32")
+        weights = Precision.parse(args.weight_precision) if args.weight_precision else base
+        acts = Precision.parse(args.activation_precision) if args.activation_precision else base
+        net = net.with_precision(weights, acts)
+    if args.compress:
+        net = pipeline(*parse_pipeline(args.compress))(net)
+    return net

@@ -1,0 +1,87 @@
+"""`accelsim run` and `accelsim ai`: simulate a workload and print its figures or its intensity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from accelsim.cli.common import accuracy_fraction, add_workload_options, check_parent, hardware_of, network_of
+from accelsim.metrics import summarize
+from accelsim.report import format_summary, format_table
+from accelsim.sim.engine import simulate
+from accelsim.trace import store
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="simulate a network on an accelerator and print its figures")
+    add_workload_options(run)
+    run.add_argument("--accuracy", type=accuracy_fraction, help="accuracy of this configuration, a fraction in [0, 1]")
+    run.add_argument("--trace", help="write the per-cycle trace to this file (.npz)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+
+    ai = subparsers.add_parser("ai", help="arithmetic intensity per layer: seed 001's convention and simulated bytes")
+    add_workload_options(ai)
+    ai.add_argument("--json", action="store_true", help="JSON output")
+    ai.set_defaults(func=cmd_ai)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    hw = hardware_of(args)
+    net = network_of(args)
+    check_parent("--trace", args.trace)
+    trace = simulate(net, hw, progress=not args.json)
+    summary = summarize(trace, accuracy=args.accuracy)
+    if args.trace:
+        store.save(trace, args.trace)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(format_summary(summary))
+        if args.trace:
+            print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
+    return 0
+
+
+_AI_HEADERS = [
+    "layer",
+    "FLOPs",
+    "weight B",
+    "input B",
+    "output B",
+    "FLOPs/B (seed 001)",
+    "DRAM B (simulated)",
+    "FLOPs/B (simulated)",
+]
+
+
+def cmd_ai(args: argparse.Namespace) -> int:
+    from accelsim.intensity import network_intensity
+
+    net = network_of(args)
+    trace = simulate(net, hardware_of(args))
+    layers, whole = network_intensity(net, trace)
+    if args.json:
+        rows_json = [
+            {**vars(x), "flops_per_byte": x.flops_per_byte, "simulated_flops_per_byte": x.simulated_flops_per_byte}
+            for x in (*layers, whole)
+        ]
+        print(json.dumps(rows_json, indent=2))
+        return 0
+    rows = [
+        [
+            x.name if x is not whole else "network",
+            f"{x.flops:,}",
+            f"{x.weight_bytes:,}",
+            f"{x.input_bytes:,}",
+            f"{x.output_bytes:,}",
+            f"{x.flops_per_byte:.2f}",
+            f"{x.simulated_bytes:,}",
+            f"{x.simulated_flops_per_byte:.2f}",
+        ]
+        for x in (*layers, whole)
+    ]
+    print(f"arithmetic intensity of {net.name} on {trace.meta['hardware']['name']}")
+    print(format_table(rows, _AI_HEADERS))
+    return 0

@@ -1,0 +1,111 @@
+"""`accelsim trace info|show|stats|export`: inspect and export trace files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from accelsim.cli.common import Parser, accuracy_fraction
+from accelsim.metrics import summarize, tile_figures
+from accelsim.report import format_summary, format_table
+from accelsim.trace import listing, store
+from accelsim.trace.trace import Trace
+
+_EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
+
+
+def register(subparsers: Any) -> None:
+    trace = subparsers.add_parser("trace", help="inspect and export trace files")
+    trace_sub = trace.add_subparsers(dest="trace_command", required=True, parser_class=Parser)
+    info = trace_sub.add_parser("info", help="metadata, signals, total cycles, file size")
+    info.set_defaults(func=cmd_trace_info)
+    show = trace_sub.add_parser("show", help="one row per cycle, like a waveform listing")
+    show.add_argument("--cycles", help="window A:B (cycles A to B-1)")
+    show.add_argument("--signals", help="comma-separated signals (default: all)")
+    show.add_argument("--changes", action="store_true", help="only rows where a value changes")
+    show.set_defaults(func=cmd_trace_show)
+    stats = trace_sub.add_parser("stats", help="figures recomputed from the file alone")
+    stats.add_argument("--by", choices=["layer", "tile"], default="layer", help="per layer (default) or per tile")
+    stats.add_argument(
+        "--accuracy", type=accuracy_fraction, help="accuracy of this configuration, a fraction in [0, 1]"
+    )
+    stats.add_argument("--json", action="store_true", help="JSON output")
+    stats.set_defaults(func=cmd_trace_stats)
+    exp = trace_sub.add_parser("export", help="VCD (GTKWave), Chrome trace JSON (Perfetto, speedscope) or CSV")
+    exp.add_argument("--format", required=True, choices=sorted(_EXPORT_SUFFIX), help="output format")
+    exp.add_argument("--cycles", help="window A:B (default: the whole run)")
+    exp.add_argument("--signals", help="comma-separated signals for CSV (default: all)")
+    exp.add_argument("-o", "--output", help="output file (default: beside the trace)")
+    exp.set_defaults(func=cmd_trace_export)
+    for command in (info, show, stats, exp):
+        command.add_argument("file", help="trace file written by `accelsim run --trace`")
+
+
+def _load_trace(args: argparse.Namespace) -> Trace:
+    return store.load(args.file, lazy=True)
+
+
+def cmd_trace_info(args: argparse.Namespace) -> int:
+    trace = _load_trace(args)
+    size = store.file_size_bytes(args.file)
+    meta, hw = trace.meta, trace.meta["hardware"]
+    print(f"file        {args.file}  ({size:,} bytes, {size / max(trace.interval_count, 1):.2f} bytes per interval)")
+    print(f"schema      {store.SCHEMA} version {store.SCHEMA_VERSION}")
+    print(f"network     {meta['network']['name']}  ({len(meta['layers'])} layers)")
+    print(f"hardware    {hw['name']}  clock {meta['clock_hz'] / 1e9:g} GHz")
+    print(f"cycles      {trace.end_cycle:,}  ({trace.end_cycle / meta['clock_hz'] * 1e3:.6g} ms)")
+    print(f"transfers   {len(trace.transfers['kind']):,} DRAM requests")
+    if meta.get("provenance"):
+        print("provenance  " + " -> ".join(meta["provenance"]))
+    rows = [
+        [name, spec.unit, f"{len(trace.starts[name]):,}", ", ".join(spec.states), spec.description]
+        for name, spec in trace.specs.items()
+    ]
+    print()
+    print(format_table(rows, ["signal", "unit", "intervals", "states", "description"], text_columns=(0, 1, 3, 4)))
+    return 0
+
+
+def cmd_trace_show(args: argparse.Namespace) -> int:
+    trace = _load_trace(args)
+    start, stop = listing.parse_window(args.cycles, trace)
+    names = listing.parse_signals(args.signals, trace)
+    widths = [max(len(n), 8, *(len(s) for s in trace.specs[n].states)) for n in names]
+    print("cycle".rjust(12) + "  " + "  ".join(n.rjust(w) for n, w in zip(names, widths)))
+    for cycle, values in listing.rows(trace, names, start, stop, changes_only=args.changes):
+        print(f"{cycle:12d}  " + "  ".join(v.rjust(w) for v, w in zip(values, widths)))
+    return 0
+
+
+def cmd_trace_stats(args: argparse.Namespace) -> int:
+    trace = _load_trace(args)
+    if args.by == "tile":
+        tiles = tile_figures(trace)
+        if args.json:
+            print(json.dumps(tiles, indent=2))
+            return 0
+        states = trace.specs["mac.state"].states
+        rows = [
+            [t["layer"], str(t["tile"]), f"{t['start_cycle']:,}", f"{t['cycles']:,}", f"{t['macs']:,}"]
+            + [f"{t['state_cycles'].get(s, 0):,}" for s in states]
+            for t in tiles
+        ]
+        print(format_table(rows, ["layer", "tile", "start", "cycles", "MACs", *states], text_columns=(0,)))
+        return 0
+    summary = summarize(trace, accuracy=args.accuracy)
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else format_summary(summary))
+    return 0
+
+
+def cmd_trace_export(args: argparse.Namespace) -> int:
+    from accelsim.trace import export  # the exporters are only needed here
+
+    trace = _load_trace(args)
+    start, stop = listing.parse_window(args.cycles, trace)
+    names = listing.parse_signals(args.signals, trace) if args.signals else None
+    output = Path(args.output) if args.output else Path(args.file).with_suffix(_EXPORT_SUFFIX[args.format])
+    for path in export.export(trace, args.format, output, start, stop, names):
+        print(f"wrote {path}")
+    return 0
