@@ -46,10 +46,6 @@ class SweepSummary:
     def points_per_s(self) -> float:
         return self.ran / self.wall_s if self.wall_s > 0 else 0.0
 
-    @property
-    def complete(self) -> bool:
-        return self.skipped + self.ran == self.total
-
     def describe(self) -> str:
         head = "sweep interrupted" if self.interrupted else "sweep"
         lines = [
