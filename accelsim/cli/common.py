@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from accelsim import hardware
+from accelsim.compress.policy import load_weight_policy
 from accelsim.compress.spec import parse_pipeline
 from accelsim.compress.transforms import pipeline
 from accelsim.errors import InputError
@@ -63,6 +64,17 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-precision", choices=precisions, help="weights precision")
     parser.add_argument("--activation-precision", choices=precisions, help="activations precision")
     parser.add_argument(
+        "--weight-policy",
+        metavar="JSON",
+        help="per-layer bits: a JSON map from layer name to 32/16/8/4 (or seed 001's results with final_config)",
+    )
+    parser.add_argument(
+        "--policy-applies-to",
+        choices=["weights", "both"],
+        default="weights",
+        help="--weight-policy sets weights only (default, as seed 001) or weights and activations",
+    )
+    parser.add_argument(
         "--compress",
         metavar="PIPELINE",
         help='compression steps, e.g. "prune(0.5) -> int8 -> distill(0.5)" (see README: Compression)',
@@ -102,13 +114,15 @@ def _base_network(args: argparse.Namespace) -> Network:
 
 
 def network_of(args: argparse.Namespace) -> Network:
-    """The network of the workload options, at its precision and compressed by its pipeline."""
+    """The network of the workload options: at its precision, then its per-layer policy, then compressed."""
     net = _base_network(args)
     if args.precision or args.weight_precision or args.activation_precision:
         base = Precision.parse(args.precision or "fp32")
         weights = Precision.parse(args.weight_precision) if args.weight_precision else base
         acts = Precision.parse(args.activation_precision) if args.activation_precision else base
         net = net.with_precision(weights, acts)
+    if args.weight_policy:
+        net = load_weight_policy(args.weight_policy, activations=args.policy_applies_to == "both")(net)
     if args.compress:
         net = pipeline(*parse_pipeline(args.compress))(net)
     return net
