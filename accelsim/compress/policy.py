@@ -30,7 +30,9 @@ CLASSIFIER_ALIAS = "linear"
 
 def _precision(layer: str, value: Any) -> Precision:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InputError(f"weight policy: {layer}: bits must be one of 32, 16, 8, 4 or a precision name (got {value!r})")
+        raise InputError(
+            f"weight policy: {layer}: bits must be one of 32, 16, 8, 4 or a precision name (got {value!r})"
+        )
     if isinstance(value, int):
         if value not in _BY_BITS:
             raise InputError(f"weight policy: {layer}: bits must be one of 32, 16, 8, 4 (got {value})")
@@ -67,7 +69,9 @@ class WeightPolicy(Transform):
     def apply(self, network: Network) -> Network:
         chosen = self._resolve(network)
         layers = tuple(
-            layer.with_precision(chosen[layer.name], chosen[layer.name] if self.activations else layer.activation_precision)
+            layer.with_precision(
+                chosen[layer.name], chosen[layer.name] if self.activations else layer.activation_precision
+            )
             if layer.name in chosen
             else layer
             for layer in network.layers
