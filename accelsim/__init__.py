@@ -1,1 +1,90 @@
-"""accelsim: a cycle-level simulator of a neural-network accelerator."""
+"""accelsim: a cycle-level simulator of a neural-network accelerator.
+
+The public API: the names below are what scenarios, tools and users import (`from accelsim import
+simulate, network, preset`). They load on first use, so `import accelsim` stays light and a command
+that never draws a figure never imports matplotlib. Everything else is internal and may move.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+#: Public name -> (module, attribute); attribute None means the module itself.
+_EXPORTS: dict[str, tuple[str, str | None]] = {
+    # errors and number formats
+    "InputError": ("accelsim.errors", "InputError"),
+    "Precision": ("accelsim.precision", "Precision"),
+    # hardware
+    "hardware": ("accelsim.hardware", None),
+    "Accelerator": ("accelsim.hardware", "Accelerator"),
+    "preset": ("accelsim.hardware", "preset"),
+    "load_hardware": ("accelsim.hardware", "load_toml"),
+    # workload
+    "network": ("accelsim.workload.networks", "network"),
+    "Network": ("accelsim.workload.layers", "Network"),
+    "Conv2d": ("accelsim.workload.layers", "Conv2d"),
+    "Linear": ("accelsim.workload.layers", "Linear"),
+    "Gemm": ("accelsim.workload.layers", "Gemm"),
+    "MatMul": ("accelsim.workload.layers", "MatMul"),
+    # compression and accuracy
+    "Transform": ("accelsim.compress", "Transform"),
+    "Quantize": ("accelsim.compress", "Quantize"),
+    "StructuredPrune": ("accelsim.compress", "StructuredPrune"),
+    "UnstructuredPrune": ("accelsim.compress", "UnstructuredPrune"),
+    "NMPrune": ("accelsim.compress", "NMPrune"),
+    "Distill": ("accelsim.compress", "Distill"),
+    "LowRank": ("accelsim.compress", "LowRank"),
+    "pipeline": ("accelsim.compress", "pipeline"),
+    "parse_pipeline": ("accelsim.compress.spec", "parse_pipeline"),
+    "WeightPolicy": ("accelsim.compress.policy", "WeightPolicy"),
+    "load_weight_policy": ("accelsim.compress.policy", "load_weight_policy"),
+    "AccuracyProvider": ("accelsim.compress.accuracy", "AccuracyProvider"),
+    "ParametricAccuracy": ("accelsim.compress.accuracy", "ParametricAccuracy"),
+    "TableAccuracy": ("accelsim.compress.accuracy", "TableAccuracy"),
+    "CallableAccuracy": ("accelsim.compress.accuracy", "CallableAccuracy"),
+    "MeasuredAccuracy": ("accelsim.compress.measured", "MeasuredAccuracy"),
+    "MeasurementSettings": ("accelsim.compress.measured", "MeasurementSettings"),
+    "CALIBRATION_IMAGES": ("accelsim.compress.measured", "CALIBRATION_IMAGES"),
+    "numpy_model": ("accelsim.compress.numpy_model", None),
+    # simulation, traces, figures
+    "simulate": ("accelsim.sim.engine", "simulate"),
+    "load_trace": ("accelsim.trace.store", "load"),
+    "save_trace": ("accelsim.trace.store", "save"),
+    "summarize": ("accelsim.metrics", "summarize"),
+    "network_intensity": ("accelsim.intensity", "network_intensity"),
+    # studies
+    "Configuration": ("accelsim.study.evaluate", "Configuration"),
+    "Evaluation": ("accelsim.study.evaluate", "Evaluation"),
+    "Result": ("accelsim.study.evaluate", "Result"),
+    "evaluate": ("accelsim.study.evaluate", "evaluate"),
+    "best": ("accelsim.study.evaluate", "best"),
+    "simulated_summary": ("accelsim.study.evaluate", "simulated_summary"),
+    "BitwidthSearch": ("accelsim.study.search", "BitwidthSearch"),
+    "SearchPoint": ("accelsim.study.search", "Point"),
+    "SearchResult": ("accelsim.study.search", "SearchResult"),
+    "Point": ("accelsim.study.points", "Point"),
+    "run_sweep": ("accelsim.study.sweep", "run_sweep"),
+    "results": ("accelsim.study.sweep", "results"),
+    "SweepInterrupted": ("accelsim.study.sweep", "SweepInterrupted"),
+    "make_executor": ("accelsim.study.executors", "make_executor"),
+    "tables": ("accelsim.study.table", None),
+    "replace_block": ("accelsim.study.table", "replace_block"),
+    "plots": ("accelsim.plots", None),
+    "replay": ("accelsim.replay", None),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'accelsim' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    value = import_module(module) if attribute is None else getattr(import_module(module), attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -31,15 +31,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from tqdm import tqdm
 
-from accelsim import hardware
-from accelsim.compress.accuracy import AccuracyProvider, ParametricAccuracy
-from accelsim.errors import InputError
-from accelsim.intensity import network_intensity
-from accelsim.study.evaluate import simulated_summary
-from accelsim.study.search import BitwidthSearch, Point, SearchResult
-from accelsim.study.table import replace_block
-from accelsim.workload.layers import Network
-from accelsim.workload.networks import network
+from accelsim import (
+    AccuracyProvider,
+    BitwidthSearch,
+    InputError,
+    Network,
+    ParametricAccuracy,
+    SearchResult,
+    hardware,
+    network,
+    network_intensity,
+    replace_block,
+    simulated_summary,
+)
+from accelsim import SearchPoint as Point
 
 FLOOR_POINTS = 1.0  # seed 001: "<1% accuracy degradation" from FP32
 OBJECTIVES = ("intensity", "inferences/J", "latency")
@@ -55,7 +60,7 @@ def accelerators() -> dict[str, hardware.Accelerator]:
 def accuracy_provider(net: str) -> AccuracyProvider:
     if net == "resnet20":
         return ParametricAccuracy(0.9125)  # He et al. 2016: ResNet-20 on CIFAR-10
-    from accelsim.compress.measured import MeasuredAccuracy
+    from accelsim import MeasuredAccuracy
 
     return MeasuredAccuracy(net)
 

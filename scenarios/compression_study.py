@@ -25,12 +25,21 @@ from pathlib import Path
 from seed000_model import SeedResult, seed_table
 from tqdm import tqdm
 
-from accelsim import hardware, plots
-from accelsim.compress.accuracy import AccuracyProvider, ParametricAccuracy, TableAccuracy
-from accelsim.errors import InputError
-from accelsim.study import Configuration, Evaluation, Result, best, evaluate
-from accelsim.study import table as tables
-from accelsim.workload.networks import network
+from accelsim import (
+    AccuracyProvider,
+    Configuration,
+    Evaluation,
+    InputError,
+    ParametricAccuracy,
+    Result,
+    TableAccuracy,
+    best,
+    evaluate,
+    hardware,
+    network,
+    plots,
+    tables,
+)
 
 #: (name, pipeline): the seed's configurations first, then what accelsim adds.
 CONFIGURATIONS = (

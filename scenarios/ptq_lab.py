@@ -26,13 +26,20 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from accelsim import hardware
-from accelsim.compress import Quantize, StructuredPrune, Transform, UnstructuredPrune
-from accelsim.compress import numpy_model as nm
-from accelsim.compress.measured import CALIBRATION_IMAGES, MeasuredAccuracy, MeasurementSettings
-from accelsim.errors import InputError
-from accelsim.study.evaluate import simulated_summary
-from accelsim.study.table import replace_block
+from accelsim import (
+    CALIBRATION_IMAGES,
+    InputError,
+    MeasuredAccuracy,
+    MeasurementSettings,
+    Quantize,
+    StructuredPrune,
+    Transform,
+    UnstructuredPrune,
+    hardware,
+    replace_block,
+    simulated_summary,
+)
+from accelsim import numpy_model as nm
 
 NETWORK = "digits-cnn"
 CALIBRATION_SIZES = (1, 4, 16, 64, CALIBRATION_IMAGES)

@@ -30,13 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 
-from accelsim.errors import InputError
-from accelsim.precision import Precision
-from accelsim.study import table as tables
-from accelsim.study.evaluate import Result
-from accelsim.study.executors import make_executor
-from accelsim.study.points import Point
-from accelsim.study.sweep import SweepInterrupted, results, run_sweep
+from accelsim import InputError, Point, Precision, Result, SweepInterrupted, make_executor, results, run_sweep, tables
 
 LANES = (16, 32, 64, 128, 256, 512, 1024)
 BANDWIDTHS_GBPS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)

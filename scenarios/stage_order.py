@@ -32,12 +32,18 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from accelsim import hardware
-from accelsim.compress import Distill, Quantize, Transform, UnstructuredPrune
-from accelsim.compress.measured import MeasuredAccuracy, MeasurementSettings
-from accelsim.errors import InputError
-from accelsim.study.evaluate import simulated_summary
-from accelsim.study.table import replace_block
+from accelsim import (
+    Distill,
+    InputError,
+    MeasuredAccuracy,
+    MeasurementSettings,
+    Quantize,
+    Transform,
+    UnstructuredPrune,
+    hardware,
+    replace_block,
+    simulated_summary,
+)
 
 NETWORK = "digits-cnn"
 #: (title, sparsity, precision): seed 002's setting, and a harder one where the stages hurt.
