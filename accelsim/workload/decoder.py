@@ -1,0 +1,199 @@
+"""Decoder-only transformer configurations (GPT-2 and Llama families) and their parameter counts.
+
+A `DecoderConfig` is the shape of a decoder LLM as its published configuration gives it; built-ins
+come from the models' own `config.json` files on the Hugging Face hub (values cited per preset), and
+`read_hf_config` reads such a file without the transformers package. Parameter counts are exact:
+they match the published totals (GPT-2 124,439,808; Llama-3.2-1B 1,235,814,400; Llama-2-7B
+6,738,415,616).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import InputError
+
+MLP_KINDS = ("gelu", "swiglu")
+NORM_KINDS = ("layernorm", "rmsnorm")
+POSITION_KINDS = ("learned", "rotary")
+
+
+def _positive(config: str, name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"decoder {config}: {name} must be an integer >= 1 (got {value!r})")
+
+
+def _choice(config: str, name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(f"decoder {config}: {name} must be one of {', '.join(allowed)} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """The shape of a decoder-only transformer.
+
+    `kv_heads` < `heads` is grouped-query attention (each KV head serves heads / kv_heads query
+    heads). `gelu` MLPs are up -> GELU -> down (GPT-2); `swiglu` MLPs are gate and up -> SiLU(gate)
+    x up -> down (Llama). `bias` puts biases on every linear layer (GPT-2), none otherwise (Llama).
+    """
+
+    name: str
+    vocab_size: int
+    hidden_size: int
+    layers: int
+    heads: int
+    kv_heads: int
+    intermediate_size: int
+    context: int
+    mlp: str = "swiglu"
+    norm: str = "rmsnorm"
+    position: str = "rotary"
+    tied_embeddings: bool = False
+    bias: bool = False
+    head_dim: int | None = None  # None: hidden_size / heads
+
+    def __post_init__(self) -> None:
+        for field in ("vocab_size", "hidden_size", "layers", "heads", "kv_heads", "intermediate_size", "context"):
+            _positive(self.name, field, getattr(self, field))
+        if self.head_dim is not None:
+            _positive(self.name, "head_dim", self.head_dim)
+        elif self.hidden_size % self.heads:
+            raise InputError(f"decoder {self.name}: heads must divide hidden_size ({self.heads}, {self.hidden_size})")
+        if self.heads % self.kv_heads:
+            raise InputError(f"decoder {self.name}: kv_heads must divide heads ({self.kv_heads}, {self.heads})")
+        _choice(self.name, "mlp", self.mlp, MLP_KINDS)
+        _choice(self.name, "norm", self.norm, NORM_KINDS)
+        _choice(self.name, "position", self.position, POSITION_KINDS)
+
+    @property
+    def head_size(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.hidden_size // self.heads
+
+    @property
+    def q_size(self) -> int:
+        return self.heads * self.head_size
+
+    @property
+    def kv_size(self) -> int:
+        """Width of the K (or V) projection: kv_heads x head size."""
+        return self.kv_heads * self.head_size
+
+    @property
+    def norm_parameters(self) -> int:
+        return self.hidden_size * (2 if self.norm == "layernorm" else 1)
+
+    def _linear(self, inputs: int, outputs: int) -> int:
+        return inputs * outputs + (outputs if self.bias else 0)
+
+    @property
+    def attention_parameters(self) -> int:
+        """Q, K, V and output projections of one layer."""
+        h = self.hidden_size
+        return self._linear(h, self.q_size) + 2 * self._linear(h, self.kv_size) + self._linear(self.q_size, h)
+
+    @property
+    def mlp_parameters(self) -> int:
+        h, f = self.hidden_size, self.intermediate_size
+        projections = 3 if self.mlp == "swiglu" else 2
+        return (projections - 1) * self._linear(h, f) + self._linear(f, h)
+
+    @property
+    def layer_parameters(self) -> int:
+        return self.attention_parameters + self.mlp_parameters + 2 * self.norm_parameters
+
+    @property
+    def embedding_parameters(self) -> int:
+        positions = self.context * self.hidden_size if self.position == "learned" else 0
+        return self.vocab_size * self.hidden_size + positions
+
+    @property
+    def parameter_count(self) -> int:
+        head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
+        return self.embedding_parameters + self.layers * self.layer_parameters + self.norm_parameters + head
+
+    def kv_cache_elements(self, tokens: int, batch: int = 1) -> int:
+        """K and V values cached for `tokens` positions of `batch` sequences, over every layer."""
+        return 2 * self.layers * self.kv_size * tokens * batch
+
+
+def gpt2() -> DecoderConfig:
+    """GPT-2 small (openai-community/gpt2 config.json: n_embd 768, n_layer 12, n_head 12,
+    n_positions 1024, vocab_size 50257; MLP 4 x n_embd; tied embeddings)."""
+    return DecoderConfig(
+        "gpt2", 50257, 768, 12, 12, 12, 3072, 1024, "gelu", "layernorm", "learned", tied_embeddings=True, bias=True
+    )
+
+
+def llama_3_2_1b() -> DecoderConfig:
+    """Llama-3.2-1B (meta-llama/Llama-3.2-1B config.json: hidden_size 2048, num_hidden_layers 16,
+    num_attention_heads 32, num_key_value_heads 8, head_dim 64, intermediate_size 8192,
+    vocab_size 128256, max_position_embeddings 131072, tie_word_embeddings true)."""
+    return DecoderConfig("llama-3.2-1b", 128256, 2048, 16, 32, 8, 8192, 131072, tied_embeddings=True, head_dim=64)
+
+
+def llama_2_7b() -> DecoderConfig:
+    """Llama-2-7B (meta-llama/Llama-2-7b-hf config.json: hidden_size 4096, num_hidden_layers 32,
+    num_attention_heads 32, num_key_value_heads 32, intermediate_size 11008, vocab_size 32000,
+    max_position_embeddings 4096, untied output head)."""
+    return DecoderConfig("llama-2-7b", 32000, 4096, 32, 32, 32, 11008, 4096)
+
+
+DECODERS = {"gpt2": gpt2, "llama-3.2-1b": llama_3_2_1b, "llama-2-7b": llama_2_7b}
+
+
+def _field(data: dict[str, Any], path: Path, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if name in data and data[name] is not None:
+            return data[name]
+    if default is None:
+        raise InputError(f"{path}: config.json lacks {' / '.join(names)}")
+    return default
+
+
+def read_hf_config(path: str | Path, name: str | None = None) -> DecoderConfig:
+    """A `DecoderConfig` from a Hugging Face `config.json` (GPT-2 or Llama-style `model_type`)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    label = name or data.get("_name_or_path") or path.parent.name or path.stem
+    if data.get("model_type") == "gpt2":
+        hidden = _field(data, path, "n_embd")
+        return DecoderConfig(
+            str(label),
+            _field(data, path, "vocab_size"),
+            hidden,
+            _field(data, path, "n_layer"),
+            _field(data, path, "n_head"),
+            _field(data, path, "n_head"),
+            _field(data, path, "n_inner", default=4 * hidden),
+            _field(data, path, "n_positions", "n_ctx"),
+            "gelu",
+            "layernorm",
+            "learned",
+            tied_embeddings=bool(data.get("tie_word_embeddings", True)),
+            bias=True,
+        )
+    heads = _field(data, path, "num_attention_heads")
+    biases = {bool(data.get("attention_bias", False)), bool(data.get("mlp_bias", False))}
+    if len(biases) > 1:
+        raise InputError(f"{path}: attention_bias and mlp_bias differ; accelsim models biases on every linear or none")
+    return DecoderConfig(
+        str(label),
+        _field(data, path, "vocab_size"),
+        _field(data, path, "hidden_size"),
+        _field(data, path, "num_hidden_layers"),
+        heads,
+        _field(data, path, "num_key_value_heads", default=heads),
+        _field(data, path, "intermediate_size"),
+        _field(data, path, "max_position_embeddings"),
+        tied_embeddings=bool(data.get("tie_word_embeddings", False)),
+        bias=biases.pop(),
+        head_dim=data.get("head_dim"),
+    )
