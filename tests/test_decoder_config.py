@@ -53,7 +53,7 @@ def test_hugging_face_configs_read_as_the_built_ins(tmp_path):
 
 
 def test_bad_configs_are_one_line_errors(tmp_path):
-    with pytest.raises(InputError, match="lacks hidden_size"):
+    with pytest.raises(InputError, match="config.json: lacks num_attention_heads"):
         read_hf_config(_write(tmp_path, {"model_type": "llama"}))
     with pytest.raises(InputError, match="kv_heads must divide heads"):
         DecoderConfig("x", 10, 64, 1, 8, 3, 128, 16)

@@ -149,7 +149,7 @@ def _field(data: dict[str, Any], path: Path, *names: str, default: Any = None) -
         if name in data and data[name] is not None:
             return data[name]
     if default is None:
-        raise InputError(f"{path}: config.json lacks {' / '.join(names)}")
+        raise InputError(f"{path}: lacks {' / '.join(names)}")
     return default
 
 
