@@ -18,8 +18,8 @@ from accelsim.compress.spec import parse_pipeline
 from accelsim.compress.transforms import pipeline
 from accelsim.errors import InputError
 from accelsim.metrics import summarize, tile_figures
+from accelsim.metrics.report import format_summary, format_table
 from accelsim.precision import Precision
-from accelsim.report import format_summary, format_table
 from accelsim.sim.engine import simulate
 from accelsim.study.command import add_study_parser
 from accelsim.trace import listing, store
