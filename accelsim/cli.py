@@ -328,20 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (info, show, stats, exp):
         command.add_argument("file", help="trace file written by `accelsim run --trace`")
 
-    # Listed for `accelsim --help`; `main` hands `accelsim replay ...` to the replay tool.
-    sub.add_parser(
-        "replay", help="replay a trace in a window, or export PNG / GIF / MP4 (see `accelsim replay --help`)"
-    )
+    add_replay_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["replay"]:
-        # The replay tool owns its options (and its --help).
-        from accelsim import replay
-
-        return replay.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
@@ -361,6 +353,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A file that cannot be written or read (missing directory, permissions, full disk).
         print(f"accelsim: error: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), file=sys.stderr)
         return EXIT_USAGE
+
+
+# --- accelsim replay ----------------------------------------------------------------------------
+
+
+def add_replay_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add `accelsim replay FILE [--png OUT | --gif OUT | --mp4 OUT] [--frames N] [--fps F]
+    [--cycles A:B]` to the subparsers of the `accelsim` parser; returns the new parser."""
+    replay = subparsers.add_parser(
+        "replay",
+        help="replay a trace in a window, or export PNG / GIF / MP4 (see `accelsim replay --help`)",
+        description="Replay a trace in an interactive window, or export it: --png writes the static "
+        "summary, --gif / --mp4 an animation of a cursor sweeping the run.",
+    )
+    replay.add_argument("file", help="trace file written by `accelsim run --trace`")
+    out = replay.add_mutually_exclusive_group()
+    out.add_argument("--png", metavar="OUT.png", help="write the summary figure")
+    out.add_argument("--gif", metavar="OUT.gif", help="write an animated GIF of the replay")
+    out.add_argument("--mp4", metavar="OUT.mp4", help="write an MP4 of the replay (needs ffmpeg)")
+    replay.add_argument("--frames", type=int, default=120, metavar="N", help="animation frames (default 120)")
+    replay.add_argument("--fps", type=int, default=20, metavar="F", help="animation frames per second (default 20)")
+    replay.add_argument("--cycles", metavar="A:B", help="cycle window to replay (default: the whole run)")
+    replay.set_defaults(func=cmd_replay)
+    return replay
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Export the replay (--png, --gif, --mp4) or open the interactive window."""
+    from accelsim import replay  # matplotlib: only for this command
+
+    for option in ("frames", "fps"):
+        if getattr(args, option) < 1:
+            raise InputError(f"--{option}: must be >= 1 (got {getattr(args, option)})")
+    for option in ("png", "gif", "mp4"):
+        out = getattr(args, option)
+        if out and Path(out).suffix.lower() != f".{option}":
+            raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
+    trace = store.load(args.file, lazy=True)
+    if not (args.png or args.gif or args.mp4) and not replay.has_display():
+        raise InputError("replay: no display to open a window on; export with --png OUT.png or --gif OUT.gif")
+    start, stop = listing.parse_window(args.cycles, trace)
+    if args.png:
+        print(f"wrote {replay.summary_png(trace, args.png, start, stop)}")
+    elif args.gif or args.mp4:
+        print(f"wrote {replay.export_animation(trace, args.gif or args.mp4, args.frames, args.fps, start, stop)}")
+    else:
+        replay.show(trace, start, stop)
+    return 0
 
 
 if __name__ == "__main__":

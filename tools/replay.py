@@ -3,7 +3,7 @@
 
 import sys
 
-from accelsim.replay import main
+from accelsim.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["replay", *sys.argv[1:]]))
