@@ -1,12 +1,17 @@
-"""Metrics: energy from counts and the table, bounds, efficiency, trace file round trip."""
+"""Metrics: counts, energy from counts and the table, bounds, efficiency, report text, trace file round trip."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from accelsim import hardware
-from accelsim.metrics import ActivityCounts, energy_breakdown, summarize
+from accelsim.metrics import summarize
+from accelsim.metrics.counts import ActivityCounts, bus_busy_cycles, layer_spans, state_cycles
+from accelsim.metrics.energy import energy_breakdown
+from accelsim.metrics.report import format_si, format_table
 from accelsim.precision import Precision
 from accelsim.sim.engine import plan_network, simulate
 from accelsim.sim.tiling import compulsory_bytes
@@ -148,3 +153,38 @@ def test_truncated_and_foreign_trace_files(tmp_path):
     np.savez(tmp_path / "foreign.npz", x=np.arange(3))
     with pytest.raises(store.TraceFileError, match="not an accelsim trace|not a readable"):
         store.load(tmp_path / "foreign.npz")
+
+
+def test_counts_agree_with_per_cycle_values():
+    trace = simulate(_net(), hardware.seed())
+    spans = layer_spans(trace)
+    assert spans[0][0] == 0 and spans[-1][1] == trace.end_cycle
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # layers tile the run
+    names = trace.specs["mac.state"].states
+    for start, stop in spans:
+        states = trace.expand("mac.state", start, stop)
+        expected = {names[v]: int(np.sum(states == v)) for v in np.unique(states)}
+        assert state_cycles(trace, start, stop) == expected
+        assert bus_busy_cycles(trace, start, stop) == int(np.sum(trace.expand("dram.bus", start, stop) != 0))
+
+
+def test_report_text():
+    assert [format_si(v, "J") for v in (0.0293, 1.5e9, 4.2e-13, 0.0, -2e-6)] == [
+        "29.3 mJ",
+        "1.5 GJ",
+        "0 J",
+        "0 J",
+        "-2 uJ",
+    ]
+    assert format_table([["a", "1,000"], ["bb", "7"]], ["name", "n"]).splitlines() == [
+        "name      n",
+        "-----------",
+        "a     1,000",
+        "bb        7",
+    ]
+
+
+def test_metrics_import_no_plotting():
+    code = "import sys, accelsim.metrics; print(any(m.startswith('matplotlib') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,4 +1,5 @@
-"""Replay: exact per-column aggregation, summary PNG, animation export, the view, command line."""
+"""Replay: exact per-column aggregation, the cursor model, summary PNG, animation export, the view,
+the `accelsim replay` command."""
 
 import shutil
 import subprocess
@@ -12,8 +13,11 @@ import pytest
 from PIL import Image
 
 from accelsim import hardware, replay
+from accelsim.cli import main
 from accelsim.errors import InputError
+from accelsim.metrics import layer_spans
 from accelsim.precision import Precision
+from accelsim.replay import exports, window
 from accelsim.sim.engine import simulate
 from accelsim.trace import store
 from accelsim.trace.recorder import SignalSpec
@@ -142,7 +146,7 @@ def test_gif_export_has_every_frame(tmp_path, trace):
 
 
 def test_export_errors(tmp_path, trace, monkeypatch):
-    monkeypatch.setattr(replay.shutil, "which", lambda _: None)
+    monkeypatch.setattr(exports.shutil, "which", lambda _: None)
     with pytest.raises(InputError, match="mp4 export needs ffmpeg on the PATH"):
         replay.export_animation(trace, tmp_path / "replay.mp4", frames=2)
     with pytest.raises(InputError, match="'.avi'"):
@@ -168,7 +172,7 @@ def test_zooming_in_shows_exact_per_cycle_values(trace):
 def test_cursor_names_the_layer_and_state(trace):
     view = replay.ReplayView(trace, now_cycles=400)
     layer = 3
-    start = replay.layer_spans(trace)[layer][0]
+    start = layer_spans(trace)[layer][0]
     view.set_cursor(start + 10)
     text = view.status.get_text()
     assert trace.meta["layers"][layer]["name"] in text and f"cycle {start + 10:,}" in text
@@ -182,7 +186,7 @@ def test_cursor_names_the_layer_and_state(trace):
 def test_player_plays_and_seeks_headless(trace):
     # The widgets need only a canvas; Agg's timer never fires, so ticks are driven by hand.
     view = replay.ReplayView(trace, controls=True)
-    player = replay._Player(view)
+    player = window.Player(view)
     player.seek.set_val(1_000_000)
     assert view.cycle == 1_000_000
     player._toggle()
@@ -192,25 +196,69 @@ def test_player_plays_and_seeks_headless(trace):
     assert not player.playing
 
 
-def test_main_exports_and_reports_errors(tmp_path, capsys, small_file, monkeypatch):
-    from accelsim.cli import main
+def test_model_follows_the_cursor(trace):
+    model = replay.ReplayModel(trace, 1_000, 101_000)
+    assert model.now_cycles == 2_000  # a fiftieth of the window
+    assert model.clamp(0) == 1_000 and model.clamp(10**9) == 100_999
+    assert model.now_window(1_200) == (1_000, 3_000)  # kept inside the window
+    assert model.now_window(50_000) == (49_000, 51_000)
+    assert model.now_window(100_999) == (99_000, 101_000)
+    assert model.snap_window(-5.5, 10.2) == (0, 11) and model.snap_window(7.0, 7.0) == (7, 8)
+    layer = 3
+    cycle = layer_spans(trace)[layer][0] + 10
+    first, second = model.status(cycle).splitlines()
+    assert first.startswith(f"cycle {cycle:,} (") and trace.meta["layers"][layer]["name"] in first
+    assert f"/{model.lanes} lanes busy" in second
+    with pytest.raises(InputError):
+        replay.ReplayModel(trace, 5, 5)
 
+
+def _one_error_line(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert err.startswith("accelsim: error:") and err.count("\n") == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_replay_command_exports(tmp_path, capsys, small_file):
     assert main(["replay", str(small_file), "--png", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
-    capsys.readouterr()
+    assert (
+        main(["replay", str(small_file), "--gif", str(tmp_path / "s.gif"), "--frames", "3", "--cycles", "0:500"]) == 0
+    )
+    with Image.open(tmp_path / "s.gif") as image:
+        assert image.n_frames == 3
+    assert capsys.readouterr().out.count("wrote ") == 2
+
+
+def test_replay_command_bad_input_exits_2(tmp_path, capsys, small_file, monkeypatch):
+    gif = str(tmp_path / "x.gif")
+    assert main(["replay", str(tmp_path / "missing.npz"), "--png", str(tmp_path / "x.png")]) == 2
+    _one_error_line(capsys, "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     assert main(["replay", str(tmp_path / "bad.npz"), "--png", str(tmp_path / "x.png")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("accelsim: error:") and err.count("\n") == 1
-    assert main(["replay", str(small_file), "--gif", str(tmp_path / "x.gif"), "--cycles", "9:3"]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    _one_error_line(capsys)
+    assert main(["replay", str(small_file), "--gif", gif, "--cycles", "9:3"]) == 2
+    _one_error_line(capsys)
+    assert main(["replay", str(small_file), "--gif", gif, "--cycles", "0:999999999"]) == 2
+    _one_error_line(capsys)
     assert main(["replay", str(small_file), "--gif", str(tmp_path / "x.mp4")]) == 2
-    assert "must end in .gif" in capsys.readouterr().err
+    _one_error_line(capsys, "must end in .gif")
+    assert main(["replay", str(small_file), "--png", str(tmp_path / "no" / "x.png")]) == 2
+    _one_error_line(capsys, "no directory")
+    assert main(["replay", str(small_file), "--gif", gif, "--frames", "0"]) == 2
+    _one_error_line(capsys, "--frames")
+    assert main(["replay", str(small_file), "--gif", gif, "--fps", "0"]) == 2
+    _one_error_line(capsys, "--fps")
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", str(small_file), "--gif", gif, "--frames", "many"])
+    assert exit_.value.code == 2
+    _one_error_line(capsys, "--frames")
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.npz"]  # no partial output
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main(["replay", str(small_file)]) == 2
-    err = capsys.readouterr().err
-    assert "--png" in err and "--gif" in err and err.count("\n") == 1
+    _one_error_line(capsys, "--png", "--gif")
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
@@ -226,12 +274,3 @@ def test_mp4_export_with_ffmpeg(tmp_path, trace):
         check=True,
     )
     assert probe.stdout.strip() == "2"
-
-
-def test_file_errors_exit_2_like_every_command(tmp_path, capsys, small_file):
-    from accelsim.cli import main
-
-    assert main(["replay", str(tmp_path / "missing.npz"), "--png", str(tmp_path / "x.png")]) == 2
-    assert capsys.readouterr().err.startswith("accelsim: error:")
-    assert main(["replay", str(small_file), "--png", str(tmp_path / "no" / "such" / "dir.png")]) == 2
-    assert capsys.readouterr().err.count("\n") == 1

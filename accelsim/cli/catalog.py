@@ -8,7 +8,7 @@ from typing import Any
 
 from accelsim import hardware
 from accelsim.cli.common import Parser
-from accelsim.report import format_table
+from accelsim.metrics.report import format_table
 from accelsim.workload.networks import describe_networks, network
 
 

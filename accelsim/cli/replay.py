@@ -33,15 +33,18 @@ def register(subparsers: Any) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from accelsim import replay  # matplotlib is only needed here
 
+    for option in ("frames", "fps"):
+        if getattr(args, option) < 1:
+            raise InputError(f"--{option}: must be >= 1 (got {getattr(args, option)})")
+    for option in _OUTPUTS:
+        out = getattr(args, option)
+        if out and Path(out).suffix.lower() != f".{option}":
+            raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
     trace = store.load(args.file, lazy=True)
     exporting = args.png or args.gif or args.mp4
     if not exporting and not replay.has_display():
         raise InputError("replay: no display to open a window on; export with --png OUT.png or --gif OUT.gif")
     start, stop = listing.parse_window(args.cycles, trace)
-    for option in _OUTPUTS:
-        out = getattr(args, option)
-        if out and Path(out).suffix.lower() != f".{option}":
-            raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
     if args.png:
         print(f"wrote {replay.summary_png(trace, args.png, start, stop)}")
     elif exporting:

@@ -8,7 +8,7 @@ from typing import Any
 
 from accelsim.cli.common import accuracy_fraction, add_workload_options, check_parent, hardware_of, network_of
 from accelsim.metrics import summarize
-from accelsim.report import format_summary, format_table
+from accelsim.metrics.report import format_summary, format_table
 from accelsim.sim.engine import simulate
 from accelsim.trace import store
 

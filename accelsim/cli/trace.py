@@ -9,7 +9,7 @@ from typing import Any
 
 from accelsim.cli.common import Parser, accuracy_fraction
 from accelsim.metrics import summarize, tile_figures
-from accelsim.report import format_summary, format_table
+from accelsim.metrics.report import format_summary, format_table
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
 

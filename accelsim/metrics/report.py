@@ -1,8 +1,9 @@
-"""Plain-text tables of a run summary, as `accelsim run` prints them."""
+"""Plain-text tables of a run summary, as `accelsim run` prints them; `format_si` and
+`format_table` serve every command that prints figures."""
 
 from __future__ import annotations
 
-from accelsim.metrics import Figures, Summary
+from accelsim.metrics.summary import Figures, Summary
 
 
 def format_si(value: float, unit: str) -> str:

@@ -1,0 +1,259 @@
+"""Drawing a replay: styles, step patches updated in place, legends, layer boundaries, and the
+static summary PNG (`summary_png`).
+
+Figures are built on `matplotlib.figure.Figure` directly, so drawing never switches the
+user's pyplot backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, StepPatch
+from matplotlib.ticker import EngFormatter
+
+from accelsim.metrics import layer_spans, summarize
+from accelsim.metrics.report import format_si
+from accelsim.plots import BUS_STYLE, STATE_STYLE
+from accelsim.replay.model import (
+    StateFractions,
+    aggregate,
+    capacity_bytes,
+    check_output,
+    state_fractions,
+    time_unit,
+    value_fractions,
+)
+from accelsim.trace.listing import check_window
+from accelsim.trace.trace import Trace
+
+#: (signal, capacity field of hardware.buffers, colour, label).
+BUFFERS = (
+    ("buf.weight", "weight_bytes", "#1f77b4", "weight"),
+    ("buf.activation", "activation_bytes", "#ff7f0e", "activation"),
+    ("buf.output", "output_bytes", "#d62728", "output"),
+)
+#: Busy lanes: a pale band from the least to the most lanes busy in a column, the mean a darker
+#: filled step, so a low mean stays visible under a band that spans 0 to all lanes.
+LANES_BAND, LANES_MEAN, LANES_LINE = "#b5e3ad", "#2ca02c", "#1b5e20"
+
+
+def _style(styles: dict[str, tuple[str, str]], state: str, k: int) -> tuple[str, str]:
+    return styles.get(state, (f"C{k}", state.lower()))
+
+
+class Steps:
+    """Step patches by key, made once and then updated in place. `Axes.stairs` walks the whole
+    path to update data limits, too slow to repeat for every frame; these panels set their
+    limits themselves."""
+
+    def __init__(self) -> None:
+        self.patches: dict[object, StepPatch] = {}
+
+    def put(
+        self,
+        key: object,
+        ax: Axes,
+        values: np.ndarray,
+        edges: np.ndarray,
+        baseline: np.ndarray | float | None = None,
+        **style: Any,
+    ) -> StepPatch:
+        """Show `values` over `edges` (a filled band down to `baseline`, or a line if None)."""
+        patch = self.patches.get(key)
+        if patch is None:
+            patch = StepPatch(values, edges, baseline=baseline, fill=baseline is not None, **style)
+            ax.add_artist(patch)
+            self.patches[key] = patch
+        else:
+            patch.set_data(values, edges, baseline)
+            patch.set_visible(True)
+        return patch
+
+    def hide(self, key: object) -> None:
+        if key in self.patches:
+            self.patches[key].set_visible(False)
+
+    def stack(
+        self,
+        key: object,
+        ax: Axes,
+        fractions: StateFractions,
+        styles: dict[str, tuple[str, str]],
+        y0: float = 0.0,
+        y1: float = 100.0,
+        only: Sequence[str] | None = None,
+        alpha: float = 1.0,
+        x: np.ndarray | None = None,
+    ) -> list[StepPatch]:
+        """State fractions stacked between heights y0 and y1 in `styles` order (other states
+        on top), over `x` (default: the cycle edges); one labelled patch per state."""
+        x = fractions.edges if x is None else x
+        order = [s for s in styles if s in fractions.states] + [s for s in fractions.states if s not in styles]
+        if only is not None:
+            order = [s for s in order if s in only]
+        bottom = np.zeros(len(fractions.edges) - 1)
+        patches = []
+        for k, state in enumerate(order):
+            color, label = _style(styles, state, k)
+            top = bottom + fractions[state]
+            low, high = y0 + (y1 - y0) * bottom, y0 + (y1 - y0) * top
+            patches.append(self.put((key, state), ax, high, x, low, color=color, lw=0, alpha=alpha, label=label))
+            bottom = top
+        return patches
+
+
+def layer_lines(ax: Axes, trace: Trace, scale: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Faint vertical lines where each layer starts."""
+    starts = np.array([a for a, _ in layer_spans(trace)[1:]], dtype=np.int64)
+    if len(starts):
+        ax.vlines(scale(starts), 0, 1, transform=ax.get_xaxis_transform(), color="0.35", lw=0.5, alpha=0.35, zorder=3)
+
+
+def legend(ax: Axes, handles: Sequence[Any], title: str | None = None) -> None:
+    ax.legend(
+        handles=list(handles),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9,
+        title=title,
+        title_fontsize=9,
+        frameon=False,
+        borderaxespad=0,
+    )
+
+
+def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> Path:
+    """One 1600x1000 PNG of the run: MAC-array state over time (stall reasons stacked), DRAM
+    bus and queue, buffer occupancy, and cycles per layer by state. `start`/`stop` narrow the
+    over-time panels; the per-layer bars always cover the whole run."""
+    path = Path(path)
+    check_output(path)
+    lo, hi = (0 if start is None else start), (trace.end_cycle if stop is None else stop)
+    check_window(trace, lo, hi)
+    clock = float(trace.meta["clock_hz"])
+    factor, unit = time_unit((hi - lo) / clock)
+
+    def to_time(cycles: np.ndarray) -> np.ndarray:
+        return np.asarray(cycles, dtype=float) / clock * factor
+
+    fig = Figure(figsize=(16, 10), dpi=100)
+    grid = fig.add_gridspec(
+        4, 1, height_ratios=[3, 2, 2, 2.6], left=0.065, right=0.83, top=0.91, bottom=0.13, hspace=0.55
+    )
+    ax_state = fig.add_subplot(grid[0])
+    ax_dram, ax_buf = (fig.add_subplot(grid[i], sharex=ax_state) for i in (1, 2))
+    ax_layers = fig.add_subplot(grid[3])
+    steps = Steps()
+    # One column per pixel of the plotting area: what a pixel shows is exact, nothing is lost.
+    columns = max(1, int(ax_state.bbox.width))
+
+    # (a) what the MAC array does with each cycle
+    fractions = state_fractions(trace, lo, hi, columns)
+    x = to_time(fractions.edges)
+    patches = steps.stack("state", ax_state, fractions, STATE_STYLE, x=x)
+    ax_state.set_ylim(0, 100)
+    ax_state.set_ylabel("MAC array cycles (%)")
+    ax_state.set_title("MAC array state over time: busy, or stalled on the operand it waits for", loc="left")
+    legend(ax_state, patches[::-1], "MAC array state")
+
+    # (b) DRAM bus direction and the request queue behind it
+    bus = value_fractions(trace, "dram.bus", lo, hi, columns)
+    patches = steps.stack("bus", ax_dram, bus, BUS_STYLE, only=("READ", "WRITE"), alpha=0.6, x=x)
+    ax_dram.set_ylim(0, 105)
+    ax_dram.set_ylabel("DRAM bus busy (%)")
+    queue = aggregate(trace, "dram.queue", lo, hi, columns)
+    twin = ax_dram.twinx()
+    line = steps.put("queue", twin, queue.mean, x, color="black", lw=0.9, label="queue depth (mean)")
+    twin.set_ylim(0, max(1.0, float(queue.maximum.max())) * 1.25)
+    twin.set_ylabel("queue depth (requests)")
+    ax_dram.set_title("DRAM bus (share of cycles reading / writing) and request queue", loc="left")
+    legend(twin, [*patches[::-1], line], "DRAM")
+    # The legend sits right of the twin's tick labels, so push it clear of them.
+    twin.get_legend().set_bbox_to_anchor((1.065, 1.0))
+
+    # (c) buffers
+    handles = []
+    for name, key, color, label in BUFFERS:
+        agg = aggregate(trace, name, lo, hi, columns)
+        capacity = capacity_bytes(trace, key)
+        steps.put(
+            (name, "band"),
+            ax_buf,
+            100 * agg.maximum / capacity,
+            x,
+            100 * agg.minimum / capacity,
+            color=color,
+            alpha=0.15,
+            lw=0,
+        )
+        label = f"{label} ({capacity // 1024} KiB)"
+        handles.append(steps.put(name, ax_buf, 100 * agg.mean / capacity, x, color=color, lw=1.1, label=label))
+    handles.append(Patch(color="0.6", alpha=0.3, label="min–max per column"))
+    ax_buf.set_ylim(0, 105)
+    ax_buf.set_ylabel("occupancy (% of capacity)")
+    ax_buf.set_title("On-chip buffer occupancy (line: mean per column)", loc="left")
+    legend(ax_buf, handles, "buffer")
+
+    for ax in (ax_state, ax_dram, ax_buf):
+        ax.set_xlim(x[0], x[-1])
+        ax.set_xlabel(f"time ({unit})", labelpad=1)
+        layer_lines(ax, trace, to_time)
+    ax_state.text(
+        1.0,
+        1.02,
+        "grey lines: layer boundaries",
+        transform=ax_state.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.35",
+    )
+
+    # (d) where each layer's cycles went
+    summary = summarize(trace)
+    _layer_bars(ax_layers, summary.layers)
+
+    total = summary.total
+    span = "" if (lo, hi) == (0, trace.end_cycle) else f"  (time panels: cycles {lo:,}–{hi:,})"
+    fig.suptitle(
+        f"{summary.network} on {summary.hardware}: {trace.end_cycle:,} cycles = {format_si(total.latency_s, 's')} "
+        f"at {format_si(clock, 'Hz')}  ·  MAC utilization {100 * total.mac_utilization:.1f}%  ·  "
+        f"energy {format_si(total.energy.total_j, 'J')}{span}",
+        fontsize=14,
+        fontweight="bold",
+    )
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _layer_bars(ax: Axes, layers: Sequence[Any]) -> None:
+    """Cycles of each layer, stacked by MAC-array state."""
+    names = [f.name for f in layers]
+    position = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    handles = []
+    for state, (color, label) in STATE_STYLE.items():
+        heights = np.array([f.state_cycles.get(state, 0) for f in layers], dtype=float)
+        handles.append(ax.bar(position, heights, bottom=bottom, color=color, label=label, width=0.8))
+        bottom += heights
+    ax.set_xticks(position)
+    many = len(names) > 16
+    ax.set_xticklabels(
+        names,
+        rotation=60 if many else 0,
+        ha="right" if many else "center",
+        rotation_mode="anchor",
+        fontsize=7 if len(names) > 40 else 8,
+    )
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.08)
+    ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
+    ax.set_ylabel("cycles")
+    ax.set_title("Cycles per layer by MAC array state (whole run)", loc="left")
+    legend(ax, handles[::-1], "MAC array state")
