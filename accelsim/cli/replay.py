@@ -9,13 +9,13 @@ from typing import Any
 from accelsim.errors import InputError
 from accelsim.trace import listing, store
 
-_OUTPUTS = ("png", "gif", "mp4")
+_OUTPUTS = ("png", "gif", "mp4", "html")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "replay",
-        help="replay a trace in a window, or export PNG / GIF / MP4",
+        help="replay a trace in a window, or export PNG / GIF / MP4 / a self-contained HTML page",
         description="Replay a trace in an interactive window, or export it: --png writes the static "
         "summary, --gif / --mp4 an animation of a cursor sweeping the run.",
     )
@@ -24,6 +24,7 @@ def register(subparsers: Any) -> None:
     out.add_argument("--png", metavar="OUT.png", help="write the summary figure")
     out.add_argument("--gif", metavar="OUT.gif", help="write an animated GIF of the replay")
     out.add_argument("--mp4", metavar="OUT.mp4", help="write an MP4 of the replay (needs ffmpeg)")
+    out.add_argument("--html", metavar="OUT.html", help="write one self-contained page that replays it in a browser")
     parser.add_argument("--frames", type=int, default=120, metavar="N", help="animation frames (default 120)")
     parser.add_argument("--fps", type=int, default=20, metavar="F", help="animation frames per second (default 20)")
     parser.add_argument("--cycles", metavar="A:B", help="cycle window to replay (default: the whole run)")
@@ -41,12 +42,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if out and Path(out).suffix.lower() != f".{option}":
             raise InputError(f"--{option}: the output file must end in .{option} (got {out})")
     trace = store.load(args.file, lazy=True)
-    exporting = args.png or args.gif or args.mp4
+    exporting = args.png or args.gif or args.mp4 or args.html
     if not exporting and not replay.has_display():
         raise InputError("replay: no display to open a window on; export with --png OUT.png or --gif OUT.gif")
     start, stop = listing.parse_window(args.cycles, trace)
     if args.png:
         print(f"wrote {replay.summary_png(trace, args.png, start, stop)}")
+    elif args.html:
+        from accelsim.replay.html import write_html
+
+        print(f"wrote {write_html(trace, args.html, start, stop)}")
     elif exporting:
         print(f"wrote {replay.export_animation(trace, exporting, args.frames, args.fps, start, stop)}")
     else:
