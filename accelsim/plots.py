@@ -1,19 +1,25 @@
-"""Figures of a comparison of configurations, written as PNG.
+"""Figures of a comparison of configurations, written as PNG, SVG and PDF.
 
 Each function takes study results (and traces where it draws time) and writes one figure. They
-build `matplotlib.figure.Figure` objects directly, so they never touch the pyplot backend.
+build `matplotlib.figure.Figure` objects directly, so they never touch the pyplot backend, and
+draw in one house style (`styled`) that scenarios use too. `save_figure` writes the PNG a reader
+looks at and, beside it, SVG and PDF with text kept as text, for papers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.patheffects import withStroke
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
@@ -68,10 +74,72 @@ def _accuracy_note(results: Sequence[Result]) -> str:
     return f"accuracy: {', '.join(kinds)}" if kinds else "no accuracy given"
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
+#: The house style: one font scale, light grids, legends that do not hide data, vector text.
+HOUSE_STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.framealpha": 0.9,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+    "grid.alpha": 0.3,
+    "savefig.dpi": 150,
+    "svg.fonttype": "none",  # SVG text stays text: searchable, editable
+    "pdf.fonttype": 42,  # TrueType in PDF: editable in a drawing program, accepted by publishers
+    "svg.hashsalt": "accelsim",  # stable SVG ids: the same figure gives the same file
+}
+#: Formats `save_figure` writes beside the PNG.
+VECTOR_FORMATS = (".svg", ".pdf")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def styled(draw: F) -> F:
+    """Decorator: draw the figure under the house style (rcParams are read as artists are made)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(HOUSE_STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write `fig` as PNG at `path` and as SVG and PDF beside it; returns the PNG's path."""
     path = Path(path)
-    fig.savefig(path)
+    with matplotlib.rc_context(HOUSE_STYLE):
+        fig.savefig(path)
+        for suffix in VECTOR_FORMATS:
+            fig.savefig(
+                path.with_suffix(suffix), metadata={"CreationDate": None} if suffix == ".pdf" else {"Date": None}
+            )
     return path
+
+
+def declutter(fig: Figure, texts: Iterable[Any], step_points: float = 2.0, tries: int = 12) -> None:
+    """Move annotations (offset in points) up or down until no two overlap, nearest free spot
+    first; labels are placed in the order given, so give the most important first."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()  # fixes the layout, so extents are final
+    renderer = canvas.get_renderer()
+    placed: list[Any] = []
+    for text in texts:
+        x, y = text.xyann
+        box = text.get_window_extent(renderer)
+        height = box.height * 72 / fig.dpi + step_points
+        for k in range(tries + 1):
+            shift = (k + 1) // 2 * height * (1 if k % 2 else -1)
+            text.xyann = (x, y + shift)
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(box)
 
 
 def _score(r: Result) -> float:
@@ -81,6 +149,7 @@ def _score(r: Result) -> float:
 # --- 1. efficiency -------------------------------------------------------------------------------
 
 
+@styled
 def efficiency_bars(results: Sequence[Result], path: str | Path) -> Path:
     """Accuracy per joule of every configuration, one panel per network, one bar per hardware."""
     networks = list(dict.fromkeys(r.network for r in results))
@@ -107,6 +176,7 @@ def efficiency_bars(results: Sequence[Result], path: str | Path) -> Path:
                         va="center",
                         fontsize=7,
                         color="0.3",
+                        path_effects=[withStroke(linewidth=2.5, foreground="white")],
                     )
         ax.set_yticks(y, configs, fontsize=8)
         ax.set_xlabel("accuracy per joule (accuracy fraction / J per inference)")
@@ -115,7 +185,7 @@ def efficiency_bars(results: Sequence[Result], path: str | Path) -> Path:
         ax.margins(x=0.12)
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"Accuracy per joule by configuration ({_accuracy_note(results)})", fontweight="bold")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 2. energy vs accuracy -------------------------------------------------------------------------
@@ -131,32 +201,29 @@ def pareto_front(results: Sequence[Result]) -> list[Result]:
     return front
 
 
+@styled
 def energy_vs_accuracy(results: Sequence[Result], path: str | Path) -> Path:
     """Energy per inference against accuracy, one panel per (network, hardware), Pareto front drawn."""
     groups = _groups([r for r in results if r.accuracy is not None])
     fig, axes = _grid(len(groups), 7.5, 5.2)
+    labels: list[Any] = []  # Pareto points' labels first: they keep their place when labels collide
+    precisions: dict[str, None] = {}
     for ax, ((net, hw), mine) in zip(axes, groups.items()):
         front = pareto_front(mine)
         on_front = {id(r) for r in front}
-        span = max(r.accuracy for r in mine) - min(r.accuracy for r in mine) or 1.0
-        placed: list[tuple[float, float, int]] = []
-        for r in sorted(mine, key=lambda r: r.energy_j):
+        for r in sorted(mine, key=lambda r: (id(r) not in on_front, r.energy_j)):
             color = PRECISION_COLORS.get(r.mac_precision, "0.4")
             ax.scatter(r.energy_j * 1e6, 100 * r.accuracy, s=42, color=color, edgecolor="black", lw=0.4, zorder=3)
-            # A label near an earlier one goes below its point instead of above.
-            near = any(
-                abs(np.log(r.energy_j / e)) < 0.35 and abs(r.accuracy - a) < 0.04 * span and dy > 0
-                for e, a, dy in placed
-            )
-            dy = -9 if near else 3
-            placed.append((r.energy_j, r.accuracy, dy))
-            ax.annotate(
-                r.configuration,
-                (r.energy_j * 1e6, 100 * r.accuracy),
-                xytext=(4, dy),
-                textcoords="offset points",
-                fontsize=6.5,
-                color="black" if id(r) in on_front else "0.45",
+            labels.append(
+                ax.annotate(
+                    r.configuration,
+                    (r.energy_j * 1e6, 100 * r.accuracy),
+                    xytext=(5, 2),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color="black" if id(r) in on_front else "0.45",
+                    fontweight="bold" if id(r) in on_front else "normal",
+                )
             )
         ax.plot(
             [r.energy_j * 1e6 for r in front],
@@ -172,26 +239,30 @@ def energy_vs_accuracy(results: Sequence[Result], path: str | Path) -> Path:
         ax.set_ylabel("accuracy (%)")
         ax.set_title(f"{net} on {hw}", loc="left", fontsize=10)
         ax.grid(alpha=0.3, which="both")
-        handles = [Line2D([], [], color="black", ls="--", label="Pareto front (bold labels)")]
-        precisions = dict.fromkeys(r.mac_precision for r in mine)
-        handles += [
-            Line2D([], [], ls="", marker="o", color=PRECISION_COLORS.get(p, "0.4"), label=f"MACs at {p}")
-            for p in precisions
-        ]
-        ax.legend(handles=handles, fontsize=7, loc="lower right")
+        ax.margins(x=0.15, y=0.06)
+        precisions.update(dict.fromkeys(r.mac_precision for r in mine))
+    handles = [Line2D([], [], color="black", ls="--", label="Pareto front (bold labels)")]
+    handles += [
+        Line2D([], [], ls="", marker="o", color=PRECISION_COLORS.get(p, "0.4"), label=f"MACs at {p}")
+        for p in precisions
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     fig.suptitle(f"Energy against accuracy: up and left is better ({_accuracy_note(results)})", fontweight="bold")
-    return _save(fig, path)
+    declutter(fig, labels)
+    return save_figure(fig, path)
 
 
 # --- 3. roofline ------------------------------------------------------------------------------------
 
 
+@styled
 def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: str | Path) -> Path:
     """Attained throughput against operational intensity (DRAM bytes actually moved), with each
     accelerator's memory roof and compute roofs per precision; one panel per accelerator."""
     names = list(dict.fromkeys(r.hardware for r in results))
     fig, axes = _grid(len(names), 7.5, 5.6)
     networks = list(dict.fromkeys(r.network for r in results))
+    used: dict[str, None] = {}
     for ax, name in zip(axes, names):
         hw = hardware[name]
         mine = [r for r in results if r.hardware == name]
@@ -200,10 +271,14 @@ def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: 
         grid = np.geomspace(lo, hi, 200)
         bandwidth = hw.dram.bandwidth_bytes_per_s
         precisions = sorted({Precision(r.mac_precision) for r in mine}, key=lambda p: -p.bits)
-        ax.plot(grid, bandwidth * grid / 1e9, color="black", lw=1.2)
         peaks: dict[float, list[str]] = {}
         for p in precisions:
             peaks.setdefault(2 * hw.mac_array.macs_per_cycle(p) * hw.clock_hz, []).append(p.value)
+        # The memory roof rises until it meets the highest compute roof, and no further.
+        memory = grid[grid <= max(peaks) / bandwidth]
+        ax.plot(
+            [*memory, max(peaks) / bandwidth], [*(bandwidth * memory / 1e9), max(peaks) / 1e9], color="black", lw=1.2
+        )
         for peak, names in peaks.items():
             color = PRECISION_COLORS[names[0]] if len(names) == 1 else "0.2"
             ridge = peak / bandwidth
@@ -234,14 +309,17 @@ def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: 
         ax.set_ylabel("attained throughput (GOPS)")
         ax.set_title(f"{name}: {hw.mac_array.lanes} MAC lanes at {hw.clock_hz / 1e9:g} GHz", loc="left", fontsize=10)
         ax.grid(alpha=0.3, which="both")
-        handles = [
-            Line2D([], [], ls="", marker=_MARKERS[i % len(_MARKERS)], color="0.5", label=net)
-            for i, net in enumerate(networks)
-        ]
-        handles += [Patch(color=PRECISION_COLORS[p.value], label=f"MACs at {p.value}") for p in precisions]
-        ax.legend(handles=handles, fontsize=7, loc="upper left")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(min(r.ops_per_s for r in mine) / 1e9 / 4, max(peaks) / 1e9 * 2.5)
+        used.update(dict.fromkeys(p.value for p in precisions))
+    handles = [
+        Line2D([], [], ls="", marker=_MARKERS[i % len(_MARKERS)], color="0.5", label=net)
+        for i, net in enumerate(networks)
+    ]
+    handles += [Patch(color=PRECISION_COLORS[p], label=f"MACs at {p}") for p in used]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     fig.suptitle("Roofline: every configuration's simulated point under its accelerator's roofs", fontweight="bold")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 4. energy breakdown ---------------------------------------------------------------------------
@@ -250,6 +328,7 @@ def roofline(results: Sequence[Result], hardware: dict[str, Accelerator], path: 
 Part = tuple[Callable[[Result], float], str, str]  # (value of a result, colour, legend label)
 
 
+@styled
 def _stacked_panels(
     results: Sequence[Result],
     path: str | Path,
@@ -278,7 +357,7 @@ def _stacked_panels(
     handles = [Patch(color=color, label=label) for _, color, label in parts]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
     fig.suptitle(title, fontweight="bold")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def energy_breakdown(results: Sequence[Result], path: str | Path) -> Path:
@@ -297,6 +376,7 @@ def energy_breakdown(results: Sequence[Result], path: str | Path) -> Path:
 # --- 5. utilization over time ----------------------------------------------------------------------
 
 
+@styled
 def utilization_over_time(runs: Sequence[tuple[str, Trace]], path: str | Path, columns: int = 800) -> Path:
     """For each (label, trace), on its own time axis: the MAC array's share of cycles in each
     state, stacked, and below it the DRAM bus's share of cycles reading and writing; every
@@ -329,7 +409,7 @@ def utilization_over_time(runs: Sequence[tuple[str, Trace]], path: str | Path, c
     fig.suptitle(
         "Hardware utilization over time: MAC array state and DRAM bus (each run on its own axis)", fontweight="bold"
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 6. stall breakdown ----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from accelsim import (
     hardware,
     network,
     network_intensity,
+    plots,
     replace_block,
     simulated_summary,
 )
@@ -194,6 +195,7 @@ def write_tables(studies: Sequence[Study], out: Path) -> list[Path]:
     return [csv_path, md_path]
 
 
+@plots.styled
 def pareto_figure(study: Study, path: Path) -> Path:
     """Rows: search spaces; columns: objectives. Grey: every policy evaluated; coloured: the
     greedy trajectory for that column's objective; markers: uniform FP32, INT8, INT4."""
@@ -249,10 +251,10 @@ def pareto_figure(study: Study, path: Path) -> Path:
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
     kind = next(iter(references.values())).accuracy_kind
     fig.suptitle(f"{study.network} on {study.hardware}: per-layer 8/4-bit search ({kind} accuracy)", fontweight="bold")
-    fig.savefig(path)
-    return path
+    return plots.save_figure(fig, path)
 
 
+@plots.styled
 def bitwidth_figure(studies: Sequence[Study], path: Path) -> Path:
     """The chosen weight bits of every layer, one row per (network, accelerator, space, objective)."""
     groups = {}
@@ -284,8 +286,7 @@ def bitwidth_figure(studies: Sequence[Study], path: Path) -> Path:
         ncols=2,
     )
     fig.suptitle("Which layers each objective lowers to 4 bits", fontweight="bold")
-    fig.savefig(path)
-    return path
+    return plots.save_figure(fig, path)
 
 
 def _two_colors(colors: dict[int, str]):  # noqa: ANN202

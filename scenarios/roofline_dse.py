@@ -30,7 +30,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 
-from accelsim import InputError, Point, Precision, Result, SweepInterrupted, make_executor, results, run_sweep, tables
+from accelsim import (
+    InputError,
+    Point,
+    Precision,
+    Result,
+    SweepInterrupted,
+    make_executor,
+    plots,
+    results,
+    run_sweep,
+    tables,
+)
 
 LANES = (16, 32, 64, 128, 256, 512, 1024)
 BANDWIDTHS_GBPS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
@@ -218,11 +229,6 @@ def write_crossover_csv(rows: Sequence[Crossover], path: Path) -> Path:
 # --- figures ------------------------------------------------------------------------------------
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path)
-    return path
-
-
 def _cell_text(value: float) -> str:
     if value >= 100:
         return f"{value:.0f}"
@@ -233,6 +239,7 @@ def _cell_text(value: float) -> str:
     return f"{value:.3f}"
 
 
+@plots.styled
 def heatmap(all_cells: Sequence[Cell], grid: Grid, metric: str, path: Path) -> Path:
     """Latency ("latency", ms) or energy ("energy", mJ) per inference: one panel per network and
     precision, MAC lanes up, bandwidth across; the line separates memory-bound cells (left) from
@@ -281,7 +288,7 @@ def heatmap(all_cells: Sequence[Cell], grid: Grid, metric: str, path: Path) -> P
         "red line: where the roofline bound turns from memory-bound (left) to compute-bound (right)",
         fontweight="bold",
     )
-    return _save(fig, path)
+    return plots.save_figure(fig, path)
 
 
 def _plain_log_ticks(axis: object, lo: float, hi: float) -> None:
@@ -305,6 +312,7 @@ def _bound_edge(ax: object, grid: Grid, limiter: dict[tuple[int, float], str | N
     ax.plot(xs, ys, color="red", lw=2.2)  # type: ignore[attr-defined]
 
 
+@plots.styled
 def roofline(all_cells: Sequence[Cell], grid: Grid, path: Path) -> Path:
     """Attained GOPS against operations per DRAM byte moved; one panel per network, every point,
     a compute roof per distinct peak and a memory roof per bandwidth."""
@@ -327,7 +335,10 @@ def roofline(all_cells: Sequence[Cell], grid: Grid, path: Path) -> Path:
                 f"{peak / 1e9:,.0f} GOPS", (hi / 1.05, peak / 1e9), ha="right", va="bottom", fontsize=6.5, color="0.3"
             )
         for bw in grid.bandwidths:
-            ax.plot(span, bw * span, color=_bw_color(norm, bw), lw=0.9, alpha=0.8, zorder=1)
+            top_gops = max(peaks) / 1e9  # a memory roof rises until it meets the highest compute roof
+            rising = span[span * bw <= top_gops]
+            x_roof, y_roof = [*rising, top_gops / bw], [*(bw * rising), top_gops]
+            ax.plot(x_roof, y_roof, color=_bw_color(norm, bw), lw=0.9, alpha=0.8, zorder=1)
             # Each memory roof is labelled where it enters the panel, on the left or at the bottom.
             x_label = max(lo, bottom / bw) * 1.08
             ax.annotate(
@@ -373,10 +384,10 @@ def roofline(all_cells: Sequence[Cell], grid: Grid, path: Path) -> Path:
     _plain_log_ticks(bar.ax.yaxis, norm.vmin, norm.vmax)
     fig.suptitle(
         "Roofline of every point: MAC lanes x DRAM bandwidth x precision\n"
-        "memory roofs coloured by bandwidth; dotted: compute roofs, 2 x lanes x MACs per lane per cycle x 1 GHz",
+        "memory roofs coloured by bandwidth; dotted: compute roofs\n(2 x lanes x MACs per lane per cycle x 1 GHz)",
         fontweight="bold",
     )
-    return _save(fig, path)
+    return plots.save_figure(fig, path)
 
 
 def _bw_color(norm: LogNorm, bandwidth: float) -> tuple[float, float, float, float]:
@@ -385,6 +396,7 @@ def _bw_color(norm: LogNorm, bandwidth: float) -> tuple[float, float, float, flo
     return colormaps["viridis"](norm(bandwidth))
 
 
+@plots.styled
 def crossover_plot(rows: Sequence[Crossover], grid: Grid, path: Path) -> Path:
     """Crossover bandwidth against MAC lanes: the bound's (left) and the simulated traffic's (right)."""
     fig = Figure(figsize=(13.5, 5.8), dpi=110, layout="constrained")
@@ -446,7 +458,7 @@ def crossover_plot(rows: Sequence[Crossover], grid: Grid, path: Path) -> Path:
     handles.append(Line2D([], [], ls="", marker="^", markerfacecolor="none", color="0.3", label="beyond the range"))
     axes[1].legend(handles=handles, fontsize=8, loc="upper left")
     fig.suptitle("DRAM bandwidth at which each network turns from memory-bound to compute-bound", fontweight="bold")
-    return _save(fig, path)
+    return plots.save_figure(fig, path)
 
 
 # --- summary ------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from accelsim import (
     Transform,
     UnstructuredPrune,
     hardware,
+    plots,
     replace_block,
     simulated_summary,
 )
@@ -183,6 +184,7 @@ def summary_markdown(title: str, outcomes: Sequence[Outcome]) -> str:
     )
 
 
+@plots.styled
 def figure(title: str, outcomes: Sequence[Outcome], path: Path) -> Path:
     fig = Figure(figsize=(16, 5), dpi=110, layout="constrained")
     ax_size, ax_latency, ax_bars = fig.subplots(1, 3)
@@ -215,8 +217,7 @@ def figure(title: str, outcomes: Sequence[Outcome], path: Path) -> Path:
     ax_bars.set_xlabel("measured accuracy (%), mean ± std over seeds")
     ax_bars.set_title(f"the six orders (red: {PQD})", loc="left", fontsize=10)
     fig.suptitle(f"Stage order on {NETWORK}, {title}; fine-tuning budget 20/40/40", fontweight="bold")
-    fig.savefig(path)
-    return path
+    return plots.save_figure(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
