@@ -18,7 +18,7 @@ import numpy as np
 from accelsim.hardware import Accelerator, from_dict
 from accelsim.precision import Precision
 from accelsim.sim.mac_array import MacState
-from accelsim.trace.trace import WRITE_KIND, Trace
+from accelsim.trace.trace import WRITE_KIND, Trace, layer_spans
 
 STALL_STATES = (MacState.STALL_WEIGHTS, MacState.STALL_ACTIVATIONS, MacState.STALL_OUTPUT)
 
@@ -253,17 +253,6 @@ def _state_cycles(trace: Trace, start: int, stop: int) -> dict[str, int]:
 
 def _bus_busy(trace: Trace, start: int, stop: int) -> int:
     return sum(n for v, n in trace.cycles_per_value("dram.bus", start, stop).items() if v)
-
-
-def layer_spans(trace: Trace) -> list[tuple[int, int]]:
-    """(first cycle, end cycle) of each layer: from the array starting it to starting the next."""
-    count = len(trace.meta["layers"])
-    starts, values = trace.starts["layer"], trace.values["layer"]
-    first = [0] * count
-    for s, v in zip(starts.tolist(), values.tolist()):
-        first[v] = s if v else 0
-    ends = first[1:] + [trace.end_cycle]
-    return list(zip(first, ends))
 
 
 def hardware_of(trace: Trace) -> Accelerator:

@@ -2,51 +2,65 @@
 
 A signal holds its value from one start to the next; the last value holds to the trace's end.
 Recording costs one append per change, never one per cycle.
+
+Intervals go into preallocated int64 arrays that double when full (8 bytes a number, where a
+Python list costs 8 bytes a pointer plus 28 bytes an int object): a systolic ResNet-18 records
+1.6 M intervals. The open (last) interval is kept as Python ints, because every change reads it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from accelsim.trace.signals import SignalSpec
 
-@dataclass(frozen=True)
-class SignalSpec:
-    """What a signal means: its unit, and for a state signal the name of each value."""
+__all__ = ["Recorder", "SignalRecorder", "SignalSpec", "TableRecorder"]
 
-    name: str
-    unit: str
-    description: str
-    states: tuple[str, ...] = ()
+_INITIAL_ROWS = 64
 
-    @property
-    def is_state(self) -> bool:
-        return bool(self.states)
+
+def _copy_resized(array: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    keep = min(rows, len(array))
+    out[:keep] = array[:keep]
+    return out
+
+
+# Growing and trimming call ndarray.resize on the attribute itself: numpy then reallocates in
+# place (no second copy at the peak), and refuses (ValueError) if anything else holds the array,
+# in which case a copy is made instead. A helper taking the array as an argument would hold it.
 
 
 class SignalRecorder:
     """Appends value changes of one signal; same-cycle writes overwrite, repeats merge."""
 
-    __slots__ = ("spec", "starts", "values")
+    __slots__ = ("spec", "_starts", "_values", "_count", "_start", "_value", "_before", "_closed")
 
     def __init__(self, spec: SignalSpec, initial: int = 0) -> None:
         self.spec = spec
-        self.starts: list[int] = [0]
-        self.values: list[int] = [initial]
+        # Closed intervals: _starts[:_count], _values[:_count]; then the open one (_start, _value).
+        self._starts = np.zeros(_INITIAL_ROWS, dtype=np.int64)
+        self._values = np.zeros(_INITIAL_ROWS, dtype=np.int64)
+        self._count = 0
+        self._start = 0
+        self._value = initial
+        self._before: int | None = None  # value of the last closed interval, for merging
+        self._closed = False
 
     def set(self, cycle: int, value: int) -> None:
-        starts, values = self.starts, self.values
-        last = starts[-1]
+        last = self._start
         if cycle == last:
-            values[-1] = value
-            if len(values) > 1 and values[-2] == value:
-                starts.pop()
-                values.pop()
+            if value == self._before:  # the change is undone: the interval before continues
+                self._reopen()
+            else:
+                self._value = value
         elif cycle > last:
-            if values[-1] != value:
-                starts.append(cycle)
-                values.append(value)
+            if value != self._value:
+                self._close_open()
+                self._start, self._value = cycle, value
         else:
             raise ValueError(f"signal {self.spec.name}: change at cycle {cycle} before {last}")
 
@@ -57,19 +71,79 @@ class SignalRecorder:
             return
         self.set(int(cycles[0]), int(values[0]))
         rest, later = np.asarray(cycles[1:]), np.asarray(values[1:])
-        previous = np.concatenate(([self.values[-1]], later[:-1]))
-        keep = later != previous
-        self.starts.extend(rest[keep].tolist())
-        self.values.extend(later[keep].tolist())
+        previous = np.concatenate(([self._value], later[:-1]))
+        keep = np.flatnonzero(later != previous)
+        if not len(keep):
+            return
+        self._close_open()
+        count = len(keep) - 1  # all but the last change close here; the last stays open
+        self._reserve(count)
+        n = self._count
+        self._starts[n : n + count] = rest[keep[:-1]]
+        self._values[n : n + count] = later[keep[:-1]]
+        self._count = n + count
+        if count:
+            self._before = int(later[keep[-2]])
+        self._start, self._value = int(rest[keep[-1]]), int(later[keep[-1]])
+
+    def _reserve(self, extra: int) -> None:
+        if self._closed:
+            raise ValueError(f"signal {self.spec.name}: recording is over")
+        need = self._count + extra
+        if need > len(self._starts):
+            self._resize(max(need, 2 * len(self._starts)))
+
+    def _resize(self, rows: int) -> None:
+        try:
+            self._starts.resize(rows)
+        except ValueError:
+            self._starts = _copy_resized(self._starts, rows)
+        try:
+            self._values.resize(rows)
+        except ValueError:
+            self._values = _copy_resized(self._values, rows)
+
+    def _close_open(self) -> None:
+        self._reserve(1)
+        n = self._count
+        self._starts[n] = self._start
+        self._values[n] = self._value
+        self._count = n + 1
+        self._before = self._value
+
+    def _reopen(self) -> None:
+        n = self._count - 1
+        self._start, self._value = int(self._starts[n]), int(self._values[n])
+        self._before = int(self._values[n - 1]) if n else None
+        self._count = n
 
     @property
     def current(self) -> int:
-        return self.values[-1]
+        return self._value
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Interval starts so far (a copy)."""
+        return np.append(self._starts[: self._count], self._start)
+
+    @property
+    def values(self) -> np.ndarray:
+        """Interval values so far (a copy)."""
+        return np.append(self._values[: self._count], self._value)
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """End recording: (starts, values) as int64 arrays of exactly the intervals. They are
+        the recorder's own memory, trimmed in place, so a long run is not copied once more."""
+        if not self._closed:
+            self._close_open()
+            self._resize(self._count)
+            self._closed = True
+        return self._starts, self._values
 
 
 @dataclass
 class Recorder:
-    """All signals of one run, plus free-form tables (e.g. DRAM transfers) and metadata."""
+    """All signals of one run."""
 
     specs: tuple[SignalSpec, ...]
     signals: dict[str, SignalRecorder] = field(init=False)
@@ -81,8 +155,39 @@ class Recorder:
         return self.signals[name]
 
     def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Each signal's (starts, values) as int64 arrays."""
-        return {
-            name: (np.asarray(rec.starts, dtype=np.int64), np.asarray(rec.values, dtype=np.int64))
-            for name, rec in self.signals.items()
-        }
+        """End recording: each signal's (starts, values) as int64 arrays."""
+        return {name: rec.finish() for name, rec in self.signals.items()}
+
+
+class TableRecorder:
+    """Rows of integers (e.g. one per DRAM transfer) in a preallocated int64 table that
+    doubles when full."""
+
+    __slots__ = ("columns", "_rows", "_count")
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._rows = np.zeros((_INITIAL_ROWS, len(self.columns)), dtype=np.int64)
+        self._count = 0
+
+    def append(self, row: Sequence[int]) -> None:
+        n = self._count
+        if n == len(self._rows):
+            try:
+                self._rows.resize((2 * n, len(self.columns)))
+            except ValueError:
+                self._rows = _copy_resized(self._rows, 2 * n)
+        self._rows[n] = row
+        self._count = n + 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The rows so far, one per row appended (a view: read it, do not keep it while appending)."""
+        return self._rows[: self._count]
+
+    def as_columns(self) -> dict[str, np.ndarray]:
+        """Each column as its own int64 array."""
+        return {name: self._rows[: self._count, i].copy() for i, name in enumerate(self.columns)}
