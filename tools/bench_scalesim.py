@@ -4,10 +4,12 @@ Both run as users run them, in fresh processes, writing their traces: accelsim w
 `accelsim run --topology T --scalesim-config C --precision int8 --trace OUT.npz`, SCALE-Sim with
 `python -m scalesim.scale -c C -t T -l L -p DIR` (it always writes its traces). SCALE-Sim is
 not a dependency: point --scalesim-python at a Python that has it (e.g. a scratch venv with
-`pip install "numpy<2.4" scalesim==3.0.0`); without it only accelsim runs.
+`pip install "numpy<2.4" scalesim==3.0.0`); without it only accelsim runs, and
+--scalesim-seconds compares it with a SCALE-Sim time measured before (ResNet-18 on SCALE-Sim's
+32x32 default configuration: 285.1 s, see the README).
 
     python tools/bench_scalesim.py --topology T.csv --config C.cfg --layout L.csv \\
-        [--scalesim-python /path/to/venv/bin/python] [--repeat 3]
+        [--scalesim-python /path/to/venv/bin/python | --scalesim-seconds S] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> int:
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--layout", type=Path, help="SCALE-Sim layout CSV (it needs one even when unused)")
     parser.add_argument("--scalesim-python", help="a Python with scalesim installed")
+    parser.add_argument("--scalesim-seconds", type=float, help="SCALE-Sim's wall time from an earlier run")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each (the best wall time is reported)")
     args = parser.parse_args()
     accelsim = shutil.which("accelsim") or sys.exit("bench_scalesim: accelsim is not on PATH")
@@ -74,6 +77,9 @@ def main() -> int:
             f"SCALE-Sim / accelsim: {best['SCALE-Sim'][0] / best['accelsim'][0]:.0f}x the wall time, "
             f"{best['SCALE-Sim'][1] / best['accelsim'][1]:.1f}x the memory"
         )
+    elif args.scalesim_seconds:
+        ratio = args.scalesim_seconds / best["accelsim"][0]
+        print(f"SCALE-Sim ({args.scalesim_seconds:.1f} s, measured before) / accelsim: {ratio:.0f}x the wall time")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
