@@ -98,9 +98,13 @@ def test_a_change_before_the_last_is_refused_and_recording_ends_at_finish():
     rec.set(5, 1)
     with pytest.raises(ValueError, match="before 5"):
         rec.set(4, 2)
-    rec.finish()
+    starts, values = rec.finish()
     with pytest.raises(ValueError, match="recording is over"):
         rec.set(9, 3)
+    with pytest.raises(ValueError, match="recording is over"):
+        rec.extend(np.array([10, 11]), np.array([1, 2]))
+    assert rec.starts.tolist() == starts.tolist() == [0, 5]
+    assert rec.values.tolist() == values.tolist() == [0, 1]
 
 
 def test_recorder_arrays_finish_every_signal():

@@ -10,6 +10,7 @@ Python list costs 8 bytes a pointer plus 28 bytes an int object): a systolic Res
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,18 @@ from accelsim.trace.signals import SignalSpec
 __all__ = ["Recorder", "SignalRecorder", "SignalSpec", "TableRecorder"]
 
 _INITIAL_ROWS = 64
+#: Closed intervals a signal gathers in Python lists before moving them into its arrays.
+_PENDING_ROWS = 1024
+
+
+class _Finished(list):
+    """The pending lists of a finished recorder: they take no more changes."""
+
+    def append(self, _: object) -> None:
+        raise ValueError("signal recording is over")
+
+
+_FINISHED = _Finished()
 
 
 def _copy_resized(array: np.ndarray, rows: int) -> np.ndarray:
@@ -37,18 +50,21 @@ def _copy_resized(array: np.ndarray, rows: int) -> np.ndarray:
 class SignalRecorder:
     """Appends value changes of one signal; same-cycle writes overwrite, repeats merge."""
 
-    __slots__ = ("spec", "_starts", "_values", "_count", "_start", "_value", "_before", "_closed")
+    __slots__ = ("spec", "_starts", "_values", "_count", "_new_starts", "_new_values", "_start", "_value", "_before")
 
     def __init__(self, spec: SignalSpec, initial: int = 0) -> None:
         self.spec = spec
-        # Closed intervals: _starts[:_count], _values[:_count]; then the open one (_start, _value).
+        # Intervals in order: _starts[:_count] / _values[:_count] in the arrays, then those
+        # closed since the last flush in _new_starts / _new_values (a list append is the
+        # cheapest way to take one change), then the open interval (_start, _value).
         self._starts = np.zeros(_INITIAL_ROWS, dtype=np.int64)
         self._values = np.zeros(_INITIAL_ROWS, dtype=np.int64)
         self._count = 0
+        self._new_starts: list[int] = []
+        self._new_values: list[int] = []
         self._start = 0
         self._value = initial
-        self._before: int | None = None  # value of the last closed interval, for merging
-        self._closed = False
+        self._before: int | None = None  # value of the interval before the open one, for merging
 
     def set(self, cycle: int, value: int) -> None:
         last = self._start
@@ -59,8 +75,13 @@ class SignalRecorder:
                 self._value = value
         elif cycle > last:
             if value != self._value:
-                self._close_open()
+                new_starts = self._new_starts
+                new_starts.append(last)
+                self._new_values.append(self._value)
+                self._before = self._value
                 self._start, self._value = cycle, value
+                if len(new_starts) >= _PENDING_ROWS:
+                    self._flush()
         else:
             raise ValueError(f"signal {self.spec.name}: change at cycle {cycle} before {last}")
 
@@ -75,20 +96,19 @@ class SignalRecorder:
         keep = np.flatnonzero(later != previous)
         if not len(keep):
             return
-        self._close_open()
+        self._new_starts.append(self._start)
+        self._new_values.append(self._value)
+        self._flush()
         count = len(keep) - 1  # all but the last change close here; the last stays open
         self._reserve(count)
         n = self._count
         self._starts[n : n + count] = rest[keep[:-1]]
         self._values[n : n + count] = later[keep[:-1]]
         self._count = n + count
-        if count:
-            self._before = int(later[keep[-2]])
+        self._before = int(later[keep[-2]]) if count else self._value
         self._start, self._value = int(rest[keep[-1]]), int(later[keep[-1]])
 
     def _reserve(self, extra: int) -> None:
-        if self._closed:
-            raise ValueError(f"signal {self.spec.name}: recording is over")
         need = self._count + extra
         if need > len(self._starts):
             self._resize(max(need, 2 * len(self._starts)))
@@ -103,19 +123,31 @@ class SignalRecorder:
         except ValueError:
             self._values = _copy_resized(self._values, rows)
 
-    def _close_open(self) -> None:
-        self._reserve(1)
+    def _flush(self) -> None:
+        """Move the intervals closed since the last flush into the arrays."""
+        new_starts, new_values = self._new_starts, self._new_values
+        k = len(new_starts)
+        if not k:
+            return
+        self._reserve(k)
         n = self._count
-        self._starts[n] = self._start
-        self._values[n] = self._value
-        self._count = n + 1
-        self._before = self._value
+        self._starts[n : n + k] = new_starts
+        self._values[n : n + k] = new_values
+        self._count = n + k
+        new_starts.clear()
+        new_values.clear()
 
     def _reopen(self) -> None:
-        n = self._count - 1
-        self._start, self._value = int(self._starts[n]), int(self._values[n])
-        self._before = int(self._values[n - 1]) if n else None
-        self._count = n
+        """Make the interval before the open one the open one again."""
+        if self._new_starts:
+            self._start, self._value = self._new_starts.pop(), self._new_values.pop()
+        else:
+            n = self._count = self._count - 1
+            self._start, self._value = int(self._starts[n]), int(self._values[n])
+        if self._new_values:
+            self._before = self._new_values[-1]
+        else:
+            self._before = int(self._values[self._count - 1]) if self._count else None
 
     @property
     def current(self) -> int:
@@ -124,20 +156,29 @@ class SignalRecorder:
     @property
     def starts(self) -> np.ndarray:
         """Interval starts so far (a copy)."""
-        return np.append(self._starts[: self._count], self._start)
+        if self._new_starts is _FINISHED:
+            return self._starts.copy()
+        tail = [*self._new_starts, self._start]
+        return np.concatenate((self._starts[: self._count], np.array(tail, dtype=np.int64)))
 
     @property
     def values(self) -> np.ndarray:
         """Interval values so far (a copy)."""
-        return np.append(self._values[: self._count], self._value)
+        if self._new_values is _FINISHED:
+            return self._values.copy()
+        tail = [*self._new_values, self._value]
+        return np.concatenate((self._values[: self._count], np.array(tail, dtype=np.int64)))
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """End recording: (starts, values) as int64 arrays of exactly the intervals. They are
         the recorder's own memory, trimmed in place, so a long run is not copied once more."""
-        if not self._closed:
-            self._close_open()
+        if self._new_starts is not _FINISHED:
+            self._new_starts.append(self._start)
+            self._new_values.append(self._value)
+            self._flush()
             self._resize(self._count)
-            self._closed = True
+            # A later change (an append to these) raises: no check on the hot path.
+            self._new_starts = self._new_values = _FINISHED
         return self._starts, self._values
 
 
@@ -161,33 +202,49 @@ class Recorder:
 
 class TableRecorder:
     """Rows of integers (e.g. one per DRAM transfer) in a preallocated int64 table that
-    doubles when full."""
+    doubles when full; rows arrive in a short Python list first, moved into it in blocks."""
 
-    __slots__ = ("columns", "_rows", "_count")
+    __slots__ = ("columns", "_rows", "_count", "_pending")
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
         self._rows = np.zeros((_INITIAL_ROWS, len(self.columns)), dtype=np.int64)
         self._count = 0
+        self._pending: list[Sequence[int]] = []
 
     def append(self, row: Sequence[int]) -> None:
-        n = self._count
-        if n == len(self._rows):
+        pending = self._pending
+        pending.append(row)
+        if len(pending) >= _PENDING_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        n, k = self._count, len(pending)
+        if n + k > len(self._rows):
+            rows = max(n + k, 2 * len(self._rows))
             try:
-                self._rows.resize((2 * n, len(self.columns)))
+                self._rows.resize((rows, len(self.columns)))
             except ValueError:
-                self._rows = _copy_resized(self._rows, 2 * n)
-        self._rows[n] = row
-        self._count = n + 1
+                self._rows = _copy_resized(self._rows, rows)
+        self._rows[n : n + k] = np.fromiter(
+            itertools.chain.from_iterable(pending), np.int64, k * len(self.columns)
+        ).reshape(k, len(self.columns))
+        self._count = n + k
+        pending.clear()
 
     def __len__(self) -> int:
-        return self._count
+        return self._count + len(self._pending)
 
     @property
     def rows(self) -> np.ndarray:
         """The rows so far, one per row appended (a view: read it, do not keep it while appending)."""
+        self._flush()
         return self._rows[: self._count]
 
     def as_columns(self) -> dict[str, np.ndarray]:
         """Each column as its own int64 array."""
-        return {name: self._rows[: self._count, i].copy() for i, name in enumerate(self.columns)}
+        rows = self.rows
+        return {name: rows[:, i].copy() for i, name in enumerate(self.columns)}
