@@ -83,7 +83,7 @@ def save(trace: Trace, path: str | Path) -> None:
                 member.compress_type = zipfile.ZIP_STORED if name.startswith("signal/") else zipfile.ZIP_DEFLATED
                 with archive.open(member, "w", force_zip64=True) as out:
                     np.lib.format.write_array(out, array, allow_pickle=False)
-                del array
+                del array  # freed before the next member is converted
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
