@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 
 
-def measure(command: list[str], cwd: Path) -> tuple[float, int]:
-    """(wall seconds, peak resident kB) of one child process; raises if it fails. Its output
-    goes to a file: a pipe nobody reads while waiting would fill and stall the child."""
+def measure(command: list[str], cwd: Path) -> tuple[float, int, float]:
+    """(wall seconds, peak resident kB, CPU seconds) of one child process; raises if it fails.
+    Its output goes to a file: a pipe nobody reads while waiting would fill and stall the child.
+    CPU time (user + system) is what the wall time would be on an idle machine, give or take."""
     log = cwd / "stderr.log"
     began = time.perf_counter()
     with log.open("wb") as err:
@@ -35,7 +36,7 @@ def measure(command: list[str], cwd: Path) -> tuple[float, int]:
     wall = time.perf_counter() - began
     if status:
         raise SystemExit(f"bench_scalesim: {' '.join(command)} failed:\n{log.read_text()[-2000:]}")
-    return wall, usage.ru_maxrss
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -66,20 +67,23 @@ def main() -> int:
             str(work / "scalesim"),
         ]
     print(f"topology {args.topology}  config {args.config}  on {os.cpu_count()} CPUs")
-    best: dict[str, tuple[float, int]] = {}
+    best: dict[str, tuple[float, int, float]] = {}
     for name, command in runs.items():
         results = [measure(command, work) for _ in range(args.repeat)]
         best[name] = min(results)
-        wall, rss = best[name]
-        print(f"{name:10s} {wall:9.2f} s  {rss / 1024:9.1f} MB peak  ({' '.join(command)})")
+        wall, rss, cpu = best[name]
+        print(f"{name:10s} {wall:9.2f} s  {rss / 1024:9.1f} MB peak  {cpu:7.2f} s CPU  ({' '.join(command)})")
     if len(best) == 2:
         print(
             f"SCALE-Sim / accelsim: {best['SCALE-Sim'][0] / best['accelsim'][0]:.0f}x the wall time, "
             f"{best['SCALE-Sim'][1] / best['accelsim'][1]:.1f}x the memory"
         )
     elif args.scalesim_seconds:
-        ratio = args.scalesim_seconds / best["accelsim"][0]
-        print(f"SCALE-Sim ({args.scalesim_seconds:.1f} s, measured before) / accelsim: {ratio:.0f}x the wall time")
+        wall, _, cpu = best["accelsim"]
+        print(
+            f"SCALE-Sim ({args.scalesim_seconds:.1f} s, measured before) / accelsim: "
+            f"{args.scalesim_seconds / wall:.0f}x the wall time ({args.scalesim_seconds / cpu:.0f}x its CPU time)"
+        )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
