@@ -7,8 +7,8 @@ import numpy as np
 
 from accelsim.metrics import summarize
 from accelsim.sim.engine import schedule_network
-from accelsim.sim.mac_array import MacState
 from accelsim.sim.tiling import fold_overhead_cycles, performed_macs, systolic_mapping
+from accelsim.trace.signals import MacState
 
 
 def check_invariants(trace, net, hw):

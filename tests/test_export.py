@@ -12,11 +12,10 @@ from vcdvcd import VCDVCD
 
 from accelsim import hardware
 from accelsim.errors import InputError
-from accelsim.metrics import layer_spans
 from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
 from accelsim.trace import export, store
-from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND, layer_spans
 from accelsim.workload.networks import network
 
 MIDDLE = (1_000_000, 1_250_000)

@@ -9,13 +9,14 @@ import pytest
 
 from accelsim import hardware
 from accelsim.metrics import summarize
-from accelsim.metrics.counts import ActivityCounts, bus_busy_cycles, layer_spans, state_cycles
+from accelsim.metrics.counts import ActivityCounts, bus_busy_cycles, state_cycles
 from accelsim.metrics.energy import energy_breakdown
 from accelsim.metrics.report import format_si, format_table
 from accelsim.precision import Precision
 from accelsim.sim.engine import plan_network, simulate
 from accelsim.sim.tiling import compulsory_bytes
 from accelsim.trace import store
+from accelsim.trace.trace import layer_spans
 from accelsim.workload.layers import Conv2d, Gemm, Linear, Network
 from accelsim.workload.networks import network
 

@@ -13,6 +13,7 @@ from accelsim.hardware import FIXED_PACK, Accelerator, Buffers, Dram, MacArray
 from accelsim.metrics import summarize
 from accelsim.precision import Precision
 from accelsim.sim.engine import plan_network, simulate
+from accelsim.sim.tiling import fold_overhead_cycles, systolic_cycles, systolic_mapping
 from accelsim.workload.layers import Conv2d, Gemm, Linear, MatMul, Network
 from accelsim.workload.sparsity import DENSE, WeightSparsity
 
@@ -280,3 +281,34 @@ def test_random_chains_with_on_chip_activations(widths, tokens, branch, hw, reta
     hw = hw.replace(buffers=dataclasses.replace(hw.buffers, retain_activations=retain))
     net = _net(*layers).with_precision(precision)
     check_invariants(simulate(net, hw), net, hw)
+
+
+def _systolic_cycles_by_tiles(layer, hw, tm, tk, tn):
+    """systolic_cycles as it was written first: one term per tile of each axis."""
+    array = hw.mac_array
+    m, k, n = layer.gemm_mkn
+    rows, cols, streamed = systolic_mapping(array.dataflow, (m, tm), (k, tk), (n, tn))
+
+    def tiles(axis):
+        size, tile = axis
+        return [tile] * (size // tile) + ([size % tile] if size % tile else [])
+
+    row_folds = sum(-(-t // array.rows) for t in tiles(rows))
+    col_folds = sum(-(-t // array.cols) for t in tiles(cols))
+    per_fold = sum(t + fold_overhead_cycles(hw) for t in tiles(streamed))
+    return layer.groups * row_folds * col_folds * per_fold
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mkn=st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300)),
+    tiles=st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300)),
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+)
+def test_systolic_cycles_closed_form_equals_the_sum_over_tiles(mkn, tiles, rows, cols, dataflow):
+    layer = Gemm("g", m=mkn[0], k=mkn[1], n=mkn[2])
+    hw = _systolic(rows, cols, dataflow)
+    tm, tk, tn = (min(t, size) for t, size in zip(tiles, mkn))
+    assert systolic_cycles(layer, hw, tm, tk, tn) == _systolic_cycles_by_tiles(layer, hw, tm, tk, tn)

@@ -10,13 +10,13 @@ from accelsim.metrics.counts import (
     ActivityCounts,
     bus_busy_cycles,
     hardware_of,
-    layer_spans,
     state_cycles,
 )
 from accelsim.metrics.efficiency import Bound, Efficiency, layer_bound, memory_cycles
 from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
 from accelsim.metrics.report import format_si, format_summary, format_table
 from accelsim.metrics.summary import Figures, Summary, summarize, tile_figures
+from accelsim.trace.trace import layer_spans
 
 __all__ = [
     "STALL_STATES",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from accelsim.hardware import Accelerator, from_dict
 from accelsim.precision import Precision
-from accelsim.sim.mac_array import MacState
+from accelsim.trace.signals import MacState
 from accelsim.trace.trace import Trace
 
 STALL_STATES = (MacState.STALL_WEIGHTS, MacState.STALL_ACTIVATIONS, MacState.STALL_OUTPUT)
@@ -48,17 +48,6 @@ def state_cycles(trace: Trace, start: int, stop: int) -> dict[str, int]:
 def bus_busy_cycles(trace: Trace, start: int, stop: int) -> int:
     """Cycles in [start, stop) in which the DRAM bus moves data (either direction)."""
     return sum(n for v, n in trace.cycles_per_value("dram.bus", start, stop).items() if v)
-
-
-def layer_spans(trace: Trace) -> list[tuple[int, int]]:
-    """(first cycle, end cycle) of each layer: from the array starting it to starting the next."""
-    count = len(trace.meta["layers"])
-    starts, values = trace.starts["layer"], trace.values["layer"]
-    first = [0] * count
-    for s, v in zip(starts.tolist(), values.tolist()):
-        first[v] = s if v else 0
-    ends = first[1:] + [trace.end_cycle]
-    return list(zip(first, ends))
 
 
 def hardware_of(trace: Trace) -> Accelerator:

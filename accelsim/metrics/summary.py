@@ -18,13 +18,12 @@ from accelsim.metrics.counts import (
     ActivityCounts,
     bus_busy_cycles,
     hardware_of,
-    layer_spans,
     state_cycles,
 )
 from accelsim.metrics.efficiency import Bound, Efficiency, layer_bound, memory_cycles
 from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
 from accelsim.precision import Precision
-from accelsim.trace.trace import WRITE_KIND, Trace
+from accelsim.trace.trace import WRITE_KIND, Trace, layer_spans
 
 
 @dataclass(frozen=True)

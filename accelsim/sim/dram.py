@@ -16,18 +16,20 @@ import math
 from collections.abc import Generator
 from fractions import Fraction
 
+import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
-from accelsim.trace.recorder import Recorder, SignalSpec
-from accelsim.trace.trace import WRITE_KIND
+from accelsim.trace import signals
+from accelsim.trace.recorder import Recorder, TableRecorder
+from accelsim.trace.signals import BUS_STATES, BusState
+from accelsim.trace.trace import TRANSFER_COLUMNS, WRITE_KIND
 
-BUS_STATES = ("IDLE", "READ", "WRITE")
+__all__ = ["BUS_STATES", "SIGNALS", "DramController", "Request"]
 
-SIGNALS = (
-    SignalSpec("dram.bus", "state", "what the DRAM data bus carries this cycle", BUS_STATES),
-    SignalSpec("dram.queue", "requests", "requests waiting in the DRAM queue"),
-)
+#: What the controller records (declared in accelsim.trace.signals, as are the bus states).
+SIGNALS = (signals.DRAM_BUS, signals.DRAM_QUEUE)
+_IDLE, _READ, _WRITE = int(BusState.IDLE), int(BusState.READ), int(BusState.WRITE)
 
 
 class Request:
@@ -55,9 +57,9 @@ class DramController:
         self.latency_cycles = hw.dram_latency_cycles
         self.burst_bytes = hw.dram.burst_bytes
         self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
-        self.bus_signal = recorder["dram.bus"]
-        self.queue_signal = recorder["dram.queue"]
-        self.transfers: list[tuple[int, int, int, int, int, int, int, int, int]] = []
+        self.bus_signal = recorder[signals.DRAM_BUS.name]
+        self.queue_signal = recorder[signals.DRAM_QUEUE.name]
+        self.table = TableRecorder(TRANSFER_COLUMNS)
         self._bus_free = Fraction(0)  # exact time the bus finishes its current transfer
         self._busy_until = 0  # first cycle after the last busy cycle recorded
         env.process(self._bus())
@@ -81,12 +83,12 @@ class DramController:
             self._bus_free = end
             first, after = math.floor(start), math.ceil(end)
             if first >= self._busy_until:
-                self.bus_signal.set(self._busy_until, 0)
+                self.bus_signal.set(self._busy_until, _IDLE)
             # A cycle shared by two transfers shows the later one.
-            self.bus_signal.set(first, 2 if req.is_write else 1)
+            self.bus_signal.set(first, _WRITE if req.is_write else _READ)
             self._busy_until = after
             done_cycle = after if req.is_write else after + self.latency_cycles
-            self.transfers.append(
+            self.table.append(
                 (
                     req.issue_cycle,
                     first,
@@ -105,6 +107,11 @@ class DramController:
             if wait > 0:
                 yield env.timeout(wait)
 
+    @property
+    def transfers(self) -> np.ndarray:
+        """The transfer table so far, one row per request (columns: TRANSFER_COLUMNS)."""
+        return self.table.rows
+
     def finish(self) -> None:
         """Close the bus signal at the end of the run."""
-        self.bus_signal.set(self._busy_until, 0)
+        self.bus_signal.set(self._busy_until, _IDLE)

@@ -13,9 +13,10 @@ from accelsim.hardware import Accelerator
 from accelsim.sim import dram, mac_array, scheduler
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
 from accelsim.trace.recorder import Recorder
-from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
+from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Layer, Network
 
+#: What a run records: every recorded signal of accelsim.trace.signals, in its order.
 SIGNAL_SPECS = mac_array.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
 
 #: Runs with more tile steps than this show a progress bar when progress is requested.
@@ -96,13 +97,15 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
     }
 
 
-def simulate(
-    network: Network,
-    hw: Accelerator,
-    *,
-    progress: bool = False,
-    provenance: list[dict[str, Any]] | None = None,
-) -> Trace:
+def _before_end(starts: np.ndarray, values: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals starting before `end` (always the first): changes at the end cycle (the
+    last write completing) lie outside [0, end). Starts are sorted, so this is a prefix: a
+    view, not a copy."""
+    keep = max(int(np.searchsorted(starts, end, side="left")), 1)
+    return starts[:keep], values[:keep]
+
+
+def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Trace:
     """Run `network` on `hw` and return its complete per-cycle trace."""
     work = tuple(schedule_network(network, hw))
     env = simpy.Environment()
@@ -121,14 +124,12 @@ def simulate(
     bar.close()
     controller.finish()
     end = int(env.now)
-    # Changes at the end cycle (the last write completing) lie outside [0, end).
-    arrays = {name: (s[(s < end) | (s == 0)], v[(s < end) | (s == 0)]) for name, (s, v) in recorder.arrays().items()}
-    columns = np.asarray(controller.transfers, dtype=np.int64).reshape(-1, len(TRANSFER_COLUMNS))
+    arrays = {name: _before_end(s, v, end) for name, (s, v) in recorder.arrays().items()}
     meta = {
         "clock_hz": hw.clock_hz,
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
-        "provenance": list(network.provenance) if provenance is None else provenance,
+        "provenance": list(network.provenance),
         "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }
@@ -137,6 +138,6 @@ def simulate(
         starts={name: a[0] for name, a in arrays.items()},
         values={name: a[1] for name, a in arrays.items()},
         end_cycle=end,
-        transfers={name: columns[:, i].copy() for i, name in enumerate(TRANSFER_COLUMNS)},
+        transfers=controller.table.as_columns(),
         meta=meta,
     )

@@ -24,7 +24,6 @@ cycle is exact, one interval per change: a fold costs O(r + c) intervals, never 
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Generator
 
@@ -34,24 +33,14 @@ import simpy
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
 from accelsim.sim.tiling import Step, fold_overhead_cycles, systolic_mapping
-from accelsim.trace.recorder import Recorder, SignalSpec
+from accelsim.trace import signals
+from accelsim.trace.recorder import Recorder
+from accelsim.trace.signals import MacState
 
+__all__ = ["SIGNALS", "MacArrayUnit", "MacState", "SystolicArrayUnit", "make_array"]
 
-class MacState(enum.IntEnum):
-    """What the array does in a cycle; the scheduler decides the stall reason."""
-
-    IDLE = 0  # nothing left to do
-    BUSY = 1  # working on a tile (a systolic array: loading, filling, streaming or draining)
-    STALL_WEIGHTS = 2  # waiting for a weight (B operand) tile
-    STALL_ACTIVATIONS = 3  # waiting for an activation tile
-    STALL_OUTPUT = 4  # output buffer full: waiting for a write-back to free space
-
-
-SIGNALS = (
-    SignalSpec("mac.state", "state", "MAC array state", tuple(s.name for s in MacState)),
-    SignalSpec("mac.busy_lanes", "lanes", "MAC lanes (systolic: processing elements) doing a MAC this cycle"),
-    SignalSpec("mac.macs", "MACs", "multiply-accumulates performed this cycle"),
-)
+#: What the array records (declared in accelsim.trace.signals, as is MacState).
+SIGNALS = (signals.MAC_STATE, signals.MAC_BUSY_LANES, signals.MAC_MACS)
 
 
 class MacArrayUnit:
@@ -62,9 +51,9 @@ class MacArrayUnit:
         self.lanes = hw.mac_array.lanes
         self.pack = hw.mac_array.pack
         self.overhead_cycles = hw.mac_array.tile_overhead_cycles
-        self.state = recorder["mac.state"]
-        self.busy_lanes = recorder["mac.busy_lanes"]
-        self.macs = recorder["mac.macs"]
+        self.state = recorder[signals.MAC_STATE.name]
+        self.busy_lanes = recorder[signals.MAC_BUSY_LANES.name]
+        self.macs = recorder[signals.MAC_MACS.name]
 
     def set_state(self, state: MacState) -> None:
         self.state.set(self.env.now, int(state))

@@ -29,16 +29,12 @@ from accelsim.precision import Precision
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
-from accelsim.trace.recorder import Recorder, SignalRecorder, SignalSpec
+from accelsim.trace import signals
+from accelsim.trace.recorder import Recorder, SignalRecorder
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
 
-SIGNALS = (
-    SignalSpec("buf.weight", "bytes", "weight (B operand) buffer bytes resident"),
-    SignalSpec("buf.activation", "bytes", "activation buffer bytes resident"),
-    SignalSpec("buf.output", "bytes", "output buffer bytes held (partial sums and tiles awaiting write-back)"),
-    SignalSpec("layer", "index", "layer the MAC array works on"),
-    SignalSpec("tile", "index", "tile step within the layer"),
-)
+#: What the scheduler records (declared in accelsim.trace.signals).
+SIGNALS = (signals.BUF_WEIGHT, signals.BUF_ACTIVATION, signals.BUF_OUTPUT, signals.LAYER, signals.TILE)
 
 COUNTERS = (
     "macs",
@@ -100,9 +96,9 @@ class TileScheduler:
         self.w_slots = simpy.Container(env, capacity=slots, init=slots)
         self.a_slots = simpy.Container(env, capacity=slots, init=slots)
         self.o_slots = simpy.Container(env, capacity=slots, init=slots)
-        self.w_buf = _Occupancy(self.recorder["buf.weight"])
-        self.a_buf = _Occupancy(self.recorder["buf.activation"])
-        self.o_buf = _Occupancy(self.recorder["buf.output"])
+        self.w_buf = _Occupancy(self.recorder[signals.BUF_WEIGHT.name])
+        self.a_buf = _Occupancy(self.recorder[signals.BUF_ACTIVATION.name])
+        self.o_buf = _Occupancy(self.recorder[signals.BUF_OUTPUT.name])
         # (layer, step) -> event fired when the tile that step fetches is on chip
         self.w_ready: dict[tuple[int, int], simpy.Event] = {}
         self.a_ready: dict[tuple[int, int], simpy.Event] = {}
@@ -168,7 +164,7 @@ class TileScheduler:
 
     def _compute(self) -> Generator[simpy.Event, object, None]:
         env, array = self.env, self.array
-        layer_sig, tile_sig = self.recorder["layer"], self.recorder["tile"]
+        layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -191,13 +191,16 @@ def systolic_cycles(layer: Layer, hw: Accelerator, tm: int, tk: int, tn: int) ->
     m, k, n = layer.gemm_mkn
     rows, cols, streamed = systolic_mapping(array.dataflow, (m, tm), (k, tk), (n, tn))
 
-    def tiles(axis: tuple[int, int]) -> list[int]:
+    def total(axis: tuple[int, int], cost: Callable[[int], int]) -> int:
+        """Sum of cost(t) over the axis's tiles: size // tile full ones and the remainder."""
         size, tile = axis
-        return [tile] * (size // tile) + ([size % tile] if size % tile else [])
+        full, rest = divmod(size, tile)
+        return full * cost(tile) + (cost(rest) if rest else 0)
 
-    row_folds = sum(-(-t // array.rows) for t in tiles(rows))
-    col_folds = sum(-(-t // array.cols) for t in tiles(cols))
-    per_fold = sum(t + fold_overhead_cycles(hw) for t in tiles(streamed))
+    overhead = fold_overhead_cycles(hw)
+    row_folds = total(rows, lambda t: -(-t // array.rows))
+    col_folds = total(cols, lambda t: -(-t // array.cols))
+    per_fold = total(streamed, lambda t: t + overhead)
     return layer.groups * row_folds * col_folds * per_fold
 
 

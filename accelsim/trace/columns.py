@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import InputError
+from accelsim.trace import signals
 from accelsim.trace.listing import check_window
 from accelsim.trace.trace import Trace
 
@@ -106,7 +107,7 @@ def value_fractions(trace: Trace, name: str, start: int, stop: int, columns: int
 
 def state_fractions(trace: Trace, start: int, stop: int, columns: int) -> StateFractions:
     """Per column, the exact share of cycles the MAC array spent in each `mac.state`."""
-    return value_fractions(trace, "mac.state", start, stop, columns)
+    return value_fractions(trace, signals.MAC_STATE.name, start, stop, columns)
 
 
 def value_at(trace: Trace, name: str, cycle: int) -> int:

@@ -19,25 +19,20 @@ from typing import Any
 import numpy as np
 
 from accelsim.errors import InputError
-from accelsim.metrics import layer_spans
+from accelsim.trace import signals
 from accelsim.trace.listing import check_window
-from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND, Trace
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND, Trace, layer_spans
 
 EXPORT_FORMATS = ("vcd", "chrome", "csv")
 #: Longest window written as CSV (one row per cycle: about 0.5 GB of text at the limit).
 MAX_CSV_CYCLES = 10_000_000
 
 #: VCD / GTKWave name of the derived signal naming the DRAM transfer on the bus.
-TRANSFER_SIGNAL = "dram.transfer"
+TRANSFER_SIGNAL = signals.DRAM_TRANSFER.name
 
-# GTKWave groups in display order. Signals of the trace missing here land in "Other", so a new
-# signal shows up without touching this table.
-_GROUPS = (
-    ("MAC array", ("mac.state", "mac.busy_lanes", "mac.macs")),
-    ("DRAM", ("dram.bus", TRANSFER_SIGNAL, "dram.queue")),
-    ("Buffers", ("buf.weight", "buf.activation", "buf.output")),
-    ("Schedule", ("layer", "tile")),
-)
+# GTKWave groups in display order, from the declarations. Signals of the trace declared nowhere
+# (a file from another build) land in "Other".
+_GROUPS = signals.display_groups()
 
 
 def _has_transfer_signal(trace: Trace) -> bool:
@@ -257,10 +252,10 @@ def write_gtkw(
     names = list(trace.specs)
     if _has_transfer_signal(trace):
         names.append(TRANSFER_SIGNAL)
-    listed = {s for _, signals in _GROUPS for s in signals}
-    groups = [*_GROUPS, ("Other", tuple(n for n in names if n not in listed))]
-    for title, signals in groups:
-        present = [s for s in signals if s in names]
+    listed = {s for _, members in _GROUPS for s in members}
+    groups = [*_GROUPS, (signals.OTHER_GROUP, tuple(n for n in names if n not in listed))]
+    for title, members in groups:
+        present = [s for s in members if s in names]
         if not present:
             continue
         lines += [_GTKW_GROUP_BEGIN, f"-{title}"]
@@ -273,13 +268,9 @@ def write_gtkw(
 
 # --- Chrome trace-event JSON ---------------------------------------------------------------------
 
-# Tracks (threads of process 1). State signals get a track of slices each; this table names the
-# known ones; `dram.bus` is left out because the "DRAM bus" track shows each transfer instead.
-_STATE_TRACKS = {"mac.state": "MAC array"}
-_NOT_EXPORTED_AS_SLICES = {"dram.bus"}
-# Integer signals become counters, except the schedule (shown as the "Layers" track and in
-# transfer names) and MACs per cycle (busy lanes times the precision's packing: a duplicate).
-_NOT_COUNTERS = {"layer", "tile", "mac.macs"}
+# Tracks (threads of process 1): a track of slices for each state signal and a counter for each
+# count signal, as their declarations say (`SignalSpec.is_slice_track`, `is_counter`); then the
+# layers and the DRAM transfers.
 _PID = 1
 
 
@@ -298,19 +289,18 @@ def _chrome_events(trace: Trace, lo: int, hi: int) -> Iterator[dict[str, Any]]:
 
     network = trace.meta["network"]["name"]
     yield {"name": "process_name", "ph": "M", "pid": _PID, "tid": 0, "ts": 0, "args": {"name": f"accelsim {network}"}}
-    state_names = [n for n, spec in trace.specs.items() if spec.is_state and n not in _NOT_EXPORTED_AS_SLICES]
-    titles = [_STATE_TRACKS.get(n, n) for n in state_names]
+    state_names = [n for n, spec in trace.specs.items() if spec.is_slice_track]
+    titles = [trace.specs[n].title for n in state_names]
     tid_layers, tid_dram = len(titles) + 1, len(titles) + 2
     for tid, title in enumerate([*titles, "Layers", "DRAM bus"], start=1):
         yield thread(tid, title)
         yield sort_index(tid)
 
     for tid, name in enumerate(state_names, start=1):
-        states = trace.specs[name].states
+        spec = trace.specs[name]
         s, e, v = (a.tolist() for a in trace.intervals(name, lo, hi))
         for a, b, value in zip(s, e, v):
-            label = states[value] if 0 <= value < len(states) else str(value)
-            yield {"name": label, "ph": "X", "pid": _PID, "tid": tid, "ts": us(a), "dur": us(b - a)}
+            yield {"name": spec.label(value), "ph": "X", "pid": _PID, "tid": tid, "ts": us(a), "dur": us(b - a)}
 
     for index, (meta, (a, b)) in enumerate(zip(trace.meta["layers"], layer_spans(trace))):
         a, b = max(a, lo), min(b, hi)
@@ -356,7 +346,7 @@ def _chrome_events(trace: Trace, lo: int, hi: int) -> Iterator[dict[str, Any]]:
 
     # Counters are per process in the trace-event format; tid 0 is the process itself.
     for name, spec in trace.specs.items():
-        if spec.is_state or name in _NOT_COUNTERS:
+        if not spec.is_counter:
             continue
         s, _, v = (a.tolist() for a in trace.intervals(name, lo, hi))
         series = spec.unit or "value"

@@ -49,11 +49,6 @@ def parse_signals(text: str | None, trace: Trace) -> list[str]:
     return names
 
 
-def _label(trace: Trace, name: str, value: int) -> str:
-    states = trace.specs[name].states
-    return states[value] if states and 0 <= value < len(states) else str(value)
-
-
 def rows(
     trace: Trace, names: Sequence[str], start: int, stop: int, changes_only: bool = False
 ) -> Iterator[tuple[int, list[str]]]:
@@ -71,5 +66,6 @@ def rows(
     for name in names:
         s, _, v = clipped[name]
         columns.append(v[np.searchsorted(s, cycles, side="right") - 1])
+    specs = [trace.specs[name] for name in names]
     for i, cycle in enumerate(cycles.tolist()):
-        yield cycle, [_label(trace, name, int(col[i])) for name, col in zip(names, columns)]
+        yield cycle, [spec.label(int(col[i])) for spec, col in zip(specs, columns)]

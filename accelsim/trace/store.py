@@ -20,13 +20,14 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from accelsim.errors import InputError
-from accelsim.trace.recorder import SignalSpec
+from accelsim.trace import signals
 from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
 
 SCHEMA = "accelsim-trace"
@@ -58,25 +59,31 @@ def _meta(trace: Trace) -> dict[str, Any]:
     return meta
 
 
+def _members(trace: Trace) -> Iterator[tuple[str, np.ndarray]]:
+    """(member name, array) in file order, each converted only when it is written: a long run
+    never holds a second copy of all its signals."""
+    start_type = np.uint32 if trace.end_cycle < 2**32 else np.uint64
+    yield "meta", np.array(json.dumps(_meta(trace)))
+    for name in trace.specs:
+        yield f"signal/{name}/starts", np.asarray(trace.starts[name]).astype(start_type)
+        yield f"signal/{name}/values", _smallest_int(np.asarray(trace.values[name]))
+    for column in TRANSFER_COLUMNS:
+        yield f"transfer/{column}", _smallest_int(np.asarray(trace.transfers[column]))
+
+
 def save(trace: Trace, path: str | Path) -> None:
     """Write atomically: a crash mid-write never leaves a half-written file under `path`."""
-    start_type = np.uint32 if trace.end_cycle < 2**32 else np.uint64
-    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(_meta(trace)))}
-    for name in trace.specs:
-        arrays[f"signal/{name}/starts"] = np.asarray(trace.starts[name]).astype(start_type)
-        arrays[f"signal/{name}/values"] = _smallest_int(np.asarray(trace.values[name]))
-    for column in TRANSFER_COLUMNS:
-        arrays[f"transfer/{column}"] = _smallest_int(np.asarray(trace.transfers[column]))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as archive:
-            for name, array in arrays.items():
+            for name, array in _members(trace):
                 # A fixed timestamp keeps files of identical runs identical, byte for byte.
                 member = zipfile.ZipInfo(name + ".npy", (1980, 1, 1, 0, 0, 0))
                 member.compress_type = zipfile.ZIP_STORED if name.startswith("signal/") else zipfile.ZIP_DEFLATED
                 with archive.open(member, "w", force_zip64=True) as out:
                     np.lib.format.write_array(out, array, allow_pickle=False)
+                del array  # freed before the next member is converted
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -121,7 +128,7 @@ def load(path: str | Path, lazy: bool = False) -> Trace:
             meta = json.loads(str(data["meta"]))
             _check_schema(meta, path)
             specs = {
-                name: SignalSpec(name, s["unit"], s["description"], tuple(s["states"]))
+                name: signals.from_file(name, s["unit"], s["description"], tuple(s["states"]))
                 for name, s in meta["signals"].items()
             }
             transfers = {c: data[f"transfer/{c}"] for c in TRANSFER_COLUMNS}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from accelsim.errors import InputError
-from accelsim.trace.recorder import SignalSpec
+from accelsim.trace import signals
+from accelsim.trace.signals import SignalSpec
 
 #: Columns of the DRAM transfer table, one row per request, in issue order.
 TRANSFER_COLUMNS = (
@@ -27,6 +29,8 @@ TRANSFER_COLUMNS = (
 TRANSFER_KINDS = ("weight", "activation", "output")
 WRITE_KIND = 2
 
+_CHUNK = 1 << 16
+
 
 @dataclass
 class Trace:
@@ -38,10 +42,6 @@ class Trace:
     end_cycle: int
     transfers: dict[str, np.ndarray]
     meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def total_cycles(self) -> int:
-        return self.end_cycle
 
     @property
     def interval_count(self) -> int:
@@ -59,19 +59,36 @@ class Trace:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, ends, values) of the intervals of `name` clipped to [start, stop)."""
         lo, hi = self._window(start, stop)
-        starts, values = self.starts[name], self.values[name]
+        first, last = self._bounds(name, lo, hi)
+        return self._clipped(name, lo, hi, first, last)
+
+    def _bounds(self, name: str, lo: int, hi: int) -> tuple[int, int]:
+        """Indices [first, last) of the intervals of `name` overlapping [lo, hi)."""
+        starts = self.starts[name]
         first = max(int(np.searchsorted(starts, lo, side="right")) - 1, 0)
-        last = int(np.searchsorted(starts, hi, side="left"))
+        return first, int(np.searchsorted(starts, hi, side="left"))
+
+    def _clipped(self, name: str, lo: int, hi: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        starts, values = self.starts[name], self.values[name]
         s = starts[first:last]
         v = values[first:last]
         ends = np.empty_like(s)
         ends[:-1] = s[1:]
         if len(s):
-            ends[-1] = hi
+            ends[-1] = starts[last] if last < len(starts) else hi
         s = np.clip(s, lo, hi)
         ends = np.clip(ends, lo, hi)
         keep = ends > s
         return s[keep], ends[keep], v[keep]
+
+    def _chunks(self, name: str, start: int | None, stop: int | None) -> Iterator[tuple[np.ndarray, ...]]:
+        """`intervals` as int64 pieces of at most _CHUNK intervals: reductions over a long run
+        then need a few MB of temporaries, not several copies of the signal."""
+        lo, hi = self._window(start, stop)
+        first, last = self._bounds(name, lo, hi)
+        for a in range(first, max(last, first + 1), _CHUNK):
+            b = min(a + _CHUNK, last)
+            yield tuple(x.astype(np.int64) for x in self._clipped(name, lo, hi, a, b))
 
     def expand(self, name: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
         """Exact per-cycle values of `name` for cycles [start, stop)."""
@@ -80,18 +97,23 @@ class Trace:
 
     def integral(self, name: str, start: int | None = None, stop: int | None = None) -> int:
         """Sum over cycles of the signal's value (e.g. MACs performed) in [start, stop)."""
-        s, e, v = self.intervals(name, start, stop)
-        return int(np.sum(v * (e - s)))
+        return sum(int(np.dot(v, e - s)) for s, e, v in self._chunks(name, start, stop))
 
     def cycles_per_value(self, name: str, start: int | None = None, stop: int | None = None) -> dict[int, int]:
         """How many cycles of [start, stop) the signal spends at each value."""
-        s, e, v = self.intervals(name, start, stop)
         out: dict[int, int] = {}
-        for value, n in zip(v.tolist(), (e - s).tolist()):
-            out[value] = out.get(value, 0) + n
+        for s, e, v in self._chunks(name, start, stop):
+            for value, n in zip(v.tolist(), (e - s).tolist()):
+                out[value] = out.get(value, 0) + n
         return out
 
-    def spans(self, name: str) -> list[tuple[int, int, int]]:
-        """(value, first cycle, end cycle) of every run of equal values, merged across gaps-free runs."""
-        s, e, v = self.intervals(name)
-        return list(zip(v.tolist(), s.tolist(), e.tolist()))
+
+def layer_spans(trace: Trace) -> list[tuple[int, int]]:
+    """(first cycle, end cycle) of each layer: from the array starting it to starting the next."""
+    count = len(trace.meta["layers"])
+    name = signals.LAYER.name
+    first = [0] * count
+    for s, v in zip(trace.starts[name].tolist(), trace.values[name].tolist()):
+        first[v] = s if v else 0
+    ends = first[1:] + [trace.end_cycle]
+    return list(zip(first, ends))
