@@ -2,6 +2,7 @@
 
     python tools/dram_streams.py write DIR [--requests N] [--seed S]   # the validation streams
     python tools/dram_streams.py run FILE [--dram ddr4-3200] [--json]  # replay one on the banked model
+    python tools/dram_streams.py compare [--dram ddr4-3200]            # ours against DRAMsim3's figures
 
 Each line is `<hex address> <READ|WRITE> <cycle>`; request i is offered at cycle i (the trace CPU
 accepts at most one per cycle anyway), so every stream saturates the controller.
@@ -85,6 +86,33 @@ def stream_lines(name: str, requests: int, seed: int) -> list[str]:
     return [f"0x{addr:x} {'WRITE' if w else 'READ'} {i}" for i, (addr, w) in enumerate(STREAMS[name](requests, rng))]
 
 
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "dramsim3"
+
+
+def compare(dram: str) -> str:
+    """Table of ours against DRAMsim3's committed figures on every committed stream (no DRAMsim3 needed)."""
+    device = dram_device(dram)
+    doc = json.loads((DATA / f"dramsim3_{dram.replace('-', '_')}.json").read_text())
+    head = f"{'stream':15} {'GB/s ours':>9} {'DRAMsim3':>9} {'diff':>7} {'hits ours':>9} {'DRAMsim3':>9} "
+    head += f"{'diff/req':>8} {'lat ours':>8} {'DRAMsim3':>8} {'ACT ours':>8} {'DRAMsim3':>8} {'wall s':>6}"
+    rows = [f"{device.name} against DRAMsim3 {doc['dramsim3_commit'][:10]} ({doc['config']})", head]
+    delay = device.read_latency_cycles + device.burst_cycles
+    for name, ref in sorted(doc["streams"].items()):
+        start = time.perf_counter()
+        r = run_stream(DATA / f"{name}.trace", device)
+        wall = time.perf_counter() - start
+        ref_bw = ref["data_commands"] * device.request_bytes
+        ref_bw /= (ref["cycles_to_last_data_command"] - 1 + delay) * device.tck_ns * 1e-9
+        ref_hits = ref["num_read_row_hits"] + ref["num_write_row_hits"]
+        rows.append(
+            f"{name:15} {r.bandwidth_bytes_per_s / 1e9:9.3f} {ref_bw / 1e9:9.3f} "
+            f"{100 * (r.bandwidth_bytes_per_s / ref_bw - 1):+6.2f}% {r.row_hits:9d} {ref_hits:9d} "
+            f"{100 * (r.row_hits - ref_hits) / ref['requests']:+7.2f}% {r.avg_read_latency_cycles:8.1f} "
+            f"{ref['average_read_latency']:8.1f} {r.acts:8d} {ref['num_act_cmds']:8d} {wall:6.2f}"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -96,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("file", nargs="+", type=Path)
     r.add_argument("--dram", default="ddr4-3200")
     r.add_argument("--json", action="store_true")
+    c = sub.add_parser("compare", help="ours against DRAMsim3's committed figures")
+    c.add_argument("--dram", default="ddr4-3200", choices=["ddr4-3200", "lpddr4-2400", "hbm2"])
     args = parser.parse_args(argv)
+    if args.cmd == "compare":
+        print(compare(args.dram))
+        return 0
     if args.cmd == "write":
         args.dir.mkdir(parents=True, exist_ok=True)
         for name in STREAMS:

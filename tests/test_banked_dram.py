@@ -1,0 +1,289 @@
+"""Banked DRAM model: presets, address mapping, exact timing of simple cases and timing invariants."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import dram_streams  # tools/: the stream generator
+import pytest
+
+from accelsim.dram_devices import (
+    DDR4_3200,
+    HBM2,
+    LPDDR4_2400,
+    LPDDR5_6400,
+    PRESETS,
+    AddressMapping,
+    DramControllerConfig,
+    dram_device,
+)
+from accelsim.errors import InputError
+from accelsim.sim.banked_dram_timing import ACT, PRE, READ, READ_P, REF, WRITE, WRITE_P
+from accelsim.sim.dram_stream import format_stream, load_trace, parse_trace, replay, run_stream
+
+DATA = Path(__file__).parent / "data" / "dramsim3"
+
+
+def random_lines(n: int, seed: int, span: int, write_every: int = 3, gap: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{rng.randrange(span // 64) * 64:x} {'WRITE' if i % write_every == write_every - 1 else 'READ'} {i * gap}"
+        for i in range(n)
+    ]
+
+
+# ----- presets and mapping -----
+def test_presets_carry_dramsim3_values_and_derived_organization() -> None:
+    assert set(PRESETS) == {"ddr4-3200", "lpddr4-2400", "hbm2", "lpddr5-6400"}
+    d = DDR4_3200
+    assert (d.ranks, d.request_bytes, d.tck_ns, d.burst_cycles, d.devices_per_rank) == (2, 64, 0.63, 4, 8)
+    assert (d.trcd_cycles, d.cl_cycles, d.tfaw_cycles, d.trefi_cycles, d.trfc_cycles, d.trc_cycles) == (
+        22,
+        22,
+        34,
+        12480,
+        560,
+        74,
+    )
+    assert d.capacity_bytes == 16 << 30
+    assert (LPDDR4_2400.ranks, LPDDR4_2400.request_bytes, LPDDR4_2400.capacity_bytes) == (2, 128, 8 << 30)
+    assert (HBM2.channels, HBM2.ranks, HBM2.columns, HBM2.request_bytes, HBM2.capacity_bytes) == (
+        8,
+        1,
+        128,
+        64,
+        8 << 30,
+    )
+    assert (LPDDR5_6400.capacity_bytes, LPDDR5_6400.request_bytes) == (1 << 30, 64)
+    assert dram_device("hbm2") is HBM2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tras_cycles": 0}, "tras_cycles"),
+        ({"banks_per_group": 3}, "banks_per_group"),
+        ({"tck_ns": -1.0}, "tck_ns"),
+        ({"idd4r_ma": -5.0}, "idd4r_ma"),
+        ({"address_mapping": "rochrababgbg"}, "address_mapping"),
+        ({"trefi_cycles": 100}, "trefi_cycles"),
+    ],
+)
+def test_bad_device_fields_name_the_field(change: dict, field: str) -> None:
+    with pytest.raises(InputError, match=field) as err:
+        replace(DDR4_3200, **change)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_controller_and_preset_names() -> None:
+    with pytest.raises(InputError, match="page_policy"):
+        DramControllerConfig(page_policy="adaptive")
+    with pytest.raises(InputError, match="cmd_queue_depth"):
+        DramControllerConfig(cmd_queue_depth=0)
+    with pytest.raises(InputError, match="ddr4-3200"):
+        dram_device("ddr9")
+
+
+def test_address_mapping_follows_dramsim3_bit_order() -> None:
+    m = AddressMapping(DDR4_3200)  # rochrababgco: 6 offset bits, co 7, bg 2, ba 2, ra 1, ch 0, ro 16
+    assert m.decode(0x40) == (0, 0, 0, 0, 0, 1)
+    assert m.decode(0x2000) == (0, 0, 1, 0, 0, 0)
+    assert m.decode(0x8000) == (0, 0, 0, 1, 0, 0)
+    assert m.decode(0x20000) == (0, 1, 0, 0, 0, 0)
+    assert m.decode(0x40000) == (0, 0, 0, 0, 1, 0)
+    assert m.decode((5 << 18) | (1 << 17) | (3 << 15) | (2 << 13) | (9 << 6) | 0x3F) == (0, 1, 2, 3, 5, 9)
+    h = AddressMapping(HBM2)  # rorabgbachco: co 5 bits, then 3 channel bits
+    assert h.decode(0x800) == (1, 0, 0, 0, 0, 0)
+    assert h.decode(0x4000) == (0, 0, 0, 1, 0, 0)
+
+
+# ----- exact timing of simple cases -----
+@pytest.mark.parametrize("device", list(PRESETS.values()), ids=list(PRESETS))
+def test_isolated_read_takes_trcd_cl_burst(device: object) -> None:
+    r = run_stream(["0x0 READ 0"], device)
+    assert r.avg_read_latency_cycles == device.trcd_cycles + device.cl_cycles + device.burst_cycles
+    assert (r.row_hits, r.row_misses, r.acts, r.pres) == (0, 1, 1, 0)
+    w = run_stream(["0x0 WRITE 5"], device)
+    assert w.avg_write_latency_cycles == device.trcdwr_cycles + device.cwl_cycles + device.burst_cycles
+
+
+def test_second_read_to_open_row_is_a_hit_one_tccd_l_later() -> None:
+    r = run_stream(["0x0 READ 0", "0x40 READ 0"], DDR4_3200)
+    assert (r.row_hits, r.row_misses) == (1, 1)
+    assert r.end_cycle == 22 + 8 + 22 + 4  # second RD one tCCD_L after the first
+
+
+def test_isolated_read_energy_follows_idd_method() -> None:
+    r = run_stream(["0x0 READ 0"], DDR4_3200)
+    scale = 1.2 * 8 * 0.63  # VDD x devices per rank x tCK
+    assert r.energy_pj["act"] == pytest.approx(scale * (57 * 74 - (52 * 52 + 37 * 22)))
+    assert r.energy_pj["read"] == pytest.approx(scale * (168 - 52) * 4)
+    # rank 0 has a bank open for all 48 cycles, rank 1 none
+    assert r.energy_pj["background"] == pytest.approx(scale * (52 * 48 + 37 * 48))
+    assert r.energy_pj["refresh"] == 0.0
+
+
+def test_read_of_buffered_write_is_served_without_a_read_command() -> None:
+    result, dram = replay(parse_trace(["0x1000 WRITE 0", "0x1000 READ 1"]), DDR4_3200, record=True)
+    kinds = [k for _, k, _, _ in dram.channels[0].log]
+    assert kinds == [ACT, WRITE]
+    assert result.reads == 1 and result.writes == 1
+
+
+def test_closed_page_precharges_every_access() -> None:
+    lines = [f"{i * 64:x} READ {i}" for i in range(64)]
+    cfg = DramControllerConfig(page_policy="closed")
+    result, dram = replay(load_trace(lines), DDR4_3200, cfg, record=True)
+    kinds = [k for _, k, _, _ in dram.channels[0].log]
+    assert result.row_hits == 0 and result.acts == 64 and result.pres == 0
+    assert kinds.count(READ_P) == 64 and READ not in kinds
+
+
+# ----- invariants over random streams -----
+def check_invariants(device: object, log: list[tuple[int, int, int, int]], refresh_log: list, end: int) -> None:
+    d = device
+    per_rank, bpg = d.banks, d.banks_per_group
+    rl, wl, burst = d.read_latency_cycles, d.write_latency_cycles, d.burst_cycles
+    acts_by_bank: dict[int, list[int]] = {}
+    acts_by_rank: dict[int, list[tuple[int, int]]] = {}
+    col_by_rank: dict[int, list[tuple[int, int, int]]] = {}
+    last_act: dict[int, int] = {}
+    last_pre: dict[int, int] = {}
+    bus = []
+    refs: dict[int, list[int]] = {}
+    for cycle, kind, rank, bank in log:
+        group = (bank % per_rank) // bpg
+        if kind == ACT:
+            acts_by_bank.setdefault(bank, []).append(cycle)
+            acts_by_rank.setdefault(rank, []).append((cycle, group))
+            if bank in last_pre:
+                assert cycle - last_pre[bank] >= d.trp_cycles
+            last_act[bank] = cycle
+        elif kind == PRE:
+            assert cycle - last_act[bank] >= d.tras_cycles
+            last_pre[bank] = cycle
+        elif kind == REF:
+            refs.setdefault(rank, []).append(cycle)
+        else:
+            assert cycle - last_act[bank] >= (d.trcdwr_cycles if kind in (WRITE, WRITE_P) else d.trcd_cycles)
+            col_by_rank.setdefault(rank, []).append((cycle, group, kind))
+            start = cycle + (wl if kind in (WRITE, WRITE_P) else rl)
+            bus.append((start, start + burst))
+    for times in acts_by_bank.values():
+        assert all(b - a >= d.trc_cycles for a, b in zip(times, times[1:], strict=False))
+    for acts in acts_by_rank.values():
+        cycles = [c for c, _ in acts]
+        assert all(cycles[i + 4] - cycles[i] >= d.tfaw_cycles for i in range(len(cycles) - 4))
+        for (a, ga), (b, gb) in zip(acts, acts[1:], strict=False):
+            assert b - a >= (d.trrd_l_cycles if ga == gb else d.trrd_s_cycles)
+    for cols in col_by_rank.values():
+        for (a, ga, _), (b, gb, _) in zip(cols, cols[1:], strict=False):
+            assert b - a >= (d.tccd_l_cycles if ga == gb else d.tccd_s_cycles)
+    bus.sort()
+    assert all(s2 >= e1 for (_, e1), (s2, _) in zip(bus, bus[1:], strict=False)), "data bus transfers overlap"
+    # refresh: every due refresh issued, in order, within one row cycle plus write recovery of falling due
+    due: dict[int, list[int]] = {}
+    for cycle, rank in refresh_log:
+        due.setdefault(rank, []).append(cycle)
+    bound = d.trc_cycles + wl + burst + d.twr_cycles + d.trp_cycles
+    for rank, times in due.items():
+        issued = refs.get(rank, [])
+        assert len([t for t in times if t + bound <= end]) <= len(issued) <= len(times)
+        for t_due, t_ref in zip(times, issued, strict=False):
+            assert 0 <= t_ref - t_due <= bound
+        assert all(b - a >= d.trfc_cycles for a, b in zip(issued, issued[1:], strict=False))
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert all(g == d.trefi_cycles for g in gaps)  # each rank falls due every tREFI
+
+
+@pytest.mark.parametrize(
+    ("device", "config"),
+    [
+        (DDR4_3200, DramControllerConfig()),
+        (DDR4_3200, DramControllerConfig(page_policy="closed", refresh_policy="rank_simultaneous")),
+        (LPDDR4_2400, DramControllerConfig()),
+        (HBM2, DramControllerConfig()),
+        (LPDDR5_6400, DramControllerConfig()),
+    ],
+    ids=["ddr4", "ddr4-closed", "lpddr4", "hbm2", "lpddr5"],
+)
+def test_timing_invariants_on_random_streams(device: object, config: DramControllerConfig) -> None:
+    span = min(device.capacity_bytes, 1 << 24)  # 16 MB: some row hits, many conflicts
+    lines = random_lines(6000, seed=7, span=span)
+    result, dram = replay(load_trace(lines), device, config, record=True)
+    assert result.refs > 0
+    for ch in dram.channels:
+        check_invariants(device, ch.log, dram.refresh_log, result.end_cycle)
+    # bytes and requests conserved; every request completes after it was accepted
+    txns = load_trace(lines)
+    res2, _ = replay(txns, device, config)
+    assert res2.bytes == 6000 * device.request_bytes and res2.reads + res2.writes == 6000
+    assert all(t.arrival <= t.accepted <= t.issued <= t.done for t in txns)
+    assert res2 == result
+
+
+def test_long_sequential_stream_reaches_bus_peak() -> None:
+    # bank group in the lowest bits: consecutive bursts rotate bank groups, so tCCD_S = burst bounds the bus
+    device = replace(DDR4_3200, address_mapping="rorabachcobg")
+    lines = [f"{i * 64:x} READ {i}" for i in range(40000)]
+    r = run_stream(lines, device)
+    peak = device.peak_bandwidth_bytes_per_s
+    # refresh blocks each rank tRFC of every tREFI; the stream stays in one rank for long stretches
+    assert r.bandwidth_bytes_per_s >= 0.95 * peak * (1 - device.trfc_cycles / device.trefi_cycles)
+    assert r.bandwidth_bytes_per_s <= peak
+
+
+# ----- the stream runner -----
+def test_trace_errors_name_the_line() -> None:
+    with pytest.raises(InputError, match="trace line 2"):
+        parse_trace(["0x0 READ 0", "0x40 FETCH 1"])
+    with pytest.raises(InputError, match="trace line 1"):
+        parse_trace(["zz READ 0"])
+    with pytest.raises(InputError, match="no requests"):
+        run_stream(["# nothing"], DDR4_3200)
+    with pytest.raises(InputError, match="existing file"):
+        run_stream("/nonexistent/stream.trace", DDR4_3200)
+
+
+def test_result_json_and_text() -> None:
+    r = run_stream(DATA / "seq_read.trace", DDR4_3200)
+    doc = r.to_json()
+    assert any("bandwidth" in k for k in doc) and any("row_hits" in k for k in doc)
+    json.dumps(doc)
+    text = format_stream(r)
+    assert "bandwidth" in text and "3966 hits" in text
+    # exact figures of this stream (a regression pin; DRAMsim3 agrees on hits, ACTs and PREs)
+    assert (r.row_hits, r.acts, r.pres, r.refs, r.end_cycle) == (3966, 34, 18, 3, 24166)
+
+
+# ----- against DRAMsim3 -----
+ORACLES = {
+    name: json.loads((DATA / f"dramsim3_{file}.json").read_text())
+    for name, file in (("ddr4-3200", "ddr4_3200"), ("lpddr4-2400", "lpddr4_2400"), ("hbm2", "hbm2"))
+}
+CASES = [(dev, stream) for dev, doc in ORACLES.items() for stream in sorted(doc["streams"])]
+
+
+def test_committed_streams_are_the_generators_output() -> None:
+    for name in dram_streams.STREAMS:
+        expected = "\n".join(dram_streams.stream_lines(name, 4000, 13)) + "\n"
+        assert (DATA / f"{name}.trace").read_text() == expected
+    assert set(ORACLES["ddr4-3200"]["streams"]) == set(dram_streams.STREAMS)
+
+
+@pytest.mark.parametrize(("dev", "stream"), CASES, ids=[f"{d}-{s}" for d, s in CASES])
+def test_matches_dramsim3(dev: str, stream: str) -> None:
+    """Bandwidth within 10% and row hits within 2% of the requests of DRAMsim3 on the same trace."""
+    ref = ORACLES[dev]["streams"][stream]
+    d = dram_device(dev)
+    r = run_stream(DATA / f"{stream}.trace", d)
+    # DRAMsim3's bandwidth: its data commands over the cycle its last one issued plus a read's delay
+    ref_cycles = ref["cycles_to_last_data_command"] - 1 + d.read_latency_cycles + d.burst_cycles
+    ref_bw = ref["data_commands"] * d.request_bytes / (ref_cycles * d.tck_ns * 1e-9)
+    assert abs(r.bandwidth_bytes_per_s / ref_bw - 1) <= 0.10
+    ref_hits = ref["num_read_row_hits"] + ref["num_write_row_hits"]
+    assert abs(r.row_hits - ref_hits) <= 0.02 * ref["requests"]
+    assert r.requests == ref["requests"]
