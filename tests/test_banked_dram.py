@@ -276,7 +276,10 @@ def test_committed_streams_are_the_generators_output() -> None:
 
 @pytest.mark.parametrize(("dev", "stream"), CASES, ids=[f"{d}-{s}" for d, s in CASES])
 def test_matches_dramsim3(dev: str, stream: str) -> None:
-    """Bandwidth within 10% and row hits within 2% of the requests of DRAMsim3 on the same trace."""
+    """Bandwidth within 10% and row hits within 2% of the requests of DRAMsim3 on the same trace.
+
+    Latency counts from acceptance in both; ours is about one cycle shorter (DRAMsim3 stamps a request one
+    cycle before its controller first sees it)."""
     ref = ORACLES[dev]["streams"][stream]
     d = dram_device(dev)
     r = run_stream(DATA / f"{stream}.trace", d)
@@ -287,3 +290,5 @@ def test_matches_dramsim3(dev: str, stream: str) -> None:
     ref_hits = ref["num_read_row_hits"] + ref["num_write_row_hits"]
     assert abs(r.row_hits - ref_hits) <= 0.02 * ref["requests"]
     assert r.requests == ref["requests"]
+    # not a target of the issue, but a check on queueing: average read latency within 5%
+    assert abs(r.avg_read_latency_cycles / ref["average_read_latency"] - 1) <= 0.05

@@ -5,7 +5,8 @@
     python tools/dram_streams.py compare [--dram ddr4-3200]            # ours against DRAMsim3's figures
 
 Each line is `<hex address> <READ|WRITE> <cycle>`; request i is offered at cycle i (the trace CPU
-accepts at most one per cycle anyway), so every stream saturates the controller.
+accepts at most one per cycle anyway), so every stream but `random_paced` (one request every 40 cycles)
+saturates the controller.
 """
 
 from __future__ import annotations
@@ -77,13 +78,19 @@ STREAMS: dict[str, Callable[[int, random.Random], list[tuple[int, bool]]]] = {
     "random_mix21": random_mix(2),
     "random_mix11": random_mix(1),
     "stride8k_mix21": stride_mix,
+    "random_paced": random_mix(2),
 }
+# Cycles between offered requests: 1 saturates the controller; the paced stream leaves it mostly idle,
+# so its latency is the unloaded one.
+GAPS = {"random_paced": 40}
 
 
 def stream_lines(name: str, requests: int, seed: int) -> list[str]:
     """The trace lines of stream `name`."""
     rng = random.Random(seed)
-    return [f"0x{addr:x} {'WRITE' if w else 'READ'} {i}" for i, (addr, w) in enumerate(STREAMS[name](requests, rng))]
+    gap = GAPS.get(name, 1)
+    pairs = STREAMS[name](requests, rng)
+    return [f"0x{addr:x} {'WRITE' if w else 'READ'} {i * gap}" for i, (addr, w) in enumerate(pairs)]
 
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "dramsim3"
