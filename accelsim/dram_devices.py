@@ -45,6 +45,7 @@ class DramDevice:
     `columns` counts physical columns of device_width bits (DRAMsim3's convention: HBM's .ini value is
     doubled, configuration.cc InitDRAMParams). `burst_cycles` is the data-bus time of one burst.
     `trcd_cycles` is ACT to READ; `trcdwr_cycles` ACT to WRITE (they differ only for HBM: tRCDRD/tRCDWR).
+    `source` cites the file and values every field comes from.
     """
 
     name: str
@@ -94,6 +95,7 @@ class DramDevice:
     idd6x_ma: float
     address_mapping: str = "rochrababgco"
     dual_command: bool = False
+    source: str = ""  # where every value comes from
 
     def __post_init__(self) -> None:
         owner = f"dram device {self.name!r}"
@@ -251,13 +253,6 @@ class DramControllerConfig:
         _check_range("dram", "row_hit_cap", self.row_hit_cap, 1, 1_000_000)
 
 
-# DDR4_8Gb_x8_3200.ini (DRAMsim3 configs/): bankgroups 4, banks_per_group 4, rows 65536, columns 1024,
-# device_width 8, BL 8; tCK 0.63 (the .ini rounds DDR4-3200's 0.625 ns), AL 0, CL 22, CWL 16, tRCD 22, tRP 22,
-# tRAS 52, tRFC 560, tREFI 12480, tRRD_S 4, tRRD_L 8, tWTR_S 4, tWTR_L 12, tFAW 34, tWR 24, tRTP 12,
-# tCCD_S 4, tCCD_L 8, tCKE 8, tXP 10, tRTRS 1; VDD 1.2, IDD0 57, IDD2P 25, IDD2N 37, IDD3P 43, IDD3N 52,
-# IDD4W 150, IDD4R 168, IDD5AB 250, IDD6x 30; channel_size 16384 MB, channels 1, bus_width 64,
-# address_mapping rochrababgco. Ranks: 1 KB pages * 64 K rows * 16 banks * 8 devices = 8192 MB per rank,
-# so the 16384 MB channel holds 2 ranks.
 DDR4_3200 = DramDevice(
     name="ddr4-3200",
     protocol="DDR4",
@@ -305,14 +300,17 @@ DDR4_3200 = DramDevice(
     idd5ab_ma=250,
     idd6x_ma=30,
     address_mapping="rochrababgco",
+    source=(
+        "DDR4_8Gb_x8_3200.ini (DRAMsim3 configs/): bankgroups 4, banks_per_group 4, rows 65536, columns 1024, "
+        "device_width 8, BL 8; tCK 0.63 (the .ini rounds DDR4-3200's 0.625 ns), AL 0, CL 22, CWL 16, tRCD 22, tRP "
+        "22, tRAS 52, tRFC 560, tREFI 12480, tRRD_S 4, tRRD_L 8, tWTR_S 4, tWTR_L 12, tFAW 34, tWR 24, tRTP 12, "
+        "tCCD_S 4, tCCD_L 8, tCKE 8, tXP 10, tRTRS 1; VDD 1.2, IDD0 57, IDD2P 25, IDD2N 37, IDD3P 43, IDD3N 52, "
+        "IDD4W 150, IDD4R 168, IDD5AB 250, IDD6x 30; channel_size 16384 MB, channels 1, bus_width 64, "
+        "address_mapping rochrababgco. Ranks: 1 KB pages * 64 K rows * 16 banks * 8 devices = 8192 MB per rank, "
+        "so the 16384 MB channel holds 2 ranks."
+    ),
 )
 
-# LPDDR4_8Gb_x16_2400.ini (DRAMsim3 configs/): bankgroups 2, banks_per_group 4, rows 65536, columns 1024,
-# device_width 16, BL 16; tCK 0.83, CL 17, CWL 14, tRCD 15, tRP 15, tRAS 32, tRFC 392, tREFI 8660, tRRD_S 8,
-# tRRD_L 8, tWTR_S 8, tWTR_L 16, tFAW 32, tWR 30, tRTP 12, tCCD_S 4, tCCD_L 6, tCKE 6, tXP 6, tRTRS 1,
-# tPPD 2; VDD 1.2, IDD0 80, IDD2P 25, IDD2N 34, IDD3P 41, IDD3N 47, IDD4W 228, IDD4R 243, IDD5AB 280,
-# IDD6x 30; channel_size 8192 MB, channels 1, bus_width 64, rochrababgco. Ranks: 2 KB pages * 64 K rows *
-# 8 banks * 4 devices = 4096 MB per rank, so 2 ranks.
 LPDDR4_2400 = DramDevice(
     name="lpddr4-2400",
     protocol="LPDDR4",
@@ -360,16 +358,16 @@ LPDDR4_2400 = DramDevice(
     idd5ab_ma=280,
     idd6x_ma=30,
     address_mapping="rochrababgco",
+    source=(
+        "LPDDR4_8Gb_x16_2400.ini (DRAMsim3 configs/): bankgroups 2, banks_per_group 4, rows 65536, columns 1024, "
+        "device_width 16, BL 16; tCK 0.83, CL 17, CWL 14, tRCD 15, tRP 15, tRAS 32, tRFC 392, tREFI 8660, tRRD_S "
+        "8, tRRD_L 8, tWTR_S 8, tWTR_L 16, tFAW 32, tWR 30, tRTP 12, tCCD_S 4, tCCD_L 6, tCKE 6, tXP 6, tRTRS 1, "
+        "tPPD 2; VDD 1.2, IDD0 80, IDD2P 25, IDD2N 34, IDD3P 41, IDD3N 47, IDD4W 228, IDD4R 243, IDD5AB 280, "
+        "IDD6x 30; channel_size 8192 MB, channels 1, bus_width 64, rochrababgco. Ranks: 2 KB pages * 64 K rows * "
+        "8 banks * 4 devices = 4096 MB per rank, so 2 ranks."
+    ),
 )
 
-# HBM2_8Gb_x128.ini (DRAMsim3 configs/; its protocol line reads HBM): bankgroups 4, banks_per_group 4,
-# rows 32768, columns 64 (doubled to 128 physical columns for HBM), device_width 128, BL 4; tCK 1, CL 14,
-# CWL 4, tRCDRD 14, tRCDWR 14, tRP 14, tRAS 34, tRFC 260, tREFI 3900, tRRD_S 4, tRRD_L 6, tWTR_S 6, tWTR_L 8,
-# tFAW 30, tWR 16, tCCD_S 1, tCCD_L 2, tCKE 8, tXP 8; the .ini names tRTP_L/tRTP_S, which DRAMsim3 does not
-# read, so its defaults apply: tRTP 5, tRTRS 2, AL 0 (configuration.cc InitTimingParams); VDD 1.2, IDD0 65,
-# IDD2P 28, IDD2N 40, IDD3P 40, IDD3N 55, IDD4W 500, IDD4R 390, IDD5AB 250, IDD6x 31; channel_size 1024 MB,
-# channels 8, bus_width 128, rorabgbachco, dual command issue (hbm_dual_cmd defaults on for HBM).
-# Ranks: 2 KB pages * 32 K rows * 16 banks * 1 device = 1024 MB per rank, so 1 rank.
 HBM2 = DramDevice(
     name="hbm2",
     protocol="HBM2",
@@ -418,22 +416,18 @@ HBM2 = DramDevice(
     idd6x_ma=31,
     address_mapping="rorabgbachco",
     dual_command=True,
+    source=(
+        "HBM2_8Gb_x128.ini (DRAMsim3 configs/; its protocol line reads HBM): bankgroups 4, banks_per_group 4, "
+        "rows 32768, columns 64 (doubled to 128 physical columns for HBM), device_width 128, BL 4; tCK 1, CL 14, "
+        "CWL 4, tRCDRD 14, tRCDWR 14, tRP 14, tRAS 34, tRFC 260, tREFI 3900, tRRD_S 4, tRRD_L 6, tWTR_S 6, tWTR_L "
+        "8, tFAW 30, tWR 16, tCCD_S 1, tCCD_L 2, tCKE 8, tXP 8; the .ini names tRTP_L/tRTP_S, which DRAMsim3 does "
+        "not read, so its defaults apply: tRTP 5, tRTRS 2, AL 0 (configuration.cc InitTimingParams); VDD 1.2, "
+        "IDD0 65, IDD2P 28, IDD2N 40, IDD3P 40, IDD3N 55, IDD4W 500, IDD4R 390, IDD5AB 250, IDD6x 31; "
+        "channel_size 1024 MB, channels 8, bus_width 128, rorabgbachco, dual command issue (hbm_dual_cmd defaults "
+        "on for HBM). Ranks: 2 KB pages * 32 K rows * 16 banks * 1 device = 1024 MB per rank, so 1 rank."
+    ),
 )
 
-# LPDDR5-6400 (no DRAMsim3 configuration exists). Timings are JEDEC JESD209-5 values at CK = 800 MHz
-# (tCK 1.25 ns, WCK:CK 4:1, 6400 MT/s per pin), in cycles as transcribed by Ramulator 2.0's LPDDR5_6400
-# timing preset (github.com/CMU-SAFARI/ramulator2 src/dram/impl/LPDDR5.cpp, commit 0b89cad): nBL16 4 (taken
-# as the burst time of one 64-byte burst on the x16 channel), CL 20, CWL 11, tRCD 15 (18 ns), tRPpb 15
-# (18 ns), tRAS 34 (42 ns), tWR 28 (34 ns), tRTP 4, tCCD 4, tRRD 4 (5 ns), tWTR_S 5, tWTR_L 10, tFAW 16
-# (20 ns), tPPD 2, tRTRS 2 (its nCS rank switch), and from its 8 Gb density tables tRFCab 210 ns -> 168
-# cycles and tREFI 3906 ns -> 3125 cycles. Our assumptions, not transcribed: tCCD_S = nCCD = 4 and
-# tCCD_L = 8 (twice tCCD_S, bank-group mode), tRRD_L = tRRD_S = 4 (one tRRD), tCKE = tXP = 6 (7.5 ns; the
-# model has no power-down, so they are unused). Organization (Ramulator LPDDR5_8Gb_x16): 4 bank groups x 4
-# banks, 32768 rows, 1024 columns, x16, 1 rank, 1 channel; BL32 moves 64 bytes per burst.
-# Currents: JEDEC publishes no IDD values; these are DRAMPower's LPDDR5 memspec
-# (github.com/tukl-msd/DRAMPower tests/tests_drampower/resources/lpddr5.json, commit 0d76441): VDD 1.2,
-# IDD0 56.25, IDD2P 17, IDD2N 33.75, IDD3P 22.5, IDD3N 35, IDD4R 157.5, IDD4W 135, IDD5 118, IDD6 20.25.
-# Treat LPDDR5 energy as indicative.
 LPDDR5_6400 = DramDevice(
     name="lpddr5-6400",
     protocol="LPDDR5",
@@ -481,6 +475,22 @@ LPDDR5_6400 = DramDevice(
     idd5ab_ma=118,
     idd6x_ma=20.25,
     address_mapping="rochrababgco",
+    source=(
+        "LPDDR5-6400 (no DRAMsim3 configuration exists). Timings are JEDEC JESD209-5 values at CK = 800 MHz (tCK "
+        "1.25 ns, WCK:CK 4:1, 6400 MT/s per pin), in cycles as transcribed by Ramulator 2.0's LPDDR5_6400 timing "
+        "preset (github.com/CMU-SAFARI/ramulator2 src/dram/impl/LPDDR5.cpp, commit 0b89cad): nBL16 4 (taken as "
+        "the burst time of one 64-byte burst on the x16 channel), CL 20, CWL 11, tRCD 15 (18 ns), tRPpb 15 (18 "
+        "ns), tRAS 34 (42 ns), tWR 28 (34 ns), tRTP 4, tCCD 4, tRRD 4 (5 ns), tWTR_S 5, tWTR_L 10, tFAW 16 (20 "
+        "ns), tPPD 2, tRTRS 2 (its nCS rank switch), and from its 8 Gb density tables tRFCab 210 ns -> 168 cycles "
+        "and tREFI 3906 ns -> 3125 cycles. Our assumptions, not transcribed: tCCD_S = nCCD = 4 and tCCD_L = 8 "
+        "(twice tCCD_S, bank-group mode), tRRD_L = tRRD_S = 4 (one tRRD), tCKE = tXP = 6 (7.5 ns; the model has "
+        "no power-down, so they are unused). Organization (Ramulator LPDDR5_8Gb_x16): 4 bank groups x 4 banks, "
+        "32768 rows, 1024 columns, x16, 1 rank, 1 channel; BL32 moves 64 bytes per burst. Currents: JEDEC "
+        "publishes no IDD values; these are DRAMPower's LPDDR5 memspec (github.com/tukl-msd/DRAMPower "
+        "tests/tests_drampower/resources/lpddr5.json, commit 0d76441): VDD 1.2, IDD0 56.25, IDD2P 17, IDD2N "
+        "33.75, IDD3P 22.5, IDD3N 35, IDD4R 157.5, IDD4W 135, IDD5 118, IDD6 20.25. Treat LPDDR5 energy as "
+        "indicative."
+    ),
 )
 
 PRESETS: dict[str, DramDevice] = {d.name: d for d in (DDR4_3200, LPDDR4_2400, HBM2, LPDDR5_6400)}

@@ -99,6 +99,9 @@ class ChannelController:
         self.open_row = [-1] * self.nbanks
         self.hits = [0] * self.nbanks
         self.queues: list[list[Command]] = [[] for _ in range(self.nbanks)]
+        # A lower bound on the cycle at which each bank's queue could issue; timing constraints only ever
+        # move later, so the bound holds until the bank's own state or queue changes (then reset to 0).
+        self.bank_ready = [0] * self.nbanks
         self.queued = 0
         self.queue_idx = 0
         self.read_queue: list[Transaction] = []
@@ -191,6 +194,7 @@ class ChannelController:
             else:
                 kind = READ_P if self.closed_page else READ
             self.queues[txn.bank].append(Command(kind, txn.bank, txn.rank, txn.row, txn))
+            self.bank_ready[txn.bank] = 0
             self.queued += 1
             del queue[i]
             return True
@@ -204,19 +208,20 @@ class ChannelController:
             return ACT
         return cmd.kind if row == cmd.row else PRE
 
-    def _faw_ok(self, rank: int, now: int) -> bool:
-        window = self.faw[rank]
-        return not (len(window) >= 4 and now < window[0])
-
     def _first_ready(self, queue: list[Command], now: int) -> Command | None:
+        """The oldest issuable command's next step; if none, records when the bank could next issue."""
         earliest = self.earliest
+        wake = NEVER
         for i, cmd in enumerate(queue):
             kind = self._required(cmd)
-            if earliest[cmd.bank][kind] > now:
+            t = earliest[cmd.bank][kind]
+            if kind == ACT and len(self.faw[cmd.rank]) >= 4:
+                t = max(t, self.faw[cmd.rank][0])
+            if t > now:
+                wake = min(wake, t)
                 continue
+            # timing-ready but held by arbitration: only an event on this bank can release it
             if kind == ACT:
-                if not self._faw_ok(cmd.rank, now):
-                    continue
                 return Command(ACT, cmd.bank, cmd.rank, cmd.row, None)
             if kind == PRE:
                 if not self._may_precharge(queue, i, cmd):
@@ -225,6 +230,7 @@ class ChannelController:
             if cmd.kind in (WRITE, WRITE_P) and self._read_before(queue, i, cmd):
                 continue
             return cmd
+        self.bank_ready[queue[0].bank] = wake
         return None
 
     def _may_precharge(self, queue: list[Command], i: int, cmd: Command) -> bool:
@@ -263,7 +269,7 @@ class ChannelController:
         for _ in range(n):
             self.queue_idx = (self.queue_idx + 1) % n
             queue = self.queues[self.queue_idx]
-            if not queue or self.queue_idx // per_rank == skip_rank:
+            if not queue or self.bank_ready[self.queue_idx] > now or self.queue_idx // per_rank == skip_rank:
                 continue
             cmd = self._first_ready(queue, now)
             if cmd is not None:
@@ -273,6 +279,7 @@ class ChannelController:
     # ----- issuing -----
     def _issue(self, cmd: Command, now: int) -> None:
         kind, bank, stats = cmd.kind, cmd.bank, self.stats
+        self.bank_ready[bank] = 0
         if self.log is not None:
             self.log.append((now, kind, cmd.rank, bank))
         if kind <= WRITE_P:
@@ -365,20 +372,17 @@ class ChannelController:
         return not (self.queued or self.read_queue or self.write_buffer or self.refresh_due)
 
     def next_change(self, now: int) -> int:
-        """Earliest cycle after `now` at which a blocked command could become ready (NEVER if none)."""
+        """Earliest cycle after `now` at which a blocked command could become ready (NEVER if none).
+
+        Valid after a step that issued nothing: that step visited every bank not under refresh."""
         best = NEVER
-        earliest = self.earliest
         for bank, queue in enumerate(self.queues):
-            if not queue:
-                continue
-            for cmd in queue:
-                kind = self._required(cmd)
-                t = earliest[bank][kind]
-                if kind == ACT and len(self.faw[cmd.rank]) >= 4:
-                    t = max(t, self.faw[cmd.rank][0])
+            if queue:
+                t = self.bank_ready[bank]
                 if now < t < best:
                     best = t
         if self.refresh_due:
+            earliest = self.earliest
             base = self.refresh_due[0] * self.d.banks
             for bank in range(base, base + self.d.banks):
                 t = earliest[bank][PRE if self.open_row[bank] >= 0 else REF]

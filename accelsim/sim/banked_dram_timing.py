@@ -75,7 +75,7 @@ def timing_table(d: DramDevice) -> Table:
     table[ACT][SAME_GROUP] = [(ACT, act_act_l)]
     table[ACT][OTHER_GROUP] = [(ACT, d.trrd_s_cycles)]
     table[PRE][SAME_BANK] = [(ACT, d.trp_cycles), (REF, d.trp_cycles)]
-    if d.protocol.startswith("LPDDR4") or d.tppd_cycles and d.protocol.startswith("LPDDR"):
+    if d.tppd_cycles:  # DRAMsim3 applies tPPD to LPDDR4 and GDDR; the other presets have none
         table[PRE][SAME_GROUP] = [(PRE, d.tppd_cycles)]
         table[PRE][OTHER_GROUP] = [(PRE, d.tppd_cycles)]
     # All-bank refresh: every bank of the rank waits tRFC for ACT and the next REF (timing.cc same_rank).
