@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from accelsim.dram_devices import dram_device
+from accelsim.dram_devices import DramControllerConfig, dram_device
 from accelsim.sim.dram_stream import format_stream, run_stream
 
 REQUEST_BYTES = 64
@@ -98,15 +98,18 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "dramsim3"
 
 def compare(dram: str) -> str:
     """Table of ours against DRAMsim3's committed figures on every committed stream (no DRAMsim3 needed)."""
-    device = dram_device(dram)
-    doc = json.loads((DATA / f"dramsim3_{dram.replace('-', '_')}.json").read_text())
+    closed = dram.endswith("-closed")
+    device = dram_device(dram.removesuffix("-closed"))
+    config = DramControllerConfig(page_policy="closed" if closed else "open")
+    file = dram.removesuffix("-closed").replace("-", "_") + ("_closepage" if closed else "")
+    doc = json.loads((DATA / f"dramsim3_{file}.json").read_text())
     head = f"{'stream':15} {'GB/s ours':>9} {'DRAMsim3':>9} {'diff':>7} {'hits ours':>9} {'DRAMsim3':>9} "
     head += f"{'diff/req':>8} {'lat ours':>8} {'DRAMsim3':>8} {'ACT ours':>8} {'DRAMsim3':>8} {'wall s':>6}"
-    rows = [f"{device.name} against DRAMsim3 {doc['dramsim3_commit'][:10]} ({doc['config']})", head]
+    rows = [f"{dram} against DRAMsim3 {doc['dramsim3_commit'][:10]} ({doc['config']})", head]
     delay = device.read_latency_cycles + device.burst_cycles
     for name, ref in sorted(doc["streams"].items()):
         start = time.perf_counter()
-        r = run_stream(DATA / f"{name}.trace", device)
+        r = run_stream(DATA / f"{name}.trace", device, config)
         wall = time.perf_counter() - start
         ref_bw = ref["data_commands"] * device.request_bytes
         ref_bw /= (ref["cycles_to_last_data_command"] - 1 + delay) * device.tck_ns * 1e-9
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dram", default="ddr4-3200")
     r.add_argument("--json", action="store_true")
     c = sub.add_parser("compare", help="ours against DRAMsim3's committed figures")
-    c.add_argument("--dram", default="ddr4-3200", choices=["ddr4-3200", "lpddr4-2400", "hbm2"])
+    c.add_argument("--dram", default="ddr4-3200", choices=["ddr4-3200", "lpddr4-2400", "hbm2", "ddr4-3200-closed"])
     args = parser.parse_args(argv)
     if args.cmd == "compare":
         print(compare(args.dram))
