@@ -229,7 +229,8 @@ class DramControllerConfig:
 
     `write_drain_low` is the write-buffer occupancy above which writes drain when the command queues are
     empty (DRAMsim3 controller.cc ScheduleTransaction hard-codes 8); a full buffer always drains.
-    `row_hit_cap` is how many hits an open row may serve before a waiting miss may close it
+    `drain_when_idle` also drains writes whenever no read waits (DRAMsim3 does not: a few writes can wait
+    there until more arrive or the input ends). `row_hit_cap` is how many hits an open row may serve before a waiting miss may close it
     (command_queue.cc ArbitratePrecharge: 4).
     """
 
@@ -238,6 +239,7 @@ class DramControllerConfig:
     cmd_queue_depth: int = 8
     trans_queue_depth: int = 32
     write_drain_low: int = 8
+    drain_when_idle: bool = False
     row_hit_cap: int = 4
 
     def __post_init__(self) -> None:

@@ -300,3 +300,55 @@ def test_matches_dramsim3(dev: str, stream: str) -> None:
     assert r.requests == ref["requests"]
     # not a target of the issue, but a check on queueing: average read latency within 5%
     assert abs(r.avg_read_latency_cycles / ref["average_read_latency"] - 1) <= 0.05
+
+
+# ----- driven from SimPy -----
+def test_simpy_port_replays_a_stream_exactly_like_the_stream_runner() -> None:
+    simpy = pytest.importorskip("simpy")
+    from accelsim.sim.banked_dram_port import BankedDramPort
+
+    lines = random_lines(1500, seed=3, span=1 << 22, gap=3)
+    expected = load_trace(lines)
+    replay(expected, DDR4_3200)
+    env = simpy.Environment()
+    port = BankedDramPort(env, DDR4_3200)
+    events = [port.access(t.address, t.is_write, at=t.arrival) for t in load_trace(lines)]
+    env.run(until=simpy.AllOf(env, events))
+    got = [ev.value for ev in events]
+    assert [(t.accepted, t.issued, t.done) for t in got] == [(t.accepted, t.issued, t.done) for t in expected]
+    assert all(ev.value.done == t for ev, t in zip(events, [t.done for t in expected], strict=True))
+
+
+def test_simpy_port_serves_requests_arriving_from_processes() -> None:
+    simpy = pytest.importorskip("simpy")
+    from accelsim.sim.banked_dram_port import BankedDramPort
+
+    env = simpy.Environment()
+    port = BankedDramPort(env, DDR4_3200)
+    latencies: list[int] = []
+
+    def reader(base: int, count: int, gap: int):  # noqa: ANN202 (a SimPy process)
+        for i in range(count):
+            start = env.now
+            txn = yield port.access(base + i * 64, False)
+            latencies.append(env.now - start)
+            assert env.now == txn.done
+            yield env.timeout(gap)
+
+    env.process(reader(0, 50, 200))
+    env.process(reader(1 << 30, 50, 0))
+    env.run(until=40_000)
+    assert len(latencies) == 100
+    isolated = DDR4_3200.trcd_cycles + DDR4_3200.cl_cycles + DDR4_3200.burst_cycles
+    assert min(latencies) >= DDR4_3200.cl_cycles + DDR4_3200.burst_cycles  # a row hit
+    assert latencies[0] == isolated  # the very first read opens its row
+
+
+def test_writes_wait_for_company_unless_drained_when_idle() -> None:
+    lines = ["0x0 READ 0", "0x40 WRITE 10", "0x80 READ 100000"]
+    held = run_stream(lines, DDR4_3200)  # DRAMsim3's policy: one write waits until the input ends
+    assert held.avg_write_latency_cycles > 100000 - 10
+    eager = run_stream(lines, DDR4_3200, DramControllerConfig(drain_when_idle=True))
+    # the write follows the read's RD (cycle 22) into the open row: WR at 22 + RL + burst - WL + tRTRS = 33
+    assert eager.avg_write_latency_cycles == 33 + 16 + 4 - 10
+    assert held.refs == eager.refs == 100000 * 2 // 12480

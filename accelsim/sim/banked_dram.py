@@ -7,7 +7,7 @@ Commands are chosen as DRAMsim3 does (controller.cc, command_queue.cc): banks vi
 oldest command whose next step (ACT, PRE or the column command) is ready wins, and a miss may close an
 open row only when no waiting command hits it or the row has served `row_hit_cap` hits (FR-FCFS).
 Writes wait in the write buffer until it is full, or holds more than `write_drain_low` with the command
-queues empty, or the input is exhausted; then they drain. Refresh: every tREFI per rank (staggered
+queues empty, or the input is exhausted (or, with drain_when_idle, no read waits); then they drain. Refresh: every tREFI per rank (staggered
 across ranks by default), open banks are precharged first, their queues pause until REF issues.
 
 Time only advances to cycles where something can change (an arrival, a timing constraint expiring, a
@@ -178,7 +178,8 @@ class ChannelController:
         if self.draining == 0 and wb:
             idle = self.queued == 0
             full = len(wb) >= self.cfg.trans_queue_depth
-            if full or (len(wb) > self.cfg.write_drain_low and idle) or (self.flush and idle and not self.read_queue):
+            drain_idle = (self.flush or self.cfg.drain_when_idle) and idle and not self.read_queue
+            if full or (len(wb) > self.cfg.write_drain_low and idle) or drain_idle:
                 self.draining = len(wb)
         queue = wb if self.draining > 0 else self.read_queue
         depth = self.cfg.cmd_queue_depth

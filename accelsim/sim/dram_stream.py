@@ -17,7 +17,7 @@ from pathlib import Path
 
 from accelsim.dram_devices import DramControllerConfig, DramDevice
 from accelsim.errors import InputError
-from accelsim.sim.banked_dram import NEVER, BankedDram, ChannelStats, Transaction, energy_pj
+from accelsim.sim.banked_dram import BankedDram, ChannelStats, Transaction, energy_pj
 
 WRITE_OPS = {"WRITE", "P_MEM_WR", "BOFF"}
 READ_OPS = {"READ", "P_MEM_RD", "P_FETCH"}
@@ -131,6 +131,7 @@ def format_stream(result: StreamResult) -> str:
 def simulate(txns: list[Transaction], dram: BankedDram) -> int:
     """Drive `dram` with `txns` (trace-CPU semantics) until every request completes; the last cycle simulated."""
     now, i, n = 0, 0, len(txns)
+    progress, seen = 0, 0  # last cycle a request was accepted or completed (refresh alone keeps waking a model)
     if n:
         now = txns[0].arrival
         dram.next_refresh = max(dram.next_refresh, now - now % dram.refresh_interval + dram.refresh_interval)
@@ -149,14 +150,18 @@ def simulate(txns: list[Transaction], dram: BankedDram) -> int:
         changed |= dram.step(now)
         if i == n and dram.idle():
             return now
+        count = i + sum(len(ch.completed) for ch in dram.channels)
+        if count != seen:
+            progress, seen = now, count
         if changed:
             now += 1
             continue
+        waiting_upstream = i < n and txns[i].arrival > now
+        if not waiting_upstream and now - progress > 8 * dram.device.trefi_cycles:
+            raise RuntimeError(f"banked DRAM model stalled at cycle {now}")  # a bug, not an input error
         wake = dram.next_change(now)
-        if i < n and txns[i].arrival > now:
+        if waiting_upstream:
             wake = min(wake, txns[i].arrival)
-        if wake >= NEVER:
-            raise RuntimeError("banked DRAM model stalled")  # a bug, not an input error
         now = wake
 
 
