@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("file", nargs="+", type=Path)
     r.add_argument("--dram", default="ddr4-3200")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--requests-per-cycle", type=int, default=1, help="1 as DRAMsim3's trace CPU; more for HBM2")
     c = sub.add_parser("compare", help="ours against DRAMsim3's committed figures")
     c.add_argument("--dram", default="ddr4-3200", choices=["ddr4-3200", "lpddr4-2400", "hbm2", "ddr4-3200-closed"])
     args = parser.parse_args(argv)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     device = dram_device(args.dram)
     for path in args.file:
         start = time.perf_counter()
-        result = run_stream(path, device)
+        result = run_stream(path, device, requests_per_cycle=args.requests_per_cycle)
         wall = time.perf_counter() - start
         if args.json:
             print(json.dumps({"file": str(path), "wall_s": wall, **result.to_json()}))

@@ -1,8 +1,8 @@
 """A SimPy front end to the banked DRAM model: processes ask for bursts, a driver process advances the model.
 
 Simulated time is in DRAM device clock cycles. A request is one burst (the device's request size); it is
-offered to the controller in the order asked, at most one per cycle and not before its `at` cycle, and
-waits while its channel's queue is full (the trace-replay semantics of dram_stream). Its event succeeds
+offered to the controller in the order asked, not before its `at` cycle, and waits while its channel's
+queue is full (with accepts_per_cycle=1, the trace-replay semantics of dram_stream). Its event succeeds
 at the cycle its data has left the bus, with the Transaction as value. The driver sleeps until the model
 says something can change (a timing constraint expiring, a refresh falling due) or a new request arrives,
 so idle stretches cost nothing. Refresh keeps the driver waking every tREFI / ranks, so run the
@@ -23,8 +23,16 @@ from accelsim.sim.banked_dram import BankedDram, Transaction
 class BankedDramPort:
     """Owns a BankedDram and the SimPy process that drives it."""
 
-    def __init__(self, env: simpy.Environment, device: DramDevice, config: DramControllerConfig | None = None) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        device: DramDevice,
+        config: DramControllerConfig | None = None,
+        accepts_per_cycle: int | None = None,
+    ) -> None:
+        """`accepts_per_cycle`: how many waiting requests may enter per cycle (None: all that fit, in order)."""
         self.env = env
+        self.accepts_per_cycle = accepts_per_cycle
         self.dram = BankedDram(device, config)
         self.pending: deque[tuple[Transaction, simpy.Event]] = deque()
         self.events: dict[int, simpy.Event] = {}  # id(transaction) -> its completion event
@@ -44,15 +52,19 @@ class BankedDramPort:
         return done
 
     def _accept(self, now: int) -> bool:
-        if not self.pending or self.pending[0][0].arrival > now:
-            return False
-        txn = self.pending[0][0]
-        channel = self.dram.route(txn)
-        if not channel.will_accept(txn.is_write):
-            return False
-        self.pending.popleft()
-        channel.add(txn, now)
-        return True
+        """Admit waiting requests in order until one is not due, its queue is full, or the cycle's quota is met."""
+        accepted = 0
+        while self.pending and accepted != self.accepts_per_cycle:
+            txn = self.pending[0][0]
+            if txn.arrival > now:
+                break
+            channel = self.dram.route(txn)
+            if not channel.will_accept(txn.is_write):
+                break
+            self.pending.popleft()
+            channel.add(txn, now)
+            accepted += 1
+        return accepted > 0
 
     def _complete(self, now: int) -> None:
         """Fire each finished transaction's event at the cycle its data is done."""

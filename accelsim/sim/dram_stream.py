@@ -2,8 +2,8 @@
 
 Trace format (DRAMsim3 src/common.cc operator>>): one `<hex address> <READ|WRITE> <cycle>` per line; each
 line is one burst of the device's request size (bus width / 8 x burst length bytes). Requests enter in file
-order, at most one per cycle, not before their cycle, and wait while their channel's queue is full (as
-DRAMsim3's TraceBasedCPU). Latency counts from acceptance into the controller, as DRAMsim3's; a read ends
+order, at most one per cycle by default, not before their cycle, and wait while their channel's queue is
+full (as DRAMsim3's TraceBasedCPU). Latency counts from acceptance into the controller, as DRAMsim3's; a read ends
 when its data has left the bus, a write when its data has been written (issue + CWL + burst).
 Bandwidth is bytes over the time from the first request's cycle to the last data transfer's end.
 """
@@ -128,8 +128,13 @@ def format_stream(result: StreamResult) -> str:
     return "\n".join(lines)
 
 
-def simulate(txns: list[Transaction], dram: BankedDram) -> int:
-    """Drive `dram` with `txns` (trace-CPU semantics) until every request completes; the last cycle simulated."""
+def simulate(txns: list[Transaction], dram: BankedDram, requests_per_cycle: int = 1) -> int:
+    """Drive `dram` with `txns` until every request completes; the last cycle simulated.
+
+    Requests enter in order, up to `requests_per_cycle` a cycle (DRAMsim3's trace CPU: 1), none before its
+    cycle; the first one whose channel queue is full holds back the rest."""
+    if requests_per_cycle < 1:
+        raise InputError(f"dram stream requests_per_cycle = {requests_per_cycle}: must be in [1, inf]")
     now, i, n = 0, 0, len(txns)
     progress, seen = 0, 0  # last cycle a request was accepted or completed (refresh alone keeps waking a model)
     if n:
@@ -137,16 +142,19 @@ def simulate(txns: list[Transaction], dram: BankedDram) -> int:
         dram.next_refresh = max(dram.next_refresh, now - now % dram.refresh_interval + dram.refresh_interval)
     while True:
         changed = False
-        if i < n and txns[i].arrival <= now:
+        for _ in range(requests_per_cycle):
+            if i == n or txns[i].arrival > now:
+                break
             txn = txns[i]
             channel = dram.route(txn)
-            if channel.will_accept(txn.is_write):
-                channel.add(txn, now)
-                i += 1
-                changed = True
-                if i == n:
-                    for ch in dram.channels:
-                        ch.flush = True
+            if not channel.will_accept(txn.is_write):
+                break
+            channel.add(txn, now)
+            i += 1
+            changed = True
+            if i == n:
+                for ch in dram.channels:
+                    ch.flush = True
         changed |= dram.step(now)
         if i == n and dram.idle():
             return now
@@ -181,19 +189,29 @@ def load_trace(source: str | Path | Iterable[str]) -> list[Transaction]:
 
 
 def replay(
-    txns: list[Transaction], device: DramDevice, config: DramControllerConfig | None = None, record: bool = False
+    txns: list[Transaction],
+    device: DramDevice,
+    config: DramControllerConfig | None = None,
+    record: bool = False,
+    requests_per_cycle: int = 1,
 ) -> tuple[StreamResult, BankedDram]:
     """Run fresh transactions on a new model of `device`; the model is returned for inspection (its logs)."""
     dram = BankedDram(device, config, record)
-    simulate(txns, dram)
+    simulate(txns, dram, requests_per_cycle)
     return summarize(txns, dram), dram
 
 
 def run_stream(
-    source: str | Path | Iterable[str], device: DramDevice, config: DramControllerConfig | None = None
+    source: str | Path | Iterable[str],
+    device: DramDevice,
+    config: DramControllerConfig | None = None,
+    requests_per_cycle: int = 1,
 ) -> StreamResult:
-    """Replay a DRAMsim3-format trace (a path or its lines) on `device`."""
-    return replay(load_trace(source), device, config)[0]
+    """Replay a DRAMsim3-format trace (a path or its lines) on `device`.
+
+    One request enters per cycle by default, as DRAMsim3's trace CPU: enough for one DDR channel, a quarter
+    of what HBM2's eight channels can take; raise `requests_per_cycle` to feed wide devices."""
+    return replay(load_trace(source), device, config, requests_per_cycle=requests_per_cycle)[0]
 
 
 def summarize(txns: list[Transaction], dram: BankedDram) -> StreamResult:
