@@ -119,6 +119,10 @@ class ChannelController:
         self.log: list[tuple[int, int, int, int]] | None = [] if record else None  # (cycle, kind, rank, bank)
         self.completed: list[Transaction] = []
         self._updates = self._build_updates()
+        n = self.nbanks
+        self._rotation = [[(start + k) % n for k in range(1, n + 1)] for start in range(n)]
+        self._scan_blocked = False  # the last transaction scan moved nothing and nothing has freed a slot since
+        self._scan_queue: list[Transaction] = []
 
     def _build_updates(self) -> list[list[list[tuple[int, int, int]]]]:
         """[kind][bank] -> [(target bank, following kind, delay)], flattened from the timing table."""
@@ -155,6 +159,7 @@ class ChannelController:
     def add(self, txn: Transaction, now: int) -> None:
         """Accept a transaction (will_accept must hold). Writes are posted; a read of a buffered write is served."""
         txn.accepted = now
+        self._scan_blocked = False
         if txn.is_write:
             if txn.address in self.pending_writes:  # merged into the buffered write
                 txn.issued = txn.done = now
@@ -182,6 +187,8 @@ class ChannelController:
             if full or (len(wb) > self.cfg.write_drain_low and idle) or drain_idle:
                 self.draining = len(wb)
         queue = wb if self.draining > 0 else self.read_queue
+        if self._scan_blocked and queue is self._scan_queue:
+            return False
         depth = self.cfg.cmd_queue_depth
         for i, txn in enumerate(queue):
             if len(self.queues[txn.bank]) >= depth:
@@ -199,6 +206,9 @@ class ChannelController:
             self.queued += 1
             del queue[i]
             return True
+        # every transaction waits on a full command queue: rescanning is pointless until one drains or
+        # a transaction arrives
+        self._scan_blocked, self._scan_queue = True, queue
         return False
 
     # ----- command selection -----
@@ -264,16 +274,17 @@ class ChannelController:
         return Command(REF, base, rank, -1, None) if all_ready else None
 
     def _command_to_issue(self, now: int) -> Command | None:
-        n = self.nbanks
+        """Visit the banks round-robin from the one after the last visited; a full circle ends where it began."""
         skip_rank = self.refreshing_rank
         per_rank = self.d.banks
-        for _ in range(n):
-            self.queue_idx = (self.queue_idx + 1) % n
-            queue = self.queues[self.queue_idx]
-            if not queue or self.bank_ready[self.queue_idx] > now or self.queue_idx // per_rank == skip_rank:
+        queues, ready = self.queues, self.bank_ready
+        for idx in self._rotation[self.queue_idx]:
+            queue = queues[idx]
+            if not queue or ready[idx] > now or idx // per_rank == skip_rank:
                 continue
             cmd = self._first_ready(queue, now)
             if cmd is not None:
+                self.queue_idx = idx
                 return cmd
         return None
 
@@ -287,6 +298,7 @@ class ChannelController:
             txn = cmd.txn
             self.queues[bank].remove(cmd)
             self.queued -= 1
+            self._scan_blocked = False
             hit = self.hits[bank] != 0
             if kind <= READ_P:
                 stats.reads += 1
