@@ -216,7 +216,7 @@ def check_invariants(device: DramDevice, log: list[tuple[int, int, int, int]], r
 )
 def test_timing_invariants_on_random_streams(device: DramDevice, config: DramControllerConfig) -> None:
     span = min(device.capacity_bytes, 1 << 24)  # 16 MB: some row hits, many conflicts
-    lines = random_lines(6000, seed=7, span=span)
+    lines = random_lines(4000, seed=7, span=span)
     result, dram = replay(load_trace(lines), device, config, record=True)
     assert result.refs > 0
     for ch in dram.channels:
@@ -224,7 +224,7 @@ def test_timing_invariants_on_random_streams(device: DramDevice, config: DramCon
     # bytes and requests conserved; every request completes after it was accepted
     txns = load_trace(lines)
     res2, _ = replay(txns, device, config)
-    assert res2.bytes == 6000 * device.request_bytes and res2.reads + res2.writes == 6000
+    assert res2.bytes == 4000 * device.request_bytes and res2.reads + res2.writes == 4000
     assert all(t.arrival <= t.accepted <= t.issued <= t.done for t in txns)
     assert res2 == result
 
@@ -238,7 +238,7 @@ def test_long_sequential_stream_reaches_bus_peak(device: DramDevice, mapping: st
     # bank groups (HBM2: channels) in the low bits: consecutive bursts never wait on tCCD_L, so the data bus
     # is the bound, less refresh (each rank blocked tRFC of every tREFI; the stream dwells in one rank)
     device = replace(device, address_mapping=mapping)
-    lines = [f"{i * device.request_bytes:x} READ {i // per_cycle}" for i in range(40000)]
+    lines = [f"{i * device.request_bytes:x} READ {i // per_cycle}" for i in range(20000)]
     r = run_stream(lines, device, requests_per_cycle=per_cycle)
     peak = device.peak_bandwidth_bytes_per_s * (1 - device.trfc_cycles / device.trefi_cycles)
     assert 0.97 * peak <= r.bandwidth_bytes_per_s <= device.peak_bandwidth_bytes_per_s
