@@ -328,15 +328,19 @@ def nvdla(macs: int) -> Accelerator:
 #: scratchpads of 224 16-bit entries: weights go from DRAM to the PEs, not through the GLB.
 EYERISS_GLB_BYTES = 108 * 1024
 EYERISS_FILTER_SPAD_BYTES = 168 * 224 * 2
-#: Off-chip: a 64-bit data bus on a 90 MHz link clock (JSSC 2017, Fig. 2 / Table).
+#: Off-chip: a 64-bit data bus on the chip's 90 MHz link clock (JSSC 2017: core clock 100-250
+#: MHz, link clock 90 MHz), one direction at a time.
 EYERISS_LINK_BYTES_PER_S = 8 * 90e6
 
 
 def eyeriss() -> Accelerator:
-    """Eyeriss v1 as a 12 x 14 weight-stationary systolic array (accelsim has no row-stationary
-    dataflow): K (input channels x filter taps) over the 12 rows, output channels over the 14
-    columns, output pixels streamed. The GLB is split evenly between input feature maps and
-    16-bit partial sums; the filter scratchpads are the weight buffer."""
+    """Eyeriss v1 (JSSC 2017): 168 PEs as a 12 x 14 systolic array at 200 MHz, 108 KB GLB.
+
+    Weight-stationary stands in for row-stationary, which accelsim does not have: K (input
+    channels x filter taps) over the 12 rows, output channels over the 14 columns, output pixels
+    streamed. The GLB is split evenly between input feature maps and 16-bit partial sums (Eyeriss
+    allocates it per layer; the even split favours neither); the filter scratchpads are the
+    weight buffer."""
     return Accelerator(
         name="eyeriss",
         clock_hz=200e6,

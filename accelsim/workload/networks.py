@@ -357,11 +357,11 @@ NETWORKS: dict[str, Callable[[], Network]] = {
     "resnet18": resnet18,
     "resnet50": resnet50,
     "mobilenet_v2": mobilenet_v2,
-    "alexnet": alexnet,
     "bert-base-layer": bert_base_layer,
     "mlp": mlp,
     "digits-cnn": digits_cnn,
     "digits-mlp": digits_mlp,
+    "alexnet": alexnet,
 }
 
 
