@@ -300,6 +300,12 @@ def tpu_markdown(roof: Roofline) -> list[str]:
         x = float(row["ops_per_weight_byte"])
         bound = "memory" if x < roof.ridge_macs_per_byte else "compute"
         lines.append(f"| {row['app']} | {row['batch']} | {x:,.0f} | {bound} | {roof.attainable_tops(x):.1f} |")
+    lines += [
+        "",
+        "What the TPUv1 comparison omits: only the roofline is checked (the preset's peak MAC rate and DRAM "
+        "bandwidth). The applications' measured throughput, below their roofline in the paper, is not compared: "
+        "simulating them needs their layer shapes, which the paper does not give (only layer counts and weights).",
+    ]
     return lines
 
 
