@@ -27,6 +27,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Linear": ("accelsim.workload.layers", "Linear"),
     "Gemm": ("accelsim.workload.layers", "Gemm"),
     "MatMul": ("accelsim.workload.layers", "MatMul"),
+    "with_batch": ("accelsim.workload.batched", "with_batch"),
     # compression and accuracy
     "Transform": ("accelsim.compress", "Transform"),
     "Quantize": ("accelsim.compress", "Quantize"),

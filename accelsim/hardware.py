@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -260,7 +261,148 @@ def seed_sparse() -> Accelerator:
     return Accelerator(name="seed-sparse", mac_array=MacArray(zero_skipping=True))
 
 
-PRESETS = {"seed": seed, "seed-fixed": seed_fixed_width, "seed-sparse": seed_sparse}
+# ---- published chips (validation presets: published parameters only) -------------------------
+
+#: NVDLA primer, "Example Area and Performance with NVDLA" (nvdla.org/primer.html): # MACs ->
+#: (convolution buffer KB, SDRAM bandwidth GB/s), all at 1 GHz with no on-chip SRAM.
+NVDLA_PRIMER_CONFIGS: dict[int, tuple[int, float]] = {
+    2048: (512, 20.0),
+    1024: (256, 15.0),
+    512: (256, 10.0),
+    256: (256, 5.0),
+    128: (256, 2.0),
+    64: (128, 1.0),
+    32: (128, 0.5),
+}
+#: An NVDLA MAC cell does one INT16/FP16 or two INT8 multiply-accumulates per cycle (hwarch:
+#: nv_full has 1024 INT16/FP16 and 2048 INT8 MACs). FP32 is not an NVDLA format: it runs at the
+#: INT16 rate here. INT4 is not either: it runs at the INT8 rate.
+NVDLA_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=2, int4=2)
+#: The accumulator (CACC assembly SRAM group): 256 entries of partial sums (NVDLA C model,
+#: DIRECT_CONV_ASSEMBLY_ENTRY_NUM) for 32 INT8 output channels of nv_full, 34-bit sums held
+#: here as 32-bit: 256 x 32 x 4 B. The primer does not give the smaller designs' accumulators.
+NVDLA_ACCUMULATOR_BYTES = 256 * 32 * 4
+
+
+def nvdla(macs: int) -> Accelerator:
+    """An NVDLA configuration of the primer's table: `macs` INT8 MACs at 1 GHz, its convolution
+    buffer split evenly between weights and activations, its SDRAM bandwidth.
+
+    NVDLA's convolution buffer (CBUF) is one SRAM shared by weights and feature data, allocated
+    to each in whole banks per hardware layer (hwarch, "Convolution Buffer Banks": the number
+    of banks "defines the granularity of CBUF storage allocation between weights and
+    activations"). accelsim's buffers are fixed per run, so the split is even: half the banks
+    each, the allocation that favours neither operand; a per-layer re-split is not modelled.
+    NVDLA runs a network hardware layer by hardware layer, each from memory to memory (hwarch,
+    "Functional Description"; only the convolution, activation and pooling stages of one layer
+    are fused), so no layer's output stays on chip for the next one. Static power is 0: the
+    comparison is of dynamic energy (the primer gives no leakage figure).
+    """
+    if macs not in NVDLA_PRIMER_CONFIGS:
+        allowed = ", ".join(str(m) for m in NVDLA_PRIMER_CONFIGS)
+        raise ConfigError(f"nvdla: macs must be one of {allowed} (got {macs!r})")
+    cbuf_kb, bandwidth_gbps = NVDLA_PRIMER_CONFIGS[macs]
+    cbuf_bytes = cbuf_kb * 1024
+    half = cbuf_bytes // 2
+    cbuf_pj = sram_energy_pj_per_byte(cbuf_bytes)
+    return Accelerator(
+        name=f"nvdla-{macs}",
+        clock_hz=1e9,
+        mac_array=MacArray(lanes=macs // 2, pack=NVDLA_PACK),
+        buffers=Buffers(
+            weight_bytes=half,
+            activation_bytes=half,
+            output_bytes=NVDLA_ACCUMULATOR_BYTES,
+            weight_energy_pj_per_byte=cbuf_pj,
+            activation_energy_pj_per_byte=cbuf_pj,
+            output_energy_pj_per_byte=sram_energy_pj_per_byte(NVDLA_ACCUMULATOR_BYTES),
+            retain_activations=False,
+        ),
+        dram=Dram(bandwidth_bytes_per_s=bandwidth_gbps * 1e9),
+        static_power_w=0.0,
+    )
+
+
+#: Eyeriss (Chen et al., JSSC 2017): 168 PEs as 12 x 14, 200 MHz in the AlexNet measurement,
+#: a 108 KB global buffer (GLB) for input feature maps and partial sums, and per-PE filter
+#: scratchpads of 224 16-bit entries: weights go from DRAM to the PEs, not through the GLB.
+EYERISS_GLB_BYTES = 108 * 1024
+EYERISS_FILTER_SPAD_BYTES = 168 * 224 * 2
+#: Off-chip: a 64-bit data bus on the chip's 90 MHz link clock (JSSC 2017: core clock 100-250
+#: MHz, link clock 90 MHz), one direction at a time.
+EYERISS_LINK_BYTES_PER_S = 8 * 90e6
+
+
+def eyeriss() -> Accelerator:
+    """Eyeriss v1 (JSSC 2017): 168 PEs as a 12 x 14 systolic array at 200 MHz, 108 KB GLB.
+
+    Weight-stationary stands in for row-stationary, which accelsim does not have: K (input
+    channels x filter taps) over the 12 rows, output channels over the 14 columns, output pixels
+    streamed. The GLB is split evenly between input feature maps and 16-bit partial sums (Eyeriss
+    allocates it per layer; the even split favours neither); the filter scratchpads are the
+    weight buffer."""
+    return Accelerator(
+        name="eyeriss",
+        clock_hz=200e6,
+        mac_array=MacArray(lanes=168, geometry="systolic", rows=12, cols=14, dataflow="ws"),
+        buffers=Buffers(
+            weight_bytes=EYERISS_FILTER_SPAD_BYTES,
+            activation_bytes=EYERISS_GLB_BYTES // 2,
+            output_bytes=EYERISS_GLB_BYTES // 2,
+            weight_energy_pj_per_byte=sram_energy_pj_per_byte(EYERISS_FILTER_SPAD_BYTES),
+            activation_energy_pj_per_byte=sram_energy_pj_per_byte(EYERISS_GLB_BYTES),
+            output_energy_pj_per_byte=sram_energy_pj_per_byte(EYERISS_GLB_BYTES),
+            accumulator_bits=16,
+        ),
+        dram=Dram(bandwidth_bytes_per_s=EYERISS_LINK_BYTES_PER_S),
+        static_power_w=0.0,
+    )
+
+
+#: TPUv1 (Jouppi et al., ISCA 2017): a 256 x 256 INT8 matrix unit at 700 MHz, weights streamed
+#: from 34 GB/s DDR3 through a weight FIFO four 64 KiB tiles deep, a 24 MiB unified buffer for
+#: activations and 4 MiB of 32-bit accumulators.
+TPU_V1_WEIGHT_FIFO_BYTES = 4 * 64 * 1024
+TPU_V1_UNIFIED_BUFFER_BYTES = 24 * 1024 * 1024
+TPU_V1_ACCUMULATOR_BYTES = 4 * 1024 * 1024
+
+
+def tpu_v1() -> Accelerator:
+    """TPUv1: a weight-stationary 256 x 256 systolic array at 700 MHz and 34 GB/s."""
+    return Accelerator(
+        name="tpu-v1",
+        clock_hz=700e6,
+        mac_array=MacArray(lanes=256 * 256, geometry="systolic", rows=256, cols=256, dataflow="ws"),
+        buffers=Buffers(
+            weight_bytes=TPU_V1_WEIGHT_FIFO_BYTES,
+            activation_bytes=TPU_V1_UNIFIED_BUFFER_BYTES,
+            output_bytes=TPU_V1_ACCUMULATOR_BYTES,
+            weight_energy_pj_per_byte=sram_energy_pj_per_byte(TPU_V1_WEIGHT_FIFO_BYTES),
+            activation_energy_pj_per_byte=sram_energy_pj_per_byte(TPU_V1_UNIFIED_BUFFER_BYTES),
+            output_energy_pj_per_byte=sram_energy_pj_per_byte(TPU_V1_ACCUMULATOR_BYTES),
+        ),
+        dram=Dram(bandwidth_bytes_per_s=34e9),
+        static_power_w=0.0,
+    )
+
+
+def _nvdla_preset(macs: int) -> Callable[[], Accelerator]:
+    def make() -> Accelerator:
+        return nvdla(macs)
+
+    cbuf_kb, bandwidth_gbps = NVDLA_PRIMER_CONFIGS[macs]
+    make.__doc__ = f"NVDLA primer configuration: {macs} INT8 MACs at 1 GHz, {cbuf_kb} KB CBUF, {bandwidth_gbps:g} GB/s."
+    return make
+
+
+PRESETS = {
+    "seed": seed,
+    "seed-fixed": seed_fixed_width,
+    "seed-sparse": seed_sparse,
+    **{f"nvdla-{macs}": _nvdla_preset(macs) for macs in NVDLA_PRIMER_CONFIGS},
+    "eyeriss": eyeriss,
+    "tpu-v1": tpu_v1,
+}
 
 
 def preset(name: str) -> Accelerator:

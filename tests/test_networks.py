@@ -28,6 +28,7 @@ PARAMETERS = {
     "mlp": 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10,
     "digits-cnn": (16 * 9 + 16) + (32 * 16 * 9 + 32) + (512 * 64 + 64) + (64 * 10 + 10),
     "digits-mlp": (64 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10),
+    "alexnet": 60_965_224,  # Krizhevsky et al. 2012, CONV2/4/5 grouped as in the original
 }
 
 

@@ -196,6 +196,61 @@ def mobilenet_v2() -> Network:
     )
 
 
+# --- AlexNet ---------------------------------------------------------------------------------------
+
+
+def alexnet() -> Network:
+    """AlexNet as Krizhevsky et al. (2012) split it over two GPUs and Eyeriss (JSSC 2017) ran it:
+    input 3x227x227, CONV2, CONV4 and CONV5 in two groups, biases, no batch-norm."""
+    layers: list[Layer] = []
+    x = _alexnet_conv(layers, "conv1", (3, 227, 227), 96, 11, stride=4, padding=0)
+    x = _pool(x, padding=0)  # max pool 3x3/2: 55 -> 27
+    x = _alexnet_conv(layers, "conv2", x, 256, 5, padding=2, groups=2)
+    x = _pool(x, padding=0)  # 27 -> 13
+    x = _alexnet_conv(layers, "conv3", x, 384, 3, padding=1)
+    x = _alexnet_conv(layers, "conv4", x, 384, 3, padding=1, groups=2)
+    x = _alexnet_conv(layers, "conv5", x, 256, 3, padding=1, groups=2)
+    c, h, w = _pool(x, padding=0)  # 13 -> 6
+    layers.append(Linear("fc6", in_features=c * h * w, out_features=4096))
+    layers.append(Linear("fc7", in_features=4096, out_features=4096))
+    layers.append(Linear("fc8", in_features=4096, out_features=1000))
+    return Network(
+        "alexnet",
+        tuple(layers),
+        "AlexNet (Krizhevsky et al. 2012) for ImageNet, input 3x227x227, grouped CONV2/4/5 as in the "
+        "original and in Eyeriss's measurements; 60,965,224 parameters counted from the architecture",
+    )
+
+
+def _alexnet_conv(
+    layers: list[Layer],
+    name: str,
+    x: Shape,
+    out_channels: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    groups: int = 1,
+) -> Shape:
+    """Append an AlexNet convolution (with bias) on `x`; return its output shape."""
+    c, h, w = x
+    conv = Conv2d(
+        name,
+        in_channels=c,
+        out_channels=out_channels,
+        in_height=h,
+        in_width=w,
+        kernel=(kernel, kernel),
+        stride=stride,
+        padding=padding,
+        groups=groups,
+        bias=True,
+        independent=not layers,
+    )
+    layers.append(conv)
+    return out_channels, conv.out_height, conv.out_width
+
+
 # --- transformer and MLP ----------------------------------------------------------------------------
 
 
@@ -306,6 +361,7 @@ NETWORKS: dict[str, Callable[[], Network]] = {
     "mlp": mlp,
     "digits-cnn": digits_cnn,
     "digits-mlp": digits_mlp,
+    "alexnet": alexnet,
 }
 
 

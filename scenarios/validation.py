@@ -1,0 +1,392 @@
+"""Validation against published chips: NVDLA, Eyeriss and TPUv1, with the error stated.
+
+Each chip is a preset built from its published parameters only (`accelsim hardware list`); no
+constant is fitted to the figures compared here. The published figures, with their citations,
+are committed under tests/data/validation/.
+
+- NVDLA (primer table, 7 configurations, ResNet-50 INT8 batch 1): frames/s, and energy per
+  frame against the primer's average power / frames/s, our 45 nm on-chip energy scaled to 16 nm.
+- Eyeriss (JSSC 2017 Table V, AlexNet CONV1-5, batch 4, 16-bit): per-layer processing latency
+  and DRAM traffic.
+- TPUv1 (ISCA 2017): the preset's roofline (peak, ridge point), with the paper's six
+  applications placed on it at their published operational intensity.
+
+    python scenarios/validation.py                     # print the tables, write out/validation
+    python scenarios/validation.py --readme README.md  # also rewrite the README's Validation block
+    python scenarios/validation.py --quick             # NVDLA's largest and smallest designs only
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from accelsim import InputError, Network, Precision, network, preset, replace_block, simulate, summarize
+from accelsim import with_batch as batched
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "validation"
+README_BLOCK = "validation"
+NVDLA_TARGET_MAPE_PCT = 15.0
+EYERISS_DRAM_TARGET_PCT = 25.0
+EYERISS_LATENCY_TARGET_PCT = 30.0
+TPU_TARGET_PCT = 5.0
+QUICK_NVDLA = (2048, 32)
+
+
+def read_table(name: str) -> list[dict[str, str]]:
+    """Rows of a committed data file (lines starting with # are its citation)."""
+    with (DATA / name).open() as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+def error_pct(ours: float, published: float) -> float:
+    return 100.0 * (ours - published) / published
+
+
+# --- technology scaling ---------------------------------------------------------------------------
+
+#: A. Stillmaker and B. Baas, "Scaling equations for the accurate prediction of CMOS device
+#: performance from 180 nm to 7 nm", Integration 58 (2017) 74-81: energy of a fixed design at
+#: node n and supply V, relative, as a V^2 + b V + c (their fitted coefficients, 45 and 16 nm).
+STILLMAKER_ENERGY = {45: (1.103, -0.362, 0.2767), 16: (0.2958, -0.1241, 0.03024)}
+#: Horowitz's ISSCC 2014 table (accelsim's energy defaults) is for 45 nm at 0.9 V. The primer
+#: gives no supply for its 16 nm figures; 0.8 V is assumed (a common 16 nm FinFET nominal).
+HOROWITZ_VDD = 0.9
+NVDLA_16NM_VDD = 0.8
+
+
+def stillmaker_energy(node_nm: int, vdd: float) -> float:
+    a, b, c = STILLMAKER_ENERGY[node_nm]
+    return a * vdd * vdd + b * vdd + c
+
+
+def energy_scale_45_to_16() -> float:
+    """Factor from accelsim's 45 nm, 0.9 V energies to 16 nm at 0.8 V (Stillmaker & Baas)."""
+    return stillmaker_energy(16, NVDLA_16NM_VDD) / stillmaker_energy(45, HOROWITZ_VDD)
+
+
+# --- NVDLA ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NvdlaPoint:
+    macs: int
+    published_fps: float
+    published_energy_mj: float  # average power / frames per second, 16 nm
+    fps: float
+    onchip_energy_45nm_mj: float  # MAC + SRAM energy per frame (DRAM is off chip)
+    dram_energy_mj: float
+    dram_mb: float
+
+    @property
+    def fps_error_pct(self) -> float:
+        return error_pct(self.fps, self.published_fps)
+
+    @property
+    def energy_16nm_mj(self) -> float:
+        return self.onchip_energy_45nm_mj * energy_scale_45_to_16()
+
+    @property
+    def energy_error_pct(self) -> float:
+        return error_pct(self.energy_16nm_mj, self.published_energy_mj)
+
+
+def nvdla_points(sizes: Sequence[int] | None = None) -> list[NvdlaPoint]:
+    """ResNet-50 INT8, batch 1, on every NVDLA preset (or those of `sizes`)."""
+    net = network("resnet50").with_precision(Precision.INT8)
+    out = []
+    for row in read_table("nvdla_primer.csv"):
+        macs = int(row["macs"])
+        if sizes is not None and macs not in sizes:
+            continue
+        hw = preset(f"nvdla-{macs}")
+        total = summarize(simulate(net, hw)).total
+        fps = float(row["resnet50_int8_fps"])
+        out.append(
+            NvdlaPoint(
+                macs=macs,
+                published_fps=fps,
+                published_energy_mj=float(row["average_power_mw_16nm"]) / fps,
+                fps=hw.clock_hz / total.cycles,
+                onchip_energy_45nm_mj=(total.energy.mac_j + total.energy.sram_j) * 1e3,
+                dram_energy_mj=total.energy.dram_j * 1e3,
+                dram_mb=(total.dram_read_bytes + total.dram_write_bytes) / 1e6,
+            )
+        )
+    return out
+
+
+def mape(errors: Sequence[float]) -> float:
+    return sum(abs(e) for e in errors) / len(errors)
+
+
+# --- Eyeriss --------------------------------------------------------------------------------------
+
+EYERISS_BATCH = 4
+#: Eyeriss's RLC packs three (5-bit run, 16-bit level) pairs and a 1-bit flag in a 64-bit word
+#: (JSSC 2017, Sec. V): 64 / 3 bits per nonzero 16-bit value.
+RLC_BITS_PER_NONZERO = 64 / 3
+
+
+@dataclass(frozen=True)
+class EyerissLayer:
+    name: str
+    published_ms: float
+    published_dram_mb: float
+    dense_dram_mb: float  # published traffic with the RLC savings added back (see rlc_ratio)
+    ms: float
+    dram_mb: float
+    plan: str = ""
+
+    @property
+    def latency_error_pct(self) -> float:
+        return error_pct(self.ms, self.published_ms)
+
+    @property
+    def dram_error_pct(self) -> float:
+        return error_pct(self.dram_mb, self.dense_dram_mb)
+
+    @property
+    def raw_dram_error_pct(self) -> float:
+        return error_pct(self.dram_mb, self.published_dram_mb)
+
+
+def rlc_ratio(zeros_pct: float) -> float:
+    """Compressed / dense size of a 16-bit feature map with this share of zeros (at most 1)."""
+    return min(1.0, (1 - zeros_pct / 100) * RLC_BITS_PER_NONZERO / 16)
+
+
+def alexnet_conv(batch: int = EYERISS_BATCH) -> Network:
+    """AlexNet's five convolutions, 16-bit (FP16 has the width of Eyeriss's fixed point), batched."""
+    full = network("alexnet")
+    convs = Network("alexnet-conv", tuple(layer for layer in full.layers if layer.kind == "conv2d"), full.description)
+    return batched(convs.with_precision(Precision.FP16), batch)
+
+
+def eyeriss_layers() -> list[EyerissLayer]:
+    """Per CONV layer: Table V beside accelsim's `eyeriss` preset."""
+    net = alexnet_conv()
+    hw = preset("eyeriss")
+    figures = summarize(simulate(net, hw)).layers
+    table = read_table("eyeriss_jssc2017_table5.csv")
+    out = []
+    for i, (row, layer, f) in enumerate(zip(table, net.layers, figures)):
+        zeros_in = float(row["ifmap_zeros_pct"])
+        # A layer's output zeros are the next layer's input zeros; the last layer reuses its own.
+        zeros_out = float(table[i + 1]["ifmap_zeros_pct"]) if i + 1 < len(table) else zeros_in
+        added_back = layer.input_bytes * (1 - rlc_ratio(zeros_in)) + layer.output_bytes * (1 - rlc_ratio(zeros_out))
+        published = float(row["dram_accesses_mb"])
+        out.append(
+            EyerissLayer(
+                name=row["layer"],
+                published_ms=float(row["processing_latency_ms"]),
+                published_dram_mb=published,
+                dense_dram_mb=published + added_back / 1e6,
+                ms=f.cycles / hw.clock_hz * 1e3,
+                dram_mb=(f.dram_read_bytes + f.dram_write_bytes) / 1e6,
+                plan=f.detail["plan"],
+            )
+        )
+    return out
+
+
+# --- TPUv1 ----------------------------------------------------------------------------------------
+
+TPU_PUBLISHED_PEAK_TOPS = 92.0
+TPU_PUBLISHED_RIDGE_MACS_PER_BYTE = 1350.0
+
+
+@dataclass(frozen=True)
+class Roofline:
+    peak_tops: float  # 2 ops per MAC
+    bandwidth_bytes_per_s: float
+
+    @property
+    def ridge_macs_per_byte(self) -> float:
+        return self.peak_tops * 1e12 / 2 / self.bandwidth_bytes_per_s
+
+    def attainable_tops(self, macs_per_byte: float) -> float:
+        return min(self.peak_tops, 2 * macs_per_byte * self.bandwidth_bytes_per_s / 1e12)
+
+
+def tpu_roofline() -> Roofline:
+    hw = preset("tpu-v1")
+    peak = 2 * hw.mac_array.macs_per_cycle(Precision.INT8) * hw.clock_hz / 1e12
+    return Roofline(peak, hw.dram.bandwidth_bytes_per_s)
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def nvdla_markdown(points: Sequence[NvdlaPoint]) -> list[str]:
+    scale = energy_scale_45_to_16()
+    fps_mape = mape([p.fps_error_pct for p in points])
+    lines = [
+        "| chip | workload | published frames/s | accelsim frames/s | error | published energy/frame "
+        "(16 nm) | accelsim on-chip energy/frame (16 nm) | error | accelsim DRAM traffic |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for p in points:
+        lines.append(
+            f"| `nvdla-{p.macs}` | ResNet-50 INT8, batch 1 | {p.published_fps:g} | {p.fps:.1f} "
+            f"| {p.fps_error_pct:+.1f}% | {p.published_energy_mj:.3f} mJ | {p.energy_16nm_mj:.3f} mJ "
+            f"| {p.energy_error_pct:+.1f}% | {p.dram_mb:.1f} MB |"
+        )
+    lines += [
+        "",
+        f"Frames/s: mean absolute percentage error **{fps_mape:.1f}%** against a target of "
+        f"{NVDLA_TARGET_MAPE_PCT:g}%: target {_verdict(fps_mape <= NVDLA_TARGET_MAPE_PCT)}. Energy: our MAC and "
+        f"SRAM energy per frame (45 nm, 0.9 V, Horowitz) times {scale:.4f}, the Stillmaker & Baas (2017) energy "
+        f"ratio of 16 nm at {NVDLA_16NM_VDD:g} V (assumed; the primer gives no supply) to 45 nm at "
+        f"{HOROWITZ_VDD:g} V; DRAM energy is excluded on both sides (the primer's power is NVDLA's alone).",
+    ]
+    return lines
+
+
+def eyeriss_markdown(layers: Sequence[EyerissLayer]) -> list[str]:
+    lines = [
+        "| layer | published processing latency | accelsim latency | error | published DRAM "
+        "(RLC) | published DRAM, RLC added back | accelsim DRAM (dense) | error | accelsim tiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for e in layers:
+        lines.append(
+            f"| {e.name} | {e.published_ms:g} ms | {e.ms:.2f} ms | {e.latency_error_pct:+.1f}% "
+            f"| {e.published_dram_mb:g} MB | {e.dense_dram_mb:.2f} MB | {e.dram_mb:.2f} MB | {e.dram_error_pct:+.1f}% "
+            f"| {e.plan} |"
+        )
+    latency_ok = all(abs(e.latency_error_pct) <= EYERISS_LATENCY_TARGET_PCT for e in layers)
+    dram_ok = all(abs(e.dram_error_pct) <= EYERISS_DRAM_TARGET_PCT for e in layers)
+    worst_latency = max(abs(e.latency_error_pct) for e in layers)
+    worst_dram = max(abs(e.dram_error_pct) for e in layers)
+    lines += [
+        "",
+        f"Latency within {EYERISS_LATENCY_TARGET_PCT:g}% per layer: {_verdict(latency_ok)} (worst "
+        f"{worst_latency:.1f}%). DRAM traffic within {EYERISS_DRAM_TARGET_PCT:g}% per layer: "
+        f"{_verdict(dram_ok)} (worst {worst_dram:.1f}%, against the published traffic with its run-length "
+        f"compression savings added back from the published zero shares, {RLC_BITS_PER_NONZERO:.2f} bits "
+        "per nonzero value; against the compressed figures themselves the error is larger still).",
+    ]
+    return lines
+
+
+def tpu_markdown(roof: Roofline) -> list[str]:
+    peak_err = error_pct(roof.peak_tops, TPU_PUBLISHED_PEAK_TOPS)
+    ridge_err = error_pct(roof.ridge_macs_per_byte, TPU_PUBLISHED_RIDGE_MACS_PER_BYTE)
+    ok = abs(peak_err) <= TPU_TARGET_PCT and abs(ridge_err) <= TPU_TARGET_PCT
+    lines = [
+        "| roofline of `tpu-v1` | published | accelsim | error |",
+        "| --- | ---: | ---: | ---: |",
+        f"| peak (2 ops per MAC) | {TPU_PUBLISHED_PEAK_TOPS:g} TOPS | {roof.peak_tops:.2f} TOPS | {peak_err:+.2f}% |",
+        f"| ridge point | {TPU_PUBLISHED_RIDGE_MACS_PER_BYTE:,.0f} MACs/weight byte "
+        f"| {roof.ridge_macs_per_byte:,.0f} MACs/weight byte | {ridge_err:+.2f}% |",
+        "",
+        f"Within {TPU_TARGET_PCT:g}%: {_verdict(ok)}. The paper's applications on this roofline, at their "
+        "published intensity (their layer shapes are not public, so they are placed, not simulated):",
+        "",
+        "| application | batch | MACs per weight byte | bound | attainable TOPS |",
+        "| --- | ---: | ---: | --- | ---: |",
+    ]
+    for row in read_table("tpu_v1_isca2017.csv"):
+        x = float(row["ops_per_weight_byte"])
+        bound = "memory" if x < roof.ridge_macs_per_byte else "compute"
+        lines.append(f"| {row['app']} | {row['batch']} | {x:,.0f} | {bound} | {roof.attainable_tops(x):.1f} |")
+    lines += [
+        "",
+        "What the TPUv1 comparison omits: only the roofline is checked (the preset's peak MAC rate and DRAM "
+        "bandwidth). The applications' measured throughput, below their roofline in the paper, is not compared: "
+        "simulating them needs their layer shapes, which the paper does not give (only layer counts and weights).",
+    ]
+    return lines
+
+
+NVDLA_OMITS = """\
+What the NVDLA comparison omits, and why the frames/s target is missed: accelsim is optimistic on every
+design (most on the two smallest, which the primer runs at about 46% of their MAC peak). NVIDIA's
+estimator (nvdla/hw `perf/NVDLA_OpenSource_Performance.xlsx`) charges mechanisms accelsim does not model:
+MAC cycles padded to whole atomic operations (input channels x stride^2 to multiples of 16, output
+channels to multiples of 128 in its ResNet-50 sheet), each layer's weights or feature data held in the
+convolution buffer whole while the other is re-streamed once per buffer fill, an extra output-sized read
+for every residual add, and a layer's time taken as the larger of its MAC and DRAM cycles, layer after
+layer. accelsim's planner instead picks the byte-minimizing tile order over the whole GEMM with fixed
+weight/activation halves and no channel padding, so it moves less (50-78 MB a frame) and keeps its lanes
+busier. Closing the gap means modelling NVDLA's buffer-allocation policy and atomic channel padding in
+the tile planner and the MAC array (sim/), not changing a preset; no constant here was tuned to the
+answer. Energy: ours is MAC and SRAM access energy only; leakage, clocking, control and the
+post-processing units are not modelled, which is why the gap widens on the small designs, whose average
+power at a few frames/s is mostly fixed power."""
+
+EYERISS_OMITS = """\
+What the Eyeriss comparison omits, and why the DRAM target is missed: the row-stationary dataflow
+reuses a filter row inside a PE, an input row diagonally across PEs and partial sums down PE columns;
+the weight-stationary stand-in keeps a tile's weights in place and streams output pixels. Latency comes
+out close because both keep the 168 PEs busy (Eyeriss reports 135-156 active PEs; our fold losses and
+fill/drain give a similar share), but traffic does not: accelsim holds each output tile's 16-bit
+partial sums in its half of the 108 KB global buffer with double buffering, and each weight tile in the
+filter scratchpads (168 x 224 x 2 B, double buffered), so CONV1 splits its 96 filters into 4 groups and
+reads its input 4 times, and CONV3-5 re-read their weights once per output-row block (see the tiling
+column). Eyeriss also run-length compresses feature maps in DRAM; accelsim moves them dense, so the
+published traffic is compared with its compression savings added back. Reaching the target takes a
+row-stationary mapping (PE-level reuse that lets a pass cover all filters of an input row block) in the
+array model and a DRAM-side activation compression, not a different buffer split."""
+
+
+def markdown(points: Sequence[NvdlaPoint], layers: Sequence[EyerissLayer], roof: Roofline) -> str:
+    parts = [
+        "**NVDLA** (primer table; `accelsim run --network resnet50 --precision int8 --hardware nvdla-2048`). "
+        "The primer's figures are estimates from NVIDIA's own performance estimator, so this checks accelsim "
+        "against NVIDIA's model, not against silicon.",
+        "",
+        *nvdla_markdown(points),
+        "",
+        NVDLA_OMITS,
+        "",
+        "**Eyeriss** (JSSC 2017 Table V; AlexNet CONV1-5, batch 4, 16-bit, preset `eyeriss`). accelsim has no "
+        "row-stationary dataflow; a 12 x 14 weight-stationary systolic array stands in for it.",
+        "",
+        *eyeriss_markdown(layers),
+        "",
+        EYERISS_OMITS,
+        "",
+        "**TPUv1** (Jouppi et al., ISCA 2017; preset `tpu-v1`).",
+        "",
+        *tpu_markdown(roof),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="out/validation", help="output folder (default: %(default)s)")
+    parser.add_argument("--readme", help="also write the tables into this README between the validation markers")
+    parser.add_argument("--quick", action="store_true", help="NVDLA's largest and smallest designs only")
+    args = parser.parse_args(argv)
+    try:
+        began = time.perf_counter()
+        text = markdown(nvdla_points(QUICK_NVDLA if args.quick else None), eyeriss_layers(), tpu_roofline())
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "validation.md").write_text(text)
+        if args.readme:
+            if args.quick:
+                raise InputError("--readme: needs the full run (drop --quick)")
+            replace_block(args.readme, README_BLOCK, text)
+    except InputError as exc:
+        print(f"validation: error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    print(f"validated in {time.perf_counter() - began:.1f} s; wrote {out / 'validation.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
