@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accelsim import hardware
 from accelsim.compress.policy import load_weight_policy
@@ -15,6 +16,9 @@ from accelsim.errors import InputError
 from accelsim.precision import Precision
 from accelsim.workload.layers import Network
 from accelsim.workload.networks import network
+
+if TYPE_CHECKING:
+    from accelsim.metrics.carbon import CarbonModel
 
 #: Exit status of bad input (as argparse's own usage errors).
 EXIT_USAGE = 2
@@ -126,3 +130,40 @@ def network_of(args: argparse.Namespace) -> Network:
     if args.compress:
         net = pipeline(*parse_pipeline(args.compress))(net)
     return net
+
+
+def add_carbon_options(parser: argparse.ArgumentParser) -> None:
+    """Where the accelerator runs and what its silicon cost (README: Carbon)."""
+    from accelsim.metrics.carbon import GRID_GCO2E_PER_KWH, SOURCE_GCO2E_PER_KWH
+
+    group = parser.add_argument_group("carbon (ACT model; README: Carbon)")
+    regions = ", ".join([*GRID_GCO2E_PER_KWH, *SOURCE_GCO2E_PER_KWH])
+    group.add_argument("--grid", default="world", help=f"grid region or source for use-phase carbon: {regions}")
+    group.add_argument("--grid-gco2e-per-kwh", type=float, help="grid intensity in gCO2e/kWh (overrides --grid)")
+    group.add_argument(
+        "--pue", type=float, default=1.0, help="power usage effectiveness, 1 to 3 (default 1: no facility)"
+    )
+    group.add_argument("--die-area-mm2", type=float, help="die area, for the embodied carbon of the chip")
+    group.add_argument(
+        "--process-node-nm", type=int, default=28, help="process node of the die: 28, 20, 14, 10, 8, 7, 5, 3"
+    )
+    group.add_argument(
+        "--embodied-kgco2e", type=float, help="embodied carbon of the chip, kgCO2e (instead of the area)"
+    )
+    group.add_argument("--lifetime-years", type=float, default=4.0, help="service life over which it is amortized")
+    group.add_argument("--duty-cycle", type=float, default=1.0, help="share of that life spent on this workload")
+
+
+def carbon_model_of(args: argparse.Namespace) -> CarbonModel:
+    from accelsim.metrics.carbon import CarbonModel
+
+    return CarbonModel(
+        grid=args.grid,
+        grid_gco2e_per_kwh=args.grid_gco2e_per_kwh,
+        pue=args.pue,
+        die_area_mm2=args.die_area_mm2,
+        process_node_nm=args.process_node_nm,
+        embodied_kgco2e=args.embodied_kgco2e,
+        lifetime_years=args.lifetime_years,
+        duty_cycle=args.duty_cycle,
+    )

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
-from accelsim.cli.common import accuracy_fraction, add_workload_options, check_parent, hardware_of, network_of
+from accelsim.cli.common import (
+    accuracy_fraction,
+    add_carbon_options,
+    add_workload_options,
+    carbon_model_of,
+    check_parent,
+    hardware_of,
+    network_of,
+)
 from accelsim.metrics import summarize
+from accelsim.metrics.carbon import Carbon, CarbonModel, format_carbon
 from accelsim.metrics.report import format_summary, format_table
 from accelsim.sim.engine import simulate
 from accelsim.trace import store
@@ -19,6 +29,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--accuracy", type=accuracy_fraction, help="accuracy of this configuration, a fraction in [0, 1]")
     run.add_argument("--trace", help="write the per-cycle trace to this file (.npz)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_carbon_options(run)
     run.set_defaults(func=cmd_run)
 
     ai = subparsers.add_parser("ai", help="arithmetic intensity per layer: seed 001's convention and simulated bytes")
@@ -30,15 +41,18 @@ def register(subparsers: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     hw = hardware_of(args)
     net = network_of(args)
+    carbon_model = carbon_model_of(args)
     check_parent("--trace", args.trace)
     trace = simulate(net, hw, progress=not args.json)
     summary = summarize(trace, accuracy=args.accuracy)
+    carbon = carbon_model.per_million(summary.efficiency.energy_j, summary.efficiency.latency_s)
     if args.trace:
         store.save(trace, args.trace)
     if args.json:
-        print(json.dumps(summary.as_dict(), indent=2))
+        print(json.dumps({**summary.as_dict(), "carbon": _carbon_dict(carbon, carbon_model)}, indent=2))
     else:
         print(format_summary(summary))
+        print(format_carbon(carbon, carbon_model))
         if args.trace:
             print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
     return 0
@@ -85,3 +99,12 @@ def cmd_ai(args: argparse.Namespace) -> int:
     print(f"arithmetic intensity of {net.name} on {trace.meta['hardware']['name']}")
     print(format_table(rows, _AI_HEADERS))
     return 0
+
+
+def _carbon_dict(carbon: Carbon, model: CarbonModel) -> dict[str, Any]:
+    return {
+        "carbon_gco2e_per_million": carbon.total_gco2e_per_million,
+        "operational_gco2e_per_million": carbon.operational_gco2e_per_million,
+        "embodied_gco2e_per_million": carbon.embodied_gco2e_per_million,
+        "model": dataclasses.asdict(model),
+    }
