@@ -16,7 +16,7 @@ from accelsim.cli.common import (
     hardware_of,
     network_of,
 )
-from accelsim.metrics import summarize
+from accelsim.metrics import Summary, summarize
 from accelsim.metrics.carbon import Carbon, CarbonModel, format_carbon
 from accelsim.metrics.report import format_summary, format_table
 from accelsim.sim.engine import simulate
@@ -45,16 +45,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_parent("--trace", args.trace)
     trace = simulate(net, hw, progress=not args.json)
     summary = summarize(trace, accuracy=args.accuracy)
-    carbon = carbon_model.per_million(summary.efficiency.energy_j, summary.efficiency.latency_s)
     if args.trace:
         store.save(trace, args.trace)
-    if args.json:
-        print(json.dumps({**summary.as_dict(), "carbon": _carbon_dict(carbon, carbon_model)}, indent=2))
-    else:
-        print(format_summary(summary))
-        print(format_carbon(carbon, carbon_model))
-        if args.trace:
-            print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
+    print_summary(summary, carbon_model, args.json)
+    if args.trace and not args.json:
+        print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
     return 0
 
 
@@ -99,6 +94,16 @@ def cmd_ai(args: argparse.Namespace) -> int:
     print(f"arithmetic intensity of {net.name} on {trace.meta['hardware']['name']}")
     print(format_table(rows, _AI_HEADERS))
     return 0
+
+
+def print_summary(summary: Summary, carbon_model: CarbonModel, as_json: bool) -> None:
+    """The run's figures and its carbon, as text or JSON (`run` and `trace stats` alike)."""
+    carbon = carbon_model.per_million(summary.efficiency.energy_j, summary.efficiency.latency_s)
+    if as_json:
+        print(json.dumps({**summary.as_dict(), "carbon": _carbon_dict(carbon, carbon_model)}, indent=2))
+    else:
+        print(format_summary(summary))
+        print(format_carbon(carbon, carbon_model))
 
 
 def _carbon_dict(carbon: Carbon, model: CarbonModel) -> dict[str, Any]:

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from accelsim.cli.common import Parser, accuracy_fraction
+from accelsim.cli.common import Parser, accuracy_fraction, add_carbon_options, carbon_model_of
+from accelsim.cli.run import print_summary
 from accelsim.metrics import summarize, tile_figures
-from accelsim.metrics.report import format_summary, format_table
+from accelsim.metrics.report import format_table
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
 
@@ -32,6 +33,7 @@ def register(subparsers: Any) -> None:
         "--accuracy", type=accuracy_fraction, help="accuracy of this configuration, a fraction in [0, 1]"
     )
     stats.add_argument("--json", action="store_true", help="JSON output")
+    add_carbon_options(stats)
     stats.set_defaults(func=cmd_trace_stats)
     exp = trace_sub.add_parser("export", help="VCD (GTKWave), Chrome trace JSON (Perfetto, speedscope) or CSV")
     exp.add_argument("--format", required=True, choices=sorted(_EXPORT_SUFFIX), help="output format")
@@ -94,8 +96,7 @@ def cmd_trace_stats(args: argparse.Namespace) -> int:
         ]
         print(format_table(rows, ["layer", "tile", "start", "cycles", "MACs", *states], text_columns=(0,)))
         return 0
-    summary = summarize(trace, accuracy=args.accuracy)
-    print(json.dumps(summary.as_dict(), indent=2) if args.json else format_summary(summary))
+    print_summary(summarize(trace, accuracy=args.accuracy), carbon_model_of(args), args.json)
     return 0
 
 

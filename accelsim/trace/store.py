@@ -1,6 +1,6 @@
 """Trace files: one `.npz` archive, readable with numpy alone (`np.load(..., allow_pickle=False)`).
 
-Schema version 2 (documented for readers without accelsim in `traces/README.md`):
+Schema version 3 (documented for readers without accelsim in `traces/README.md`):
 - `meta`: 0-d unicode array holding JSON: schema ("accelsim-trace"), schema_version, end_cycle,
   clock_hz, hardware, network, provenance, layers (shapes, precisions, tiling plans, dataflow),
   counters (activity per layer), and `signals`: name -> {unit, description, states}.
@@ -9,13 +9,17 @@ Schema version 2 (documented for readers without accelsim in `traces/README.md`)
   to the next (the last until end_cycle), in the smallest integer type that holds them.
 - `transfer/<column>`: integer columns of the DRAM transfer table (see TRANSFER_COLUMNS), one
   row per request, each in the smallest integer type that holds it.
+- `digest`: 0-d unicode array, the SHA-256 (hex) of every other member in file order (`_Digest`),
+  checked on every load: a file changed by even one bit is refused as corrupted. Version 2 files
+  (no digest) still load.
 Signal members are stored uncompressed, so `load(..., lazy=True)` memory-maps them: reading a
-window binary-searches the starts and touches only the pages it needs. The transfer table and
-the metadata, always read whole, are deflated.
+window binary-searches the starts and touches only the pages it needs (the digest check reads
+the file once). The transfer table and the metadata, always read whole, are deflated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -31,7 +35,11 @@ from accelsim.trace import signals
 from accelsim.trace.trace import TRANSFER_COLUMNS, Trace
 
 SCHEMA = "accelsim-trace"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Oldest schema still read (version 2 has no digest).
+OLDEST_SCHEMA_VERSION = 2
+#: Deepest nesting of JSON containers accepted in `meta` (a file nested deeper is refused).
+MAX_META_DEPTH = 32
 
 
 class TraceFileError(InputError):
@@ -71,13 +79,36 @@ def _members(trace: Trace) -> Iterator[tuple[str, np.ndarray]]:
         yield f"transfer/{column}", _smallest_int(np.asarray(trace.transfers[column]))
 
 
+class _Digest:
+    """SHA-256 over members in file order: each member's name, dtype, shape and bytes."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, name: str, array: np.ndarray) -> None:
+        header = f"{name}\0{array.dtype.str}\0{array.shape}\0".encode()
+        self._hash.update(header)
+        self._hash.update(np.ascontiguousarray(array).view(np.uint8).ravel() if array.ndim else array.tobytes())
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def _with_digest(members: Iterator[tuple[str, np.ndarray]]) -> Iterator[tuple[str, np.ndarray]]:
+    digest = _Digest()
+    for name, array in members:
+        digest.add(name, array)
+        yield name, array
+    yield "digest", np.array(digest.hexdigest())
+
+
 def save(trace: Trace, path: str | Path) -> None:
     """Write atomically: a crash mid-write never leaves a half-written file under `path`."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as archive:
-            for name, array in _members(trace):
+            for name, array in _with_digest(_members(trace)):
                 # A fixed timestamp keeps files of identical runs identical, byte for byte.
                 member = zipfile.ZipInfo(name + ".npy", (1980, 1, 1, 0, 0, 0))
                 member.compress_type = zipfile.ZIP_STORED if name.startswith("signal/") else zipfile.ZIP_DEFLATED
@@ -124,39 +155,71 @@ def load(path: str | Path, lazy: bool = False) -> Trace:
     TraceFileError. `lazy` memory-maps the signals instead of reading them."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            _check_schema(meta, path)
-            specs = {
-                name: signals.from_file(name, s["unit"], s["description"], tuple(s["states"]))
-                for name, s in meta["signals"].items()
-            }
-            transfers = {c: data[f"transfer/{c}"] for c in TRANSFER_COLUMNS}
-            if lazy:
-                with zipfile.ZipFile(path) as archive:
-                    arrays = {
-                        key: _memmap_member(path, archive, f"signal/{name}/{key.split('|')[1]}")
-                        for name in specs
-                        for key in (f"{name}|starts", f"{name}|values")
-                    }
-                starts = {name: arrays[f"{name}|starts"] for name in specs}
-                values = {name: arrays[f"{name}|values"] for name in specs}
-            else:
-                starts = {name: data[f"signal/{name}/starts"] for name in specs}
-                values = {name: data[f"signal/{name}/values"] for name in specs}
-            _check_signals(starts, values, meta["end_cycle"], path)
+        return _load(path, lazy)
     except TraceFileError:
         raise
     except FileNotFoundError:
         raise TraceFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise TraceFileError(f"{path}: is a directory") from None
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
-        raise TraceFileError(f"{path}: not a readable accelsim trace ({type(exc).__name__})") from None
+    except PermissionError:
+        raise TraceFileError(f"{path}: permission denied") from None
+    except Exception as exc:  # any damage a flipped byte can do to zip, npy or JSON structure
+        raise TraceFileError(f"{path}: trace file is corrupted ({type(exc).__name__})") from None
+
+
+def _load(path: Path, lazy: bool) -> Trace:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        _check_schema(meta, path)
+        _check_depth(meta, path)
+        specs = {
+            name: signals.from_file(name, s["unit"], s["description"], tuple(s["states"]))
+            for name, s in meta["signals"].items()
+        }
+        transfers = {c: data[f"transfer/{c}"] for c in TRANSFER_COLUMNS}
+        if lazy:
+            with zipfile.ZipFile(path) as archive:
+                arrays = {
+                    key: _memmap_member(path, archive, f"signal/{name}/{key.split('|')[1]}")
+                    for name in specs
+                    for key in (f"{name}|starts", f"{name}|values")
+                }
+            starts = {name: arrays[f"{name}|starts"] for name in specs}
+            values = {name: arrays[f"{name}|values"] for name in specs}
+        else:
+            starts = {name: data[f"signal/{name}/starts"] for name in specs}
+            values = {name: data[f"signal/{name}/values"] for name in specs}
+        if meta["schema_version"] >= 3:
+            _check_digest(data, meta, starts, values, transfers, path)
+        _check_signals(starts, values, meta["end_cycle"], path)
     end = meta.pop("end_cycle")
     for key in ("signals", "schema", "schema_version"):
         meta.pop(key)
     return Trace(specs=specs, starts=starts, values=values, end_cycle=end, transfers=transfers, meta=meta)
+
+
+def _check_digest(data: Any, meta: dict, starts: dict, values: dict, transfers: dict, path: Path) -> None:
+    """Recompute the digest over what was read, in the order `save` wrote it."""
+    digest = _Digest()
+    digest.add("meta", data["meta"])
+    for name in meta["signals"]:
+        digest.add(f"signal/{name}/starts", np.asarray(starts[name]))
+        digest.add(f"signal/{name}/values", np.asarray(values[name]))
+    for column in TRANSFER_COLUMNS:
+        digest.add(f"transfer/{column}", np.asarray(transfers[column]))
+    if str(data["digest"]) != digest.hexdigest():
+        raise TraceFileError(f"{path}: trace file is corrupted (its content does not match its digest)")
+
+
+def _check_depth(meta: Any, path: Path) -> None:
+    """Refuse metadata nested deeper than MAX_META_DEPTH (no valid trace comes close)."""
+    level, depth = [meta], 0
+    while level:
+        depth += 1
+        if depth > MAX_META_DEPTH:
+            raise TraceFileError(f"{path}: trace file is corrupted (metadata nested deeper than {MAX_META_DEPTH})")
+        level = [v for c in level for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, (dict, list))]
 
 
 def _check_schema(meta: Any, path: Path) -> None:
@@ -167,7 +230,7 @@ def _check_schema(meta: Any, path: Path) -> None:
         raise TraceFileError(
             f"{path}: trace schema version {version} is newer than this accelsim reads ({SCHEMA_VERSION}); upgrade accelsim"
         )
-    if version < SCHEMA_VERSION:
+    if version < OLDEST_SCHEMA_VERSION:
         raise TraceFileError(f"{path}: trace schema version {version} is no longer read; re-run to regenerate it")
 
 
