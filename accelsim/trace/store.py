@@ -164,12 +164,16 @@ def load(path: str | Path, lazy: bool = False) -> Trace:
         raise TraceFileError(f"{path}: is a directory") from None
     except PermissionError:
         raise TraceFileError(f"{path}: permission denied") from None
+    except zipfile.BadZipFile:
+        raise TraceFileError(f"{path}: not a readable accelsim trace (not a zip archive, or a damaged one)") from None
     except Exception as exc:  # any damage a flipped byte can do to zip, npy or JSON structure
         raise TraceFileError(f"{path}: trace file is corrupted ({type(exc).__name__})") from None
 
 
 def _load(path: Path, lazy: bool) -> Trace:
     with np.load(path, allow_pickle=False) as data:
+        if "meta" not in data.files:
+            raise TraceFileError(f"{path}: not an accelsim trace (no meta member)")
         meta = json.loads(str(data["meta"]))
         _check_schema(meta, path)
         _check_depth(meta, path)
