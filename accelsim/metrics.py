@@ -19,6 +19,7 @@ from accelsim.hardware import Accelerator, from_dict
 from accelsim.precision import Precision
 from accelsim.sim.mac_array import MacState
 from accelsim.trace.trace import WRITE_KIND, Trace
+from accelsim.workload.provenance import steps_from_json
 
 STALL_STATES = (MacState.STALL_WEIGHTS, MacState.STALL_ACTIVATIONS, MacState.STALL_OUTPUT)
 
@@ -301,7 +302,7 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
         )
     total = _total(trace, hw, layers)
     efficiency = Efficiency(total.energy.total_j, total.latency_s, total.macs, accuracy)
-    provenance = tuple(str(step) for step in trace.meta.get("provenance", ()))
+    provenance = tuple(step.text for step in steps_from_json(trace.meta.get("provenance", ())))
     return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency, provenance)
 
 

@@ -128,7 +128,7 @@ def simulate(
         "clock_hz": hw.clock_hz,
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
-        "provenance": list(network.provenance) if provenance is None else provenance,
+        "provenance": [step.as_json() for step in network.provenance] if provenance is None else provenance,
         "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }
