@@ -74,6 +74,6 @@ def test_traces_with_text_provenance_still_load(tmp_path, capsys):
 
 def test_parameters_must_be_plain_values():
     assert ProvenanceStep("x", {"a": [1, [2, 3]]}).params == (("a", (1, (2, 3))),)
-    assert ProvenanceStep("x").text == "x"
+    assert ProvenanceStep("x").text == str(ProvenanceStep("x")) == "x"
     with pytest.raises(TypeError, match="provenance: parameter a: object is not a plain value"):
         ProvenanceStep("x", (("a", object()),))

@@ -48,6 +48,9 @@ class ProvenanceStep:
         if not self.text:
             object.__setattr__(self, "text", self.method)
 
+    def __str__(self) -> str:
+        return self.text
+
     def param(self, name: str) -> Value:
         """The value of parameter `name` (KeyError when the step has none)."""
         return dict(self.params)[name]
