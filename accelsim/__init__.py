@@ -38,6 +38,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "LowRank": ("accelsim.compress", "LowRank"),
     "pipeline": ("accelsim.compress", "pipeline"),
     "parse_pipeline": ("accelsim.compress.spec", "parse_pipeline"),
+    "register_method": ("accelsim.compress.methods.registry", "register"),
+    "ProvenanceStep": ("accelsim.workload.provenance", "ProvenanceStep"),
     "WeightPolicy": ("accelsim.compress.policy", "WeightPolicy"),
     "load_weight_policy": ("accelsim.compress.policy", "load_weight_policy"),
     "AccuracyProvider": ("accelsim.compress.accuracy", "AccuracyProvider"),

@@ -21,6 +21,7 @@ from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
 from accelsim.workload.layers import Conv2d, Linear, MatMul, Network
 from accelsim.workload.networks import network
+from accelsim.workload.provenance import ProvenanceStep, steps_from_json
 from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
@@ -58,7 +59,7 @@ def test_structured_pruning_of_two_linears_is_exact():
     a, b = pruned.layers
     assert (a.in_features, a.out_features, b.in_features, b.out_features) == (256, 128, 128, 10)
     assert a.weight_elements == 128 * 256 + 128 and b.weight_elements == 10 * 128 + 10
-    assert pruned.provenance == ("prune(structured, ratio=0.5)",)
+    assert pruned.provenance == (ProvenanceStep("prune", (("ratio", 0.5),), "prune(structured, ratio=0.5)"),)
 
 
 def test_structured_pruning_respects_residual_connections():
@@ -141,7 +142,9 @@ def test_quantize_changes_bytes_and_keeps_shapes():
 def test_pipeline_order_is_kept_and_matters():
     steps = (StructuredPrune(0.5), Quantize("int8"), Distill(0.5))
     net = pipeline(*steps)(network("resnet20"))
-    assert net.provenance == tuple(step.describe() for step in steps)
+    assert net.provenance == tuple(step.provenance() for step in steps)
+    assert [step.text for step in net.provenance] == [step.describe() for step in steps]
+    assert [step.method for step in net.provenance] == ["prune", "quantize", "distill"]
     # Quantizing one layer, then factoring it, quantizes both factors; the other way round the
     # layer no longer exists.
     factored = pipeline(Quantize("int8", layers=("fc2",)), LowRank(0.25))(network("mlp"))
@@ -185,7 +188,8 @@ def test_compressed_networks_simulate_and_record_provenance(name):
     trace = simulate(compressed, hw)
     total = summarize(trace).total
     assert total.macs == compressed.macs and trace.end_cycle >= total.bound.cycles
-    assert trace.meta["provenance"] == list(compressed.provenance)
+    assert trace.meta["provenance"] == [step.as_json() for step in compressed.provenance]
+    assert steps_from_json(trace.meta["provenance"]) == compressed.provenance
 
 
 def test_trace_info_shows_the_compression_steps(tmp_path, capsys):
@@ -213,7 +217,8 @@ def test_unstructured_pruning_keeps_shapes_and_stores_the_format():
     assert a.sparsity == WeightSparsity(0.25, "csr") and a.nonzero_weights == 256 * 256 // 4
     # CSR: each nonzero with an 8-bit position along K = 256, 9-bit counts per output, bias dense.
     assert a.weight_bytes == (16384 * (32 + 8) + 256 * 9 + 256 * 32) // 8
-    assert sparse.provenance == ("prune(unstructured, sparsity=0.75, csr)",)
+    assert [step.text for step in sparse.provenance] == ["prune(unstructured, sparsity=0.75, csr)"]
+    assert sparse.provenance[0].params == (("sparsity", 0.75), ("format", "csr"), ("layers", None))
     # Pruning again multiplies the densities.
     again = UnstructuredPrune(0.5, "bitmask")(sparse)
     assert again.layers[0].sparsity == WeightSparsity(0.125, "bitmask")

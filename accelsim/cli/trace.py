@@ -13,6 +13,7 @@ from accelsim.metrics import summarize, tile_figures
 from accelsim.metrics.report import format_table
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
+from accelsim.workload.provenance import provenance_text, steps_from_json
 
 _EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
 
@@ -60,7 +61,7 @@ def cmd_trace_info(args: argparse.Namespace) -> int:
     print(f"cycles      {trace.end_cycle:,}  ({trace.end_cycle / meta['clock_hz'] * 1e3:.6g} ms)")
     print(f"transfers   {len(trace.transfers['kind']):,} DRAM requests")
     if meta.get("provenance"):
-        print("provenance  " + " -> ".join(meta["provenance"]))
+        print("provenance  " + provenance_text(steps_from_json(meta["provenance"])))
     rows = [
         [name, spec.unit, f"{len(trace.starts[name]):,}", ", ".join(spec.states), spec.description]
         for name, spec in trace.specs.items()

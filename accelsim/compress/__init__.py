@@ -1,4 +1,5 @@
-"""Compression: pure transformations of a workload, with their provenance."""
+"""Compression: pure transformations of a workload, with their provenance. The methods live one
+per module in `accelsim.compress.methods`, registered by pipeline name."""
 
 from accelsim.compress.transforms import (
     Distill,

@@ -16,15 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelsim.compress.transforms import (
-    Distill,
-    LowRank,
-    NMPrune,
-    Quantize,
-    StructuredPrune,
-    Transform,
-    UnstructuredPrune,
-)
+from accelsim.compress.methods import Transform
 from accelsim.errors import InputError
 from accelsim.precision import Precision
 from accelsim.workload.layers import Network
@@ -128,25 +120,15 @@ WEIGHT_ONLY_RETENTION: dict[Precision, float] = {
 class ParametricAccuracy(AccuracyProvider):
     """Modelled accuracy: `baseline` times one retention factor per compression step.
 
-    - quantization: `QUANTIZATION_RETENTION` of the narrower of weights and activations, or
-      `WEIGHT_ONLY_RETENTION` of the weights when the activations keep 16 bits or more; a step
-      on named layers loses that share of the loss, weighted by their share of the MACs;
-    - structured pruning at ratio r: 1 - prune_scale * r^2 (little loss at low ratios, growing
-      fast past half: the shape of the magnitude-pruning curves in H. Li et al., "Pruning filters
-      for efficient ConvNets", ICLR 2017, before fine-tuning recovers part of it);
-    - distillation to width w: 1 - distill_scale * (1 - w)^1.5 (students of half width lose a few
-      points: G. Hinton et al., "Distilling the knowledge in a neural network", 2015, and the
-      width-multiplier study of A. Howard et al., "MobileNets", 2017); to depth d, times
-      1 - depth_scale * (1 - d)^1.5 (shallower ResNets lose little: K. He et al., "Deep residual
-      learning", CVPR 2016, CIFAR-10: ResNet-56 93.03%, ResNet-32 92.49%, ResNet-20 91.25%);
-    - low rank at rank ratio p: 1 - lowrank_scale * (1 - p)^2 (M. Jaderberg et al., "Speeding up
-      convolutional neural networks with low rank expansions", BMVC 2014);
-    - unstructured magnitude pruning at sparsity s: 1 - unstructured_scale * s^8 (flat to about
-      70%, then falling: T. Gale et al., "The state of sparsity in deep neural networks",
-      arXiv:1902.09574, 2019, ResNet-50 with gradual pruning loses about 1.4 points at 80% and
-      3.7 at 90%);
-    - N:M sparsity: 1 - nm_scale * (1 - N/M)^2 (2:4 with retraining within half a point of
-      dense: A. Mishra et al., "Accelerating sparse deep neural networks", arXiv:2104.08378, 2021).
+    Each method documents its curve and its sources with its `retention` hook (in
+    `accelsim.compress.methods`); the curves read their scales from here:
+    - quantization: `quantization` (by the narrower operand) or `weight_only`;
+    - structured pruning at ratio r: 1 - prune_scale * r^2;
+    - distillation to width w and depth d: (1 - distill_scale * (1 - w)^1.5)
+      * (1 - depth_scale * (1 - d)^1.5);
+    - low rank at rank ratio p: 1 - lowrank_scale * (1 - p)^2;
+    - unstructured pruning at sparsity s: 1 - unstructured_scale * s^8;
+    - N:M sparsity: 1 - nm_scale * (1 - N/M)^2.
     The scales are defaults for CNN classifiers; every figure they produce is labelled modelled.
     """
 
@@ -162,36 +144,11 @@ class ParametricAccuracy(AccuracyProvider):
 
     def retention(self, step: Transform, network: Network | None = None) -> float:
         """The factor one step keeps; `network` (the compressed one) weighs a per-layer step."""
-        if isinstance(step, Quantize):
-            w = Precision.parse(step.weights)
-            a = Precision.parse(step.activations) if step.activations is not None else w
-            if a.bits >= 16 and not a.is_integer:
-                kept = self.weight_only[w]
-            else:
-                kept = self.quantization[min((w, a), key=lambda p: p.bits)]
-            return 1 - (1 - kept) * _mac_share(network, step.layers)
-        if isinstance(step, StructuredPrune):
-            return 1 - self.prune_scale * step.ratio**2
-        if isinstance(step, Distill):
-            width = 1 - self.distill_scale * (1 - step.width) ** 1.5
-            return width * (1 - self.depth_scale * (1 - step.depth) ** 1.5)
-        if isinstance(step, LowRank):
-            return 1 - self.lowrank_scale * (1 - step.rank_ratio) ** 2
-        if isinstance(step, UnstructuredPrune):
-            return 1 - self.unstructured_scale * step.sparsity**8
-        if isinstance(step, NMPrune):
-            return 1 - self.nm_scale * (1 - step.n / step.m) ** 2
-        raise InputError(f"parametric accuracy: no curve for {type(step).__name__}")
+        hook = getattr(step, "retention", None)
+        if hook is None:
+            raise InputError(f"parametric accuracy: no curve for {type(step).__name__}")
+        return hook(self, network)
 
     def estimate(self, network: Network, steps: Sequence[Transform] = (), configuration: str = "") -> AccuracyEstimate:
         value = self.baseline * math.prod(self.retention(step, network) for step in steps)
         return AccuracyEstimate(value, "modelled", "parametric curves (accelsim.compress.accuracy)")
-
-
-def _mac_share(network: Network | None, layers: tuple[str, ...] | None) -> float:
-    """Share of the network's MACs in the named layers (1 for a uniform step)."""
-    if layers is None or network is None:
-        return 1.0
-    chosen = set(layers)
-    part = sum(layer.macs for layer in network.layers if layer.name in chosen)
-    return part / network.macs if network.macs else 1.0

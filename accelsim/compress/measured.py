@@ -3,7 +3,8 @@
 `MeasuredAccuracy("digits-cnn")` trains the built-in network `digits-cnn` (or `digits-mlp`) with
 numpy on scikit-learn's digits (1,797 8x8 images, 10 classes; the optional extra
 `accelsim[accuracy]`), caches the trained weights on disk, and for each configuration replays
-its compression steps on the weights, each followed by the training it calls for:
+its compression steps on the weights, each followed by the training it calls for (the method's
+`followup` hook, in `accelsim.compress.methods`):
 
 - `Quantize`: post-training quantization: weights per output channel, activation ranges
   calibrated on the calibration split; with `qat_epochs` > 0, quantization-aware fine-tuning;
@@ -34,15 +35,7 @@ import numpy as np
 
 from accelsim.compress import numpy_model as nm
 from accelsim.compress.accuracy import AccuracyEstimate, AccuracyProvider
-from accelsim.compress.transforms import (
-    Distill,
-    LowRank,
-    NMPrune,
-    Quantize,
-    StructuredPrune,
-    Transform,
-    UnstructuredPrune,
-)
+from accelsim.compress.methods import Transform
 from accelsim.errors import InputError
 from accelsim.workload.layers import Conv2d, Layer, Linear, Network
 from accelsim.workload.networks import network as builtin
@@ -187,32 +180,18 @@ class MeasuredAccuracy(AccuracyProvider):
         return model
 
     def _apply(self, model: nm.Model, step: Transform, index: int) -> nm.Model:
+        """The step applied to the weights, then the training the step asks for (`followup`)."""
         s = self.settings
         rng = np.random.default_rng([s.seed, index, int(hashlib.sha256(repr(step).encode()).hexdigest()[:8], 16)])
         network = step(model.network)
-        if isinstance(step, Distill) and s.student_init == "scratch":
-            student = nm.init_model(network, rng)
-        else:
-            student = adapt(model, network)
+        plan = step.followup(s)
+        student = nm.init_model(network, rng) if plan.from_scratch else adapt(model, network)
         calibration = self._calibration() if _has_integer_activations(network) else None
-        if isinstance(step, Distill):
-            teacher = self.trained() if s.use_teacher else None
-            settings = self._training(
-                s.distill_epochs, s.learning_rate if s.student_init == "scratch" else s.finetune_learning_rate
-            )
-            return nm.train(student, self.data.train_x, self.data.train_y, settings, rng, teacher, calibration)
-        epochs = s.qat_epochs if isinstance(step, Quantize) else s.finetune_epochs
-        if isinstance(step, (Quantize, StructuredPrune, UnstructuredPrune, NMPrune, LowRank)) and epochs:
-            return nm.train(
-                student,
-                self.data.train_x,
-                self.data.train_y,
-                self._training(epochs, s.finetune_learning_rate),
-                rng,
-                None,
-                calibration,
-            )
-        return nm.calibrate(student, calibration) if calibration is not None else student
+        if not plan.epochs:
+            return nm.calibrate(student, calibration) if calibration is not None else student
+        teacher = self.trained() if plan.teacher else None
+        settings = self._training(plan.epochs, plan.learning_rate)
+        return nm.train(student, self.data.train_x, self.data.train_y, settings, rng, teacher, calibration)
 
 
 def _has_integer_activations(network: Network) -> bool:
@@ -283,7 +262,7 @@ def _resized(
     if rows is not None:
         w = np.take(w, rows, axis=in_axis)
         mask = None if mask is None else np.take(mask, rows, axis=in_axis)
-    outputs = layer.out_channels if conv else layer.out_features  # type: ignore[attr-defined]
+    outputs = layer.out_channels
     if outputs > w.shape[out_axis]:
         raise InputError(f"measured accuracy: layer {layer.name} grew; only smaller layers can reuse weights")
     keep = None
@@ -305,7 +284,7 @@ def _factor(p: nm.Params, u: Layer, previous: Layer | None, kept: np.ndarray | N
         w = np.take(w, rows, axis=1 if conv else 0)
     matrix = w.reshape(w.shape[0], -1) if conv else w  # conv [N, K], linear [K, N]
     left, sigma, right = np.linalg.svd(matrix.astype(np.float64), full_matrices=False)
-    r = u.out_channels if conv else u.out_features  # type: ignore[attr-defined]
+    r = u.out_channels
     root = np.sqrt(sigma[:r])
     a, b = left[:, :r] * root, root[:, None] * right[:r]
     if conv:  # u: k x k conv to r channels (from b), v: 1 x 1 conv to N (from a)

@@ -17,12 +17,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from accelsim.compress.transforms import Transform
+from accelsim.compress.methods.base import Followup, Transform
+from accelsim.compress.methods.quantize import Quantize
 from accelsim.errors import InputError
 from accelsim.precision import Precision
 from accelsim.workload.layers import Linear, Network
+
+if TYPE_CHECKING:
+    from accelsim.compress.accuracy import ParametricAccuracy
+    from accelsim.compress.measured import MeasurementSettings
 
 _BY_BITS = {32: Precision.FP32, 16: Precision.FP16, 8: Precision.INT8, 4: Precision.INT4}
 CLASSIFIER_ALIAS = "linear"
@@ -46,6 +51,8 @@ class WeightPolicy(Transform):
 
     bits: tuple[tuple[str, Precision], ...]
     activations: bool = False
+
+    method = "policy"  # made from a file, not from pipeline text: not registered with the parser
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], activations: bool = False) -> WeightPolicy:
@@ -77,6 +84,27 @@ class WeightPolicy(Transform):
             for layer in network.layers
         )
         return dataclasses.replace(network, layers=layers)
+
+    def _steps(self, network: Network | None) -> list[Quantize]:
+        """The policy as one Quantize step per precision, on the layers it names (classifier
+        alias resolved), each keeping FP32 activations unless the policy sets both."""
+        names = self._resolve(network) if network is not None else dict(self.bits)
+        groups: dict[Precision, list[str]] = {}
+        for name, precision in names.items():
+            groups.setdefault(precision, []).append(name)
+        return [Quantize(p, p if self.activations else Precision.FP32, tuple(layers)) for p, layers in groups.items()]
+
+    def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
+        """The product of its per-precision quantization steps' retentions (the parametric model
+        of `Quantize` on named layers: each loses its share of the loss by its share of the MACs)."""
+        kept = 1.0
+        for step in self._steps(network):
+            kept *= step.retention(curves, network)
+        return kept
+
+    def followup(self, settings: MeasurementSettings) -> Followup:
+        """Quantization: calibration, or quantization-aware fine-tuning, as `Quantize`."""
+        return Followup(settings.qat_epochs, settings.finetune_learning_rate)
 
     def describe(self) -> str:
         groups: dict[str, list[str]] = {}

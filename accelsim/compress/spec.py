@@ -17,38 +17,20 @@ name with optional arguments, positional or `key=value`:
 | `nm(n, m)` | NMPrune | N < M (default 2:4) |
 | `distill(w, depth)` | Distill | width in (0, 1]; depth in (0, 1] (default 1) |
 | `lowrank(p)` | LowRank | rank ratio in (0, 1] |
+
+The parser knows no method: each registers its name, parameters (positional order, converters,
+aliases) and shorthands in `accelsim.compress.methods.registry`, and validates its own values.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from accelsim.compress.transforms import (
-    Distill,
-    LowRank,
-    NMPrune,
-    Quantize,
-    StructuredPrune,
-    Transform,
-    UnstructuredPrune,
-)
+from accelsim.compress.methods import Parameter, Transform, registry
 from accelsim.errors import InputError
-from accelsim.precision import Precision
 
 _STEP = re.compile(r"^\s*([a-z0-9_-]+)\s*(?:\((.*)\))?\s*$", re.IGNORECASE)
-
-# name -> (transform, parameter names in positional order, converters)
-_STEPS: dict[str, tuple[Callable[..., Transform], tuple[str, ...], tuple[Callable[[str], Any], ...]]] = {
-    "quantize": (Quantize, ("weights", "activations"), (str, str)),
-    "prune": (StructuredPrune, ("ratio",), (float,)),
-    "sparsify": (UnstructuredPrune, ("sparsity", "format"), (float, str)),
-    "nm": (NMPrune, ("n", "m"), (int, int)),
-    "distill": (Distill, ("width", "depth"), (float, float)),
-    "lowrank": (LowRank, ("rank_ratio",), (float,)),
-}
-_ALIASES = {"w": "weights", "a": "activations"}
 
 
 def parse_step(text: str) -> Transform:
@@ -57,32 +39,30 @@ def parse_step(text: str) -> Transform:
     if not match:
         raise InputError(f"compression step {text.strip()!r}: expected name or name(arguments)")
     name, args = match.group(1).lower(), match.group(2)
-    if name in {p.value for p in Precision} and args is None:
-        return Quantize(name)
-    if name not in _STEPS:
-        allowed = ", ".join([*_STEPS, *(p.value for p in Precision)])
-        raise InputError(f"compression step {name!r}: unknown; allowed: {allowed}")
-    make, params, converters = _STEPS[name]
-    kwargs = _arguments(name, args or "", params, converters)
-    return make(**kwargs)
+    if args is None and (step := registry.shorthand(name)) is not None:
+        return step
+    method = registry.lookup(name)
+    if method is None:
+        raise InputError(f"compression step {name!r}: unknown; allowed: {', '.join(registry.names())}")
+    return method(**_arguments(name, args or "", method.parameters))
 
 
-def _arguments(
-    name: str, text: str, params: tuple[str, ...], converters: tuple[Callable[[str], Any], ...]
-) -> dict[str, Any]:
+def _arguments(name: str, text: str, params: tuple[Parameter, ...]) -> dict[str, Any]:
+    names = tuple(p.name for p in params)
+    aliases = {p.alias: p.name for p in params if p.alias}
     kwargs: dict[str, Any] = {}
     parts = [p.strip() for p in text.split(",")] if text.strip() else []
     for position, part in enumerate(parts):
         key, sep, value = part.partition("=")
-        key = _ALIASES.get(key.strip(), key.strip()) if sep else None
+        key = aliases.get(key.strip(), key.strip()) if sep else None
         if key is None:
-            if position >= len(params):
-                raise InputError(f"compression step {name}: at most {len(params)} arguments ({', '.join(params)})")
-            key, value = params[position], part
-        if key not in params:
-            raise InputError(f"compression step {name}: unknown argument {key!r}; allowed: {', '.join(params)}")
+            if position >= len(names):
+                raise InputError(f"compression step {name}: at most {len(names)} arguments ({', '.join(names)})")
+            key, value = names[position], part
+        if key not in names:
+            raise InputError(f"compression step {name}: unknown argument {key!r}; allowed: {', '.join(names)}")
         try:
-            kwargs[key] = converters[params.index(key)](value.strip())
+            kwargs[key] = params[names.index(key)].convert(value.strip())
         except ValueError:
             raise InputError(f"compression step {name}: {key} must be a number (got {value.strip()!r})") from None
     return kwargs

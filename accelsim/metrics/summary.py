@@ -24,6 +24,7 @@ from accelsim.metrics.efficiency import Bound, Efficiency, layer_bound, memory_c
 from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
 from accelsim.precision import Precision
 from accelsim.trace.trace import WRITE_KIND, Trace, layer_spans
+from accelsim.workload.provenance import steps_from_json
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
         )
     total = _total(trace, hw, layers)
     efficiency = Efficiency(total.energy.total_j, total.latency_s, total.macs, accuracy)
-    provenance = tuple(str(step) for step in trace.meta.get("provenance", ()))
+    provenance = tuple(step.text for step in steps_from_json(trace.meta.get("provenance", ())))
     return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency, provenance)
 
 

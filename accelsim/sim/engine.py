@@ -129,7 +129,7 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
         "clock_hz": hw.clock_hz,
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
-        "provenance": list(network.provenance),
+        "provenance": [step.as_json() for step in network.provenance],
         "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
     }

@@ -14,11 +14,17 @@ from dataclasses import dataclass
 
 from accelsim.errors import InputError
 from accelsim.precision import Precision, storage_bytes, wider
+from accelsim.workload.provenance import ProvenanceStep
 from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
 class LayerError(InputError):
     """An invalid layer shape; the message names the layer and the field."""
+
+
+def scaled(channels: int, width: float) -> int:
+    """`channels` times a width multiplier, rounded, at least 1."""
+    return max(1, round(channels * width))
 
 
 def _check(layer: str, name: str, value: int, minimum: int = 1) -> None:
@@ -161,6 +167,50 @@ class Layer:
     def _sparsity_note(self) -> str:
         return "" if self.b_sparsity.is_dense else f", {self.b_sparsity.describe()}"
 
+    # --- widths, for transforms that change them (pruning, distillation, low rank) -------------
+    # A layer kind answers these itself, so a transform never asks which kind a layer is.
+    @property
+    def has_channels(self) -> bool:
+        """True when the layer's outputs are channels (features) that a transform may remove;
+        False for a layer whose output width follows its operands (an activation MatMul)."""
+        return True
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels (features, columns of the weight matrix)."""
+        raise InputError(f"layer {self.name}: {self.kind} has no output channels to change")
+
+    @property
+    def in_channels(self) -> int:
+        """Input channels as the producer wrote them (a Linear reading a feature map: C x H x W)."""
+        raise InputError(f"layer {self.name}: {self.kind} has no input channels to change")
+
+    @property
+    def is_depthwise(self) -> bool:
+        """One output channel per input channel: its outputs follow its inputs."""
+        return False
+
+    def with_outputs(self, outputs: int) -> Layer:
+        """The layer with `outputs` output channels."""
+        raise InputError(f"layer {self.name}: cannot change the outputs of a {self.kind}")
+
+    def with_inputs(self, old: int, new: int) -> Layer:
+        """The layer reading `new` instead of `old` channels from its producer."""
+        raise InputError(f"layer {self.name}: cannot change the inputs of a {self.kind}")
+
+    def narrowed(self, width: float) -> Layer:
+        """A layer without channels of its own, in a network whose widths are multiplied by `width`."""
+        raise InputError(f"layer {self.name}: cannot narrow a {self.kind}")
+
+    @property
+    def low_rank_shape(self) -> tuple[int, int] | None:
+        """(K, N) of the weight matrix a low-rank factorization splits; None: not factorable."""
+        return None
+
+    def factored(self, rank: int) -> tuple[Layer, Layer]:
+        """Two layers `<name>.u` (to `rank` channels) then `<name>.v` computing this one's product."""
+        raise InputError(f"layer {self.name}: a {self.kind} has no low-rank factorization")
+
 
 @dataclass(frozen=True)
 class Conv2d(Layer):
@@ -245,6 +295,45 @@ class Conv2d(Layer):
             cols = min(c1 - c0 + 1, cols)
         return channels * rows * cols
 
+    @property
+    def is_depthwise(self) -> bool:
+        return self.groups == self.in_channels == self.out_channels and self.groups > 1
+
+    def with_outputs(self, outputs: int) -> Layer:
+        return dataclasses.replace(self, out_channels=outputs)
+
+    def with_inputs(self, old: int, new: int) -> Layer:
+        # A depthwise convolution keeps one output (and one group) per input channel.
+        cin = self.in_channels * new // old
+        if self.is_depthwise:
+            return dataclasses.replace(self, in_channels=cin, out_channels=cin, groups=cin)
+        return dataclasses.replace(self, in_channels=cin)
+
+    @property
+    def low_rank_shape(self) -> tuple[int, int] | None:
+        kh, kw = self.kernel
+        return (self.in_channels * kh * kw, self.out_channels) if self.groups == 1 else None
+
+    def factored(self, rank: int) -> tuple[Layer, Layer]:
+        """A k x k convolution to `rank` channels, then a 1 x 1 convolution to the outputs."""
+        first = dataclasses.replace(
+            self, name=f"{self.name}.u", out_channels=rank, bias=False, batch_norm=False, sparsity=DENSE
+        )
+        second = Conv2d(
+            f"{self.name}.v",
+            weight_precision=self.weight_precision,
+            activation_precision=self.activation_precision,
+            inputs=(first.name,),
+            in_channels=rank,
+            out_channels=self.out_channels,
+            in_height=first.out_height,
+            in_width=first.out_width,
+            kernel=(1, 1),
+            bias=self.bias,
+            batch_norm=self.batch_norm,
+        )
+        return first, second
+
     def describe(self) -> str:
         kh, kw = self.kernel
         g = f" g={self.groups}" if self.groups > 1 else ""
@@ -283,6 +372,35 @@ class Linear(Layer):
     def parameter_count(self) -> int:
         return self.weight_elements + self.folded_parameters
 
+    @property
+    def out_channels(self) -> int:
+        return self.out_features
+
+    @property
+    def in_channels(self) -> int:
+        return self.in_features
+
+    def with_outputs(self, outputs: int) -> Layer:
+        return dataclasses.replace(self, out_features=outputs)
+
+    def with_inputs(self, old: int, new: int) -> Layer:
+        # Reading a flattened feature map, the features scale with the channels.
+        return dataclasses.replace(self, in_features=self.in_features * new // old)
+
+    @property
+    def low_rank_shape(self) -> tuple[int, int] | None:
+        return self.in_features, self.out_features
+
+    def factored(self, rank: int) -> tuple[Layer, Layer]:
+        """K x rank (no bias), then rank x N; the factors are dense."""
+        first = dataclasses.replace(
+            self, name=f"{self.name}.u", out_features=rank, bias=False, folded_parameters=0, sparsity=DENSE
+        )
+        second = dataclasses.replace(
+            self, name=f"{self.name}.v", in_features=rank, inputs=(first.name,), independent=False, sparsity=DENSE
+        )
+        return first, second
+
     def describe(self) -> str:
         return f"linear {self.in_features} -> {self.out_features} x{self.tokens} tokens{self._sparsity_note()}"
 
@@ -314,6 +432,16 @@ class MatMul(Layer):
     def b_is_weight(self) -> bool:
         return False
 
+    @property
+    def has_channels(self) -> bool:
+        return False
+
+    def narrowed(self, width: float) -> Layer:
+        # Attention: the head size shrinks, not the sequence (a k or n equal to m).
+        k = self.k if self.k == self.m else scaled(self.k, width)
+        n = self.n if self.n == self.m else scaled(self.n, width)
+        return dataclasses.replace(self, k=k, n=n)
+
     def describe(self) -> str:
         return f"matmul {self.batch}x({self.m}x{self.k} @ {self.k}x{self.n})"
 
@@ -336,6 +464,20 @@ class Gemm(Layer):
     def gemm_mkn(self) -> tuple[int, int, int]:
         return self.m, self.k, self.n
 
+    @property
+    def out_channels(self) -> int:
+        return self.n
+
+    @property
+    def in_channels(self) -> int:
+        return self.k
+
+    def with_outputs(self, outputs: int) -> Layer:
+        return dataclasses.replace(self, n=outputs)
+
+    def with_inputs(self, old: int, new: int) -> Layer:
+        return dataclasses.replace(self, k=self.k * new // old)
+
     def describe(self) -> str:
         return f"gemm {self.m}x{self.k} @ {self.k}x{self.n}{self._sparsity_note()}"
 
@@ -348,7 +490,7 @@ class Network:
     layers: tuple[Layer, ...]
     description: str = ""
     #: Compression steps that produced this network from a built-in one, in order.
-    provenance: tuple[str, ...] = ()
+    provenance: tuple[ProvenanceStep, ...] = ()
     #: The layers stand for the inside of a larger model (e.g. the seed's stand-alone GEMMs):
     #: no width is fixed by the data or the classes, so pruning and distillation may change
     #: every layer's inputs and outputs. False: the network input and last layer keep theirs.
@@ -360,6 +502,8 @@ class Network:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise LayerError(f"network {self.name}: layer names are not unique")
+        if not all(isinstance(step, ProvenanceStep) for step in self.provenance):
+            raise LayerError(f"network {self.name}: provenance must be ProvenanceStep records")
         for i, layer in enumerate(self.layers):
             for source in layer.inputs or ():
                 if source not in names[:i]:

@@ -1,0 +1,26 @@
+"""The built-in compression methods, one module each, registered by pipeline name in this order
+(the order error messages list them in). A new method is one module: a `Transform` subclass
+decorated with `registry.register` (see `accelsim.compress.methods.base`)."""
+
+from accelsim.compress.methods.base import Followup, Parameter, Transform
+
+# isort: off
+from accelsim.compress.methods.quantize import Quantize
+from accelsim.compress.methods.prune import StructuredPrune
+from accelsim.compress.methods.sparsify import UnstructuredPrune
+from accelsim.compress.methods.nm import NMPrune
+from accelsim.compress.methods.distill import Distill
+from accelsim.compress.methods.lowrank import LowRank
+# isort: on
+
+__all__ = [
+    "Distill",
+    "Followup",
+    "LowRank",
+    "NMPrune",
+    "Parameter",
+    "Quantize",
+    "StructuredPrune",
+    "Transform",
+    "UnstructuredPrune",
+]
