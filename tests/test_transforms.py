@@ -3,8 +3,7 @@
 import pytest
 
 from accelsim import hardware
-from accelsim.compress.spec import parse_pipeline
-from accelsim.compress.transforms import (
+from accelsim.compress import (
     Distill,
     LowRank,
     NMPrune,
@@ -15,6 +14,7 @@ from accelsim.compress.transforms import (
     prunable_layers,
     residual_stages,
 )
+from accelsim.compress.spec import parse_pipeline
 from accelsim.errors import InputError
 from accelsim.metrics import summarize
 from accelsim.precision import Precision

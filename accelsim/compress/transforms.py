@@ -15,31 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from accelsim.compress.graph import prunable_layers, residual_stages
-from accelsim.compress.methods import (
-    Distill,
-    LowRank,
-    NMPrune,
-    Quantize,
-    StructuredPrune,
-    Transform,
-    UnstructuredPrune,
-)
+from accelsim.compress.methods import Transform
 from accelsim.workload.layers import Network
-
-__all__ = [
-    "Distill",
-    "LowRank",
-    "NMPrune",
-    "Pipeline",
-    "Quantize",
-    "StructuredPrune",
-    "Transform",
-    "UnstructuredPrune",
-    "pipeline",
-    "prunable_layers",
-    "residual_stages",
-]
 
 
 @dataclass(frozen=True)

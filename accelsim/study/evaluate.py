@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accelsim.compress.accuracy import AccuracyEstimate, AccuracyProvider
+from accelsim.compress.methods import Transform
 from accelsim.compress.spec import parse_pipeline
-from accelsim.compress.transforms import Transform, pipeline
+from accelsim.compress.transforms import pipeline
 from accelsim.hardware import Accelerator
 from accelsim.metrics import Summary, summarize
 from accelsim.sim.engine import simulate

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from accelsim.compress.transforms import Quantize, Transform
+from accelsim.compress.methods import Quantize, Transform
 from accelsim.workload.layers import Network
 
 Policy = tuple[tuple[str, str], ...]  # (layer, precision) for every searchable layer, in order

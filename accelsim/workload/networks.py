@@ -25,10 +25,12 @@ def _conv(
     groups: int = 1,
     batch_norm: bool = True,
     inputs: tuple[str, ...] | None = None,
+    padding: int | None = None,
+    bias: bool = False,
 ) -> Shape:
-    """Append a square convolution ("same" padding kernel // 2, no bias) on `x`; return its output shape.
-
-    `inputs` names the layers whose outputs make `x` (None: the previous layer)."""
+    """Append a square convolution on `x` ("same" padding kernel // 2 unless given, no bias unless
+    asked); return its output shape. `inputs` names the layers whose outputs make `x` (None: the
+    previous layer)."""
     c, h, w = x
     conv = Conv2d(
         name,
@@ -38,9 +40,9 @@ def _conv(
         in_width=w,
         kernel=(kernel, kernel),
         stride=stride,
-        padding=kernel // 2,
+        padding=kernel // 2 if padding is None else padding,
         groups=groups,
-        bias=False,
+        bias=bias,
         batch_norm=batch_norm,
         independent=not layers,
         inputs=inputs,
@@ -232,23 +234,8 @@ def _alexnet_conv(
     padding: int = 0,
     groups: int = 1,
 ) -> Shape:
-    """Append an AlexNet convolution (with bias) on `x`; return its output shape."""
-    c, h, w = x
-    conv = Conv2d(
-        name,
-        in_channels=c,
-        out_channels=out_channels,
-        in_height=h,
-        in_width=w,
-        kernel=(kernel, kernel),
-        stride=stride,
-        padding=padding,
-        groups=groups,
-        bias=True,
-        independent=not layers,
-    )
-    layers.append(conv)
-    return out_channels, conv.out_height, conv.out_width
+    """Append an AlexNet convolution (bias, no batch-norm) on `x`; return its output shape."""
+    return _conv(layers, name, x, out_channels, kernel, stride, groups, False, None, padding, True)
 
 
 # --- transformer and MLP ----------------------------------------------------------------------------
