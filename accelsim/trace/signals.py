@@ -138,20 +138,8 @@ SIGNALS = (
     TILE,
 )
 
-#: Recorded and derived signals in display order (waveform viewers).
-DISPLAY_ORDER = (
-    MAC_STATE,
-    MAC_BUSY_LANES,
-    MAC_MACS,
-    DRAM_BUS,
-    DRAM_TRANSFER,
-    DRAM_QUEUE,
-    BUF_WEIGHT,
-    BUF_ACTIVATION,
-    BUF_OUTPUT,
-    LAYER,
-    TILE,
-)
+#: Recorded and derived signals in display order (waveform viewers): the transfer beside the bus.
+DISPLAY_ORDER = (*SIGNALS[: SIGNALS.index(DRAM_BUS) + 1], DRAM_TRANSFER, *SIGNALS[SIGNALS.index(DRAM_BUS) + 1 :])
 
 BY_NAME = {spec.name: spec for spec in DISPLAY_ORDER}
 
