@@ -30,15 +30,21 @@ def _require(ok: bool, name: str, rule: str, value: Any) -> None:
         raise ConfigError(f"{name}: must be {rule} (got {value!r})")
 
 
-def _positive_int(section: str, name: str, value: Any, minimum: int = 1) -> None:
+def _positive_int(section: str, name: str, value: Any, minimum: int = 1, maximum: int = 2**40) -> None:
+    """An integer in [minimum, maximum]; the bound keeps values physical and arithmetic exact."""
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    _require(is_int and value >= minimum, f"{section}.{name}", f"an integer >= {minimum}", value)
+    rule = f"an integer in [{minimum:,}, {maximum:,}]"
+    _require(is_int and minimum <= value <= maximum, f"{section}.{name}", rule, value)
 
 
-def _positive_number(section: str, name: str, value: Any, allow_zero: bool = False) -> None:
+def _positive_number(
+    section: str, name: str, value: Any, allow_zero: bool = False, minimum: float = 0.0, maximum: float = 1e6
+) -> None:
+    """A finite number > minimum (>= with allow_zero) and <= maximum."""
     is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = is_num and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    _require(ok, f"{section}.{name}", ">= 0" if allow_zero else "> 0", value)
+    ok = is_num and math.isfinite(value) and (value >= minimum if allow_zero else value > minimum) and value <= maximum
+    low = f">= {minimum:g}" if allow_zero else f"> {minimum:g}"
+    _require(ok, f"{section}.{name}", f"a number {low} and <= {maximum:g}", value)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class PerPrecision:
         for f in fields(self):
             value = getattr(self, f.name)
             if integer:
-                _positive_int(section, f.name, value)
+                _positive_int(section, f.name, value, maximum=64)
             else:
                 _positive_number(section, f.name, value, allow_zero=True)
 
@@ -105,14 +111,14 @@ class MacArray:
     sparse_pattern: str = "none"
 
     def __post_init__(self) -> None:
-        _positive_int("mac_array", "lanes", self.lanes)
+        _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
         _require(self.geometry in GEOMETRIES, "mac_array.geometry", "one of " + ", ".join(GEOMETRIES), self.geometry)
-        _positive_int("mac_array", "rows", self.rows)
-        _positive_int("mac_array", "cols", self.cols)
+        _positive_int("mac_array", "rows", self.rows, maximum=2**12)
+        _positive_int("mac_array", "cols", self.cols, maximum=2**12)
         _require(self.dataflow in DATAFLOWS, "mac_array.dataflow", "one of " + ", ".join(DATAFLOWS), self.dataflow)
         self.pack.validate("mac_array.pack", integer=True)
         self.energy_per_mac_pj.validate("mac_array.energy_per_mac_pj", integer=False)
-        _positive_int("mac_array", "tile_overhead_cycles", self.tile_overhead_cycles, minimum=0)
+        _positive_int("mac_array", "tile_overhead_cycles", self.tile_overhead_cycles, minimum=0, maximum=2**20)
         _require(isinstance(self.zero_skipping, bool), "mac_array.zero_skipping", "true or false", self.zero_skipping)
         _require(
             _is_pattern(self.sparse_pattern),
@@ -175,7 +181,7 @@ class Buffers:
             "one of 8, 16, 32, 64",
             self.accumulator_bits,
         )
-        _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles)
+        _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles, maximum=64)
         _require(
             isinstance(self.retain_activations, bool),
             "buffers.retain_activations",
@@ -201,10 +207,10 @@ class Dram:
     energy_pj_per_byte: float = DRAM_ENERGY_PJ_PER_BYTE
 
     def __post_init__(self) -> None:
-        _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)
-        _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True)
-        _positive_int("dram", "queue_depth", self.queue_depth)
-        _positive_int("dram", "burst_bytes", self.burst_bytes)
+        _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1e3, maximum=1e15)
+        _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True, maximum=1e9)
+        _positive_int("dram", "queue_depth", self.queue_depth, maximum=2**16)
+        _positive_int("dram", "burst_bytes", self.burst_bytes, maximum=2**20)
         _positive_number("dram", "energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
 
 
@@ -221,8 +227,8 @@ class Accelerator:
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string", self.name)
-        _positive_number("accelerator", "clock_hz", self.clock_hz)
-        _positive_number("accelerator", "static_power_w", self.static_power_w, allow_zero=True)
+        _positive_number("accelerator", "clock_hz", self.clock_hz, minimum=1e3, maximum=1e11)
+        _positive_number("accelerator", "static_power_w", self.static_power_w, allow_zero=True, maximum=1e4)
         # Exact rationals keep long streams free of rounding drift.
         _require(self.dram_bytes_per_cycle > 0, "dram.bandwidth_bytes_per_s", "> 0", self.dram.bandwidth_bytes_per_s)
 

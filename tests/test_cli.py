@@ -75,8 +75,11 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 @pytest.mark.parametrize(
     "toml, message",
     [
-        ("[dram]\nbandwidth_bytes_per_s = 0\n", "dram.bandwidth_bytes_per_s: must be > 0 (got 0)"),
-        ("[mac_array]\nlanes = -4\n", "mac_array.lanes: must be an integer >= 1 (got -4)"),
+        (
+            "[dram]\nbandwidth_bytes_per_s = 0\n",
+            "dram.bandwidth_bytes_per_s: must be a number > 1000 and <= 1e+15 (got 0)",
+        ),
+        ("[mac_array]\nlanes = -4\n", "mac_array.lanes: must be an integer in [1, 16,777,216] (got -4)"),
         ("[buffers]\nweight_bytes = 8\n", "buffers.weight_bytes: too small for layer"),
     ],
 )

@@ -66,17 +66,35 @@ def test_partial_toml_takes_defaults(tmp_path):
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: MacArray(lanes=0), "mac_array.lanes: must be an integer >= 1 (got 0)"),
+        (lambda: MacArray(lanes=0), "mac_array.lanes: must be an integer in [1, 16,777,216] (got 0)"),
         (lambda: MacArray(geometry="hex"), "mac_array.geometry: must be one of vector"),
-        (lambda: Dram(bandwidth_bytes_per_s=0), "dram.bandwidth_bytes_per_s: must be > 0 (got 0)"),
-        (lambda: Dram(latency_ns=-1), "dram.latency_ns: must be >= 0 (got -1)"),
-        (lambda: Dram(queue_depth=0), "dram.queue_depth: must be an integer >= 1 (got 0)"),
-        (lambda: Buffers(weight_bytes=-5), "buffers.weight_bytes: must be an integer >= 1 (got -5)"),
-        (lambda: Buffers(output_bytes=1.5), "buffers.output_bytes: must be an integer >= 1 (got 1.5)"),
-        (lambda: Accelerator(clock_hz=float("nan")), "accelerator.clock_hz: must be > 0"),
+        (
+            lambda: Dram(bandwidth_bytes_per_s=0),
+            "dram.bandwidth_bytes_per_s: must be a number > 1000 and <= 1e+15 (got 0)",
+        ),
+        (lambda: Dram(latency_ns=-1), "dram.latency_ns: must be a number >= 0 and <= 1e+09 (got -1)"),
+        (lambda: Dram(queue_depth=0), "dram.queue_depth: must be an integer in [1, 65,536] (got 0)"),
+        (
+            lambda: Buffers(weight_bytes=-5),
+            "buffers.weight_bytes: must be an integer in [1, 1,099,511,627,776] (got -5)",
+        ),
+        (
+            lambda: Buffers(output_bytes=1.5),
+            "buffers.output_bytes: must be an integer in [1, 1,099,511,627,776] (got 1.5)",
+        ),
+        (lambda: Accelerator(clock_hz=float("nan")), "accelerator.clock_hz: must be a number > 1000 and <= 1e+11"),
+        (lambda: Accelerator(clock_hz=1e-10), "accelerator.clock_hz: must be a number > 1000 and <= 1e+11"),
+        (lambda: Accelerator(clock_hz=1e308), "accelerator.clock_hz: must be a number > 1000 and <= 1e+11"),
+        (
+            lambda: MacArray(tile_overhead_cycles=2**62),
+            "mac_array.tile_overhead_cycles: must be an integer in [0, 1,048,576]",
+        ),
+        (lambda: Dram(burst_bytes=2**62), "dram.burst_bytes: must be an integer in [1, 1,048,576]"),
+        (lambda: Dram(bandwidth_bytes_per_s=1e-9), "dram.bandwidth_bytes_per_s: must be a number > 1000"),
+        (lambda: Dram(latency_ns=1e300), "dram.latency_ns: must be a number >= 0 and <= 1e+09"),
         (
             lambda: MacArray(pack=dataclasses.replace(hardware.SCALABLE_PACK, int4=0)),
-            "mac_array.pack.int4: must be an integer >= 1 (got 0)",
+            "mac_array.pack.int4: must be an integer in [1, 64] (got 0)",
         ),
     ],
 )
@@ -90,7 +108,7 @@ def test_invalid_fields_name_the_field_and_range(build, message):
 def test_toml_errors_name_file_and_field(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[dram]\nbandwidth_bytes_per_s = 0\n")
-    with pytest.raises(ConfigError, match=r"bad.toml: dram.bandwidth_bytes_per_s: must be > 0"):
+    with pytest.raises(ConfigError, match=r"bad.toml: dram.bandwidth_bytes_per_s: must be a number > 1000"):
         hardware.load_toml(path)
     path.write_text("[dram]\nbandwith = 1\n")
     with pytest.raises(ConfigError, match=r"dram.bandwith: unknown field; allowed: .*bandwidth_bytes_per_s"):
