@@ -10,6 +10,8 @@ from accelsim.errors import InputError
 from accelsim.trace import listing, store
 
 _OUTPUTS = ("png", "gif", "mp4", "html")
+#: An animation longer than this is hours of rendering; a frame rate above this, unplayable.
+MAX_FRAMES, MAX_FPS = 10_000, 1_000
 
 
 def register(subparsers: Any) -> None:
@@ -34,9 +36,9 @@ def register(subparsers: Any) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from accelsim import replay  # matplotlib is only needed here
 
-    for option in ("frames", "fps"):
-        if getattr(args, option) < 1:
-            raise InputError(f"--{option}: must be >= 1 (got {getattr(args, option)})")
+    for option, most in (("frames", MAX_FRAMES), ("fps", MAX_FPS)):
+        if not 1 <= getattr(args, option) <= most:
+            raise InputError(f"--{option}: must be an integer in [1, {most:,}] (got {getattr(args, option)})")
     for option in _OUTPUTS:
         out = getattr(args, option)
         if out and Path(out).suffix.lower() != f".{option}":

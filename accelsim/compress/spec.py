@@ -24,6 +24,7 @@ aliases) and shorthands in `accelsim.compress.methods.registry`, and validates i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -44,7 +45,14 @@ def parse_step(text: str) -> Transform:
     method = registry.lookup(name)
     if method is None:
         raise InputError(f"compression step {name!r}: unknown; allowed: {', '.join(registry.names())}")
-    return method(**_arguments(name, args or "", method.parameters))
+    kwargs = _arguments(name, args or "", method.parameters)
+    required = [f.name for f in dataclasses.fields(method) if f.default is dataclasses.MISSING and f.init]
+    missing = [field for field in required if field not in kwargs]
+    if missing:
+        raise InputError(
+            f"compression step {name}: {', '.join(missing)} required, e.g. {name}({', '.join(missing)}=...)"
+        )
+    return method(**kwargs)
 
 
 def _arguments(name: str, text: str, params: tuple[Parameter, ...]) -> dict[str, Any]:

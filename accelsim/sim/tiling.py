@@ -279,8 +279,27 @@ def _largest_k(layer: Layer, hw: Accelerator, tm: int, tn: int, on_chip: bool) -
     return None
 
 
+#: More tile steps than this in one layer is days of simulation: refused up front, not started.
+MAX_TILE_STEPS = 10**9
+
+
+def minimum_tile_steps(layer: Layer, hw: Accelerator) -> int:
+    """A lower bound on any plan's steps: every output tile's partial sums fit one output slot."""
+    m, _, n = layer.gemm_mkn
+    slot = max(hw.buffers.output_bytes // hw.buffers.slots, 1)
+    return -(-layer.groups * m * n * hw.buffers.accumulator_bits // 8 // slot)
+
+
 def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> TilePlan:
-    """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit."""
+    """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit, or
+    if the layer needs more than MAX_TILE_STEPS tiles (checked before the search, which would take
+    as long)."""
+    steps = minimum_tile_steps(layer, hw)
+    if steps > MAX_TILE_STEPS:
+        raise ConfigError(
+            f"layer {layer.name}: needs at least {steps:,} tile steps on this hardware (more than "
+            f"{MAX_TILE_STEPS:,}: days of simulation); use larger buffers or a smaller layer"
+        )
     # Plans depend on shape and precision only: identical blocks of a network share one search.
     plan = _plan_shape(dataclasses.replace(layer, name="", independent=False, inputs=None), hw, input_on_chip)
     if plan is None:

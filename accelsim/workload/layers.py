@@ -27,9 +27,13 @@ def scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
+#: Largest dimension of a layer: beyond it no tensor fits any memory (and 2^62 would overflow).
+MAX_DIMENSION = 2**31
+
+
 def _check(layer: str, name: str, value: int, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise LayerError(f"layer {layer}: {name} must be an integer >= {minimum} (got {value!r})")
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_DIMENSION:
+        raise LayerError(f"layer {layer}: {name} must be an integer in [{minimum}, {MAX_DIMENSION:,}] (got {value!r})")
 
 
 @dataclass(frozen=True)
