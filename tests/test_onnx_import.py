@@ -433,3 +433,23 @@ def test_cli_runs_an_onnx_model(tmp_path, capsys):
     assert "accelsim: note: " in captured.err and "ignored" in captured.err
     assert main(["ai", "--onnx", str(path)]) == 0
     assert main(["run", "--onnx", str(tmp_path / "missing.onnx")]) == 2
+
+
+def _gemm_model(tmp_path, declared=None, raw=None):
+    w = weight("w", 10, 16)
+    if raw is not None:
+        w.raw_data = raw
+    inputs = [value("x", 1, 16)] + ([value("w", *declared)] if declared else [])
+    node = helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)
+    return save(tmp_path, [node], inputs, [value("y", 1, 10)], [w], "gemm")
+
+
+def test_an_initializer_disagreeing_with_its_declared_shape_is_refused(tmp_path):
+    assert import_onnx(_gemm_model(tmp_path, declared=(10, 16))).network.layers[0].out_features == 10
+    # ONNX's own shape inference or accelsim's check: either way one line naming the mismatch.
+    one_line_error(_gemm_model(tmp_path, declared=(10, 8)), r"dims \(10, 16\) disagree|differ in dimension 1")
+    one_line_error(_gemm_model(tmp_path, declared=(10, 16, 1)), r"disagree|differ|rank")
+
+
+def test_an_initializer_with_the_wrong_amount_of_data_is_refused(tmp_path):
+    one_line_error(_gemm_model(tmp_path, raw=b"\0" * 12), r"initializer 'w': 12 bytes of data for dims \(10, 16\)")

@@ -168,12 +168,31 @@ def _shapes(graph: Any) -> dict[str, Shape]:
         if value.type.HasField("tensor_type") and tensor.HasField("shape"):
             shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
     for tensor in graph.initializer:
+        _check_initializer(tensor, shapes.get(tensor.name))
         shapes[tensor.name] = tuple(tensor.dims)
     for node in graph.node:
         value = [attr.t for attr in node.attribute if node.op_type == "Constant" and attr.name == "value"]
         if value:
             shapes.setdefault(node.output[0], tuple(value[0].dims))
     return shapes
+
+
+#: Bytes per element of the ONNX tensor data types whose raw data has a fixed element size.
+_ELEMENT_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+
+
+def _check_initializer(tensor: Any, declared: Shape | None) -> None:
+    """An initializer agrees with the shape the graph declares for it and carries as many bytes
+    as its dims say (when its data is inline), or the model is refused."""
+    dims = tuple(tensor.dims)
+    if declared is not None and (len(declared) != len(dims) or any(d not in (None, e) for d, e in zip(declared, dims))):
+        raise InputError(f"initializer {tensor.name!r}: dims {dims} disagree with its declared shape {declared}")
+    size = _ELEMENT_BYTES.get(tensor.data_type)
+    if tensor.raw_data and size is not None and len(tensor.raw_data) != math.prod(dims) * size:
+        raise InputError(
+            f"initializer {tensor.name!r}: {len(tensor.raw_data):,} bytes of data for dims {dims} "
+            f"({math.prod(dims) * size:,} expected)"
+        )
 
 
 def _attrs(node: Any) -> dict[str, Any]:
