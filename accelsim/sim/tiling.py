@@ -136,8 +136,9 @@ class TilePlan:
                 a_bytes=ab if a_new else 0,
                 w_resident_bytes=wb,
                 a_resident_bytes=ab,
-                w_release=nxt is None or nxt[0] != w_key,
-                a_release=(nxt is None or nxt[1] != a_key) and not self.input_on_chip,
+                # A tile of no bytes (a window wholly in padding) is never fetched: no slot to free.
+                w_release=(nxt is None or nxt[0] != w_key) and wb > 0,
+                a_release=(nxt is None or nxt[1] != a_key) and not self.input_on_chip and ab > 0,
                 out_first=first,
                 out_last=last,
                 out_bytes=ob,

@@ -278,10 +278,23 @@ class Conv2d(Layer):
         return self.in_channels * self.in_height * self.in_width
 
     def _span(self, o0: int, o1: int, kernel: int, size: int) -> int:
-        """Input positions along one axis touched by outputs [o0, o1] (inclusive), padding excluded."""
-        lo = max(o0 * self.stride - self.padding, 0)
-        hi = min(o1 * self.stride - self.padding + kernel, size)
-        return max(hi - lo, 0)
+        """Input positions along one axis read by the windows of outputs [o0, o1] (inclusive),
+        padding excluded. Windows overlap or touch when stride <= kernel, so they cover one
+        range; a larger stride skips the positions between windows, which nothing reads."""
+        s, p = self.stride, self.padding
+        if s <= kernel:
+            return max(min(o1 * s - p + kernel, size) - max(o0 * s - p, 0), 0)
+
+        def clipped(o: int) -> int:
+            return max(min(o * s - p + kernel, size) - max(o * s - p, 0), 0)
+
+        # Windows wholly inside read `kernel` each; only a few at either end are clipped (a
+        # window is `kernel` wide and `stride` apart), so the sum costs O(1), not O(outputs).
+        first, last = max(o0, -(-p // s)), min(o1, (size - kernel + p) // s)
+        inside = max(last - first + 1, 0) * kernel
+        head = range(max(o0, (p - kernel) // s), min(o1, first - 1) + 1)
+        tail = range(max(o0, last + 1, first), min(o1, (size + p) // s) + 1)
+        return inside + sum(map(clipped, head)) + sum(map(clipped, tail))
 
     def a_tile_elements(self, m0: int, m1: int, k0: int, k1: int) -> int:
         kh, kw = self.kernel
@@ -293,10 +306,6 @@ class Conv2d(Layer):
         else:
             c0, c1 = 0, self.out_width - 1
         cols = self._span(c0, c1, kw, self.in_width)
-        if kh * kw == 1 and self.stride > 1:
-            # A strided 1x1 convolution reads only every stride-th row and column.
-            rows = min(r1 - r0 + 1, rows)
-            cols = min(c1 - c0 + 1, cols)
         return channels * rows * cols
 
     @property
