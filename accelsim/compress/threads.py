@@ -11,21 +11,16 @@ a decorated call, whatever the environment says, and restores the pools afterwar
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 
-from threadpoolctl import ThreadpoolController
-
-
-@functools.cache
-def _controller() -> ThreadpoolController:
-    # Finding the loaded thread pools walks the process's libraries: do it once. numpy (and
-    # its BLAS) is loaded before any training, so the pools that matter are found.
-    return ThreadpoolController()
+from threadpoolctl import threadpool_limits
 
 
 @contextlib.contextmanager
 def single_blas_thread() -> Iterator[None]:
-    """Context manager and decorator: BLAS and OpenMP pools at one thread inside it."""
-    with _controller().limit(limits=1):
+    """Context manager and decorator: BLAS and OpenMP pools at one thread inside it.
+
+    The pools are looked up on every entry (a few ms), not once: a library loaded later (scipy's
+    own OpenBLAS arrives with scikit-learn) must be limited too."""
+    with threadpool_limits(limits=1):
         yield
