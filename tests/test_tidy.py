@@ -2,6 +2,7 @@
 
 import csv
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,7 @@ network = "mlp"
 compression = "int8"
 overrides = { "dram.latency_ns" = 50.0 }
 """
+ROOT = Path(__file__).resolve().parents[1]
 GRID = ["dram.bandwidth_bytes_per_s", "mac_array.lanes", "dram.latency_ns"]
 
 
@@ -90,3 +92,36 @@ def test_without_the_extra_the_error_is_one_line(tmp_path, monkeypatch):
     assert not (tmp_path / "tidy.jsonl").exists()  # refused before any point ran
     with pytest.raises(InputError, match="store: required"):
         load_study(spec).__class__("x", ()).to_dataframe()
+
+
+def _readme_queries():
+    """(SQL, table lines) of every ```sql block in the README and the Markdown table after it."""
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()]
+    out = []
+    for i, line in enumerate(lines):
+        if line == "```sql":
+            end = lines.index("```", i + 1)
+            table = []
+            for row in lines[end + 2 :]:
+                if not row.startswith("|"):
+                    break
+                table.append(row)
+            out.append(("\n".join(lines[i + 1 : end]), table))
+    return out
+
+
+def test_the_readme_duckdb_queries_print_the_readme_tables(tmp_path, monkeypatch):
+    duckdb = pytest.importorskip("duckdb")
+    monkeypatch.chdir(tmp_path)
+    spec = ROOT / "scenarios" / "sweep.toml"
+    argv = ["study", str(spec), "--out", "sweep.jsonl", "--parquet", "sweep.parquet", "--in-process", "--no-progress"]
+    assert accelsim_main(argv) == 0
+    assert accelsim_main(["run", "--network", "resnet50", "--precision", "int8", "--trace", "run.npz"]) == 0
+    assert accelsim_main(["trace", "export", "run.npz", "--format", "parquet"]) == 0
+    queries = _readme_queries()
+    assert len(queries) == 3
+    for sql, table in queries:
+        result = duckdb.sql(sql)
+        header = "| " + " | ".join(result.columns) + " |"
+        rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in result.fetchall()]
+        assert table == [header, "|" + " --- |" * len(result.columns), *rows], sql
