@@ -1,11 +1,14 @@
-"""One BLAS thread while accelsim trains or measures, so results are the same on every machine.
+"""One BLAS thread while accelsim trains or measures, so results do not depend on the core count.
 
 OpenBLAS and MKL split a matrix product among as many threads as `OMP_NUM_THREADS` /
 `OPENBLAS_NUM_THREADS` (or the core count) allow, and a different split can round differently:
-measured accuracies then change with the machine. On a small machine the extra threads also
+measured accuracies then change with the core count. On a small machine the extra threads also
 oversubscribe the cores (a 2-core run took 7x longer). `single_blas_thread()` limits every
 BLAS and OpenMP pool loaded in the process to one thread for the duration of a `with` block or
 a decorated call, whatever the environment says, and restores the pools afterwards.
+
+It does not make different CPUs agree: OpenBLAS picks its kernels by CPU type, and two kernels
+may round one product differently.
 """
 
 from __future__ import annotations
