@@ -53,3 +53,19 @@ def test_measured_accuracy_is_bit_identical_under_one_and_four_blas_threads(tmp_
     assert one == four
     assert four["blas_threads"] == 1  # training ran on one BLAS thread although the environment asked for 4
     assert float(one["accuracy"]) > 0.5
+
+
+def test_single_blas_thread_limits_nested_blocks_and_restores_the_pools():
+    from threadpoolctl import threadpool_info
+
+    from accelsim import single_blas_thread
+
+    def numpy_blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if "numpy" in p["filepath"]]
+
+    before = numpy_blas_threads()
+    with single_blas_thread():
+        with single_blas_thread():
+            assert numpy_blas_threads() == [1] * len(before)
+        assert numpy_blas_threads() == [1] * len(before)  # the inner block leaves the outer limit
+    assert numpy_blas_threads() == before

@@ -14,16 +14,27 @@ may round one product differently.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 from threadpoolctl import threadpool_limits
+
+_inside = threading.local()
 
 
 @contextlib.contextmanager
 def single_blas_thread() -> Iterator[None]:
     """Context manager and decorator: BLAS and OpenMP pools at one thread inside it.
 
-    The pools are looked up on every entry (a few ms), not once: a library loaded later (scipy's
-    own OpenBLAS arrives with scikit-learn) must be limited too."""
-    with threadpool_limits(limits=1):
+    The outermost entry looks the pools up (about 4 ms), not an import: a library loaded later
+    (scipy's own OpenBLAS arrives with scikit-learn) must be limited too. Nested entries (an
+    estimate calling a decorated training) cost nothing."""
+    if getattr(_inside, "active", False):
         yield
+        return
+    _inside.active = True
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        _inside.active = False
