@@ -50,6 +50,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "MeasurementSettings": ("accelsim.compress.measured", "MeasurementSettings"),
     "CALIBRATION_IMAGES": ("accelsim.compress.measured", "CALIBRATION_IMAGES"),
     "numpy_model": ("accelsim.compress.numpy_model", None),
+    "single_blas_thread": ("accelsim.compress.threads", "single_blas_thread"),
     # simulation, traces, figures
     "simulate": ("accelsim.sim.engine", "simulate"),
     "load_trace": ("accelsim.trace.store", "load"),

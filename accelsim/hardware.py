@@ -16,6 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from accelsim.energy_table import DRAM_ENERGY_PJ_PER_BYTE, MAC_ENERGY_PJ, sram_energy_pj_per_byte
 from accelsim.errors import InputError
 from accelsim.precision import Precision
@@ -467,33 +469,12 @@ def load_toml(path: str | Path) -> Accelerator:
         raise ConfigError(f"hardware file {path}: {exc}") from None
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
-
-
 def to_toml(hw: Accelerator) -> str:
-    """A complete TOML description that `load_toml` reads back to an equal Accelerator."""
-    lines: list[str] = []
+    """A complete TOML description that `load_toml` reads back to an equal Accelerator.
 
-    def emit(obj: Any, header: str | None) -> None:
-        nested = []
-        if header:
-            lines.append(f"\n[{header}]")
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
-                nested.append((f.name, value))
-            else:
-                lines.append(f"{f.name} = {_toml_value(value)}")
-        for name, value in nested:
-            emit(value, f"{header}.{name}" if header else name)
-
-    emit(hw, None)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    tomli-w writes each float as its shortest round-tripping repr, so every value reads back
+    bit for bit (a value like 4.6000000000000005 is the float the preset computes, not noise)."""
+    return tomli_w.dumps(dataclasses.asdict(hw))
 
 
 def save_toml(hw: Accelerator, path: str | Path) -> None:

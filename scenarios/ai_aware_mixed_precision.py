@@ -339,15 +339,20 @@ README_BLOCK = "ai-search"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/ai_aware_mixed_precision", help="output folder (default: %(default)s)")
-    parser.add_argument("--networks", default="resnet20,digits-cnn", help="comma-separated (default: %(default)s)")
-    parser.add_argument("--hardware", default="seed,seed-100GBps", help="comma-separated, from: seed, seed-100GBps")
+    parser.add_argument("--networks", help="comma-separated (default: resnet20,digits-cnn; --quick: digits-cnn)")
+    parser.add_argument("--hardware", help="comma-separated, from: seed, seed-100GBps (default: both; --quick: seed)")
+    parser.add_argument("--quick", action="store_true", help="digits-cnn on seed only (for tests)")
     parser.add_argument(
         "--floor-points", type=float, default=FLOOR_POINTS, help="accuracy the search may lose, in points"
     )
     parser.add_argument("--readme", help="also write the summary into this README between the markers")
     args = parser.parse_args(argv)
     began = time.perf_counter()
+    args.networks = args.networks or ("digits-cnn" if args.quick else "resnet20,digits-cnn")
+    args.hardware = args.hardware or ("seed" if args.quick else "seed,seed-100GBps")
     try:
+        if args.quick and args.readme:
+            raise InputError("--readme: needs the full run (drop --quick)")
         hws = accelerators()
         chosen = [(n, h) for n in args.networks.split(",") for h in args.hardware.split(",")]
         for _, h in chosen:

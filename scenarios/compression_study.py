@@ -63,6 +63,12 @@ CONFIGURATIONS = (
 )
 NETWORKS = ("seed-gemms", "resnet20")
 HARDWARE = ("seed", "seed-fixed", "seed-sparse")
+#: `--quick`: the seed's GEMMs on two arrays, seven configurations (14 points, a few seconds).
+QUICK = {
+    "networks": ("seed-gemms",),
+    "hardware": ("seed", "seed-fixed"),
+    "configs": ("FP32 baseline", "FP16", "INT8", "INT4", "KD 50% + INT4", "prune 50% + FP16", "2:4 sparse + INT8"),
+}
 #: Modelled baseline accuracy: ResNet-20 on CIFAR-10, 91.25% (He et al., CVPR 2016, Table 6);
 #: the seed's GEMMs carry the seed's own "accuracy factor" of 1.0.
 BASELINE_ACCURACY = {"resnet20": 0.9125, "seed-gemms": 1.0}
@@ -241,13 +247,20 @@ README_BLOCK = "compression-study"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/compression_study", help="output folder (default: %(default)s)")
-    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated (default: %(default)s)")
-    parser.add_argument("--hardware", default=",".join(HARDWARE), help="comma-separated presets (default: %(default)s)")
+    parser.add_argument("--networks", help=f"comma-separated (default: {','.join(NETWORKS)})")
+    parser.add_argument("--hardware", help=f"comma-separated presets (default: {','.join(HARDWARE)})")
     parser.add_argument("--configs", help="comma-separated configuration names (default: all)")
+    parser.add_argument("--quick", action="store_true", help="seed-gemms on seed and seed-fixed, 7 configurations")
     parser.add_argument("--accuracy-table", help="CSV of measured accuracies: configuration,accuracy")
     parser.add_argument("--readme", help="also write the summary into this README between the study markers")
     args = parser.parse_args(argv)
+    grid = QUICK if args.quick else {"networks": NETWORKS, "hardware": HARDWARE, "configs": None}
+    args.networks = args.networks or ",".join(grid["networks"])
+    args.hardware = args.hardware or ",".join(grid["hardware"])
+    args.configs = args.configs or (",".join(grid["configs"]) if grid["configs"] else None)
     try:
+        if args.quick and args.readme:
+            raise InputError("--readme: needs the full run (drop --quick)")
         began = time.perf_counter()
         configs = configurations(args.configs.split(",") if args.configs else None)
         evaluations = run(args.networks.split(","), args.hardware.split(","), configs, args.accuracy_table)

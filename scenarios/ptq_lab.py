@@ -38,11 +38,14 @@ from accelsim import (
     hardware,
     replace_block,
     simulated_summary,
+    single_blas_thread,
 )
 from accelsim import numpy_model as nm
 
 NETWORK = "digits-cnn"
 CALIBRATION_SIZES = (1, 4, 16, 64, CALIBRATION_IMAGES)
+#: `--quick`: the smallest and the full calibration set only.
+QUICK_CALIBRATION_SIZES = (1, CALIBRATION_IMAGES)
 README_BLOCK = "ptq-lab"
 
 
@@ -58,13 +61,13 @@ def _static(precision: str, images: int) -> Case:
     return Case(f"static {precision.upper()}, {images} calibration images", (Quantize(precision),), images)
 
 
-def cases() -> list[Case]:
+def cases(sizes: Sequence[int] = CALIBRATION_SIZES) -> list[Case]:
     pruned_int8 = (UnstructuredPrune(0.5, "bitmask"), Quantize("int8"))
     return [
         Case("FP32 baseline", ()),
-        *(_static("int8", n) for n in CALIBRATION_SIZES),
+        *(_static("int8", n) for n in sizes),
         Case("dynamic INT8 (weights only)", (Quantize("int8", "fp32"),)),
-        *(_static("int4", n) for n in CALIBRATION_SIZES),
+        *(_static("int4", n) for n in sizes),
         Case("magnitude pruning 50% -> static INT8", pruned_int8),
         Case("magnitude pruning 50% -> static INT8, zero-skipping array", pruned_int8, hardware="seed-sparse"),
         Case("structured pruning 50% -> static INT8", (StructuredPrune(0.5), Quantize("int8"))),
@@ -86,7 +89,8 @@ class Row:
 def _measure(case: Case, reference: np.ndarray | None) -> tuple[Row, np.ndarray]:
     provider = MeasuredAccuracy(NETWORK, MeasurementSettings(calibration_images=case.calibration_images))
     model = provider.model_for(case.steps)
-    logits = nm.predict(model, provider.data.test_x)
+    with single_blas_thread():  # the same logits on every machine, as the provider's own measurements
+        logits = nm.predict(model, provider.data.test_x)
     reference = logits if reference is None else reference
     total = simulated_summary(model.network, hardware.preset(case.hardware)).total
     moved = total.dram_read_bytes + total.dram_write_bytes
@@ -104,9 +108,9 @@ def _measure(case: Case, reference: np.ndarray | None) -> tuple[Row, np.ndarray]
     return row, reference
 
 
-def run(progress: bool = True) -> list[Row]:
+def run(progress: bool = True, sizes: Sequence[int] = CALIBRATION_SIZES) -> list[Row]:
     rows, reference = [], None
-    for case in tqdm(cases(), desc="ptq lab", unit="case", disable=not progress):
+    for case in tqdm(cases(sizes), desc="ptq lab", unit="case", disable=not progress):
         row, reference = _measure(case, reference)
         rows.append(row)
     return rows
@@ -171,10 +175,9 @@ def summary_markdown(rows: Sequence[Row]) -> str:
     s, d, q, p, k, t = (_reductions(by_name[name], base) for name in chosen)
 
     def sweep(precision: str) -> str:
-        cells = [by_name[f"static {precision}, {n} calibration images"] for n in CALIBRATION_SIZES]
-        return ", ".join(
-            f"{n}: {100 * r.accuracy:.2f}% / {r.output_error:.4f}" for n, r in zip(CALIBRATION_SIZES, cells)
-        )
+        names = {n: f"static {precision}, {n} calibration images" for n in CALIBRATION_SIZES}
+        cells = {n: by_name[name] for n, name in names.items() if name in by_name}  # --quick runs fewer
+        return ", ".join(f"{n}: {100 * r.accuracy:.2f}% / {r.output_error:.4f}" for n, r in cells.items())
 
     share = 100 * base.weight_bytes / base.dram_bytes
     lines = [
@@ -200,11 +203,14 @@ def summary_markdown(rows: Sequence[Row]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/ptq_lab", help="output folder (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="calibration sets of 1 and 180 images only (for tests)")
     parser.add_argument("--readme", help="also write the summary into this README between the markers")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     try:
-        rows = run()
+        if args.quick and args.readme:
+            raise InputError("--readme: needs the full run (drop --quick)")
+        rows = run(sizes=QUICK_CALIBRATION_SIZES if args.quick else CALIBRATION_SIZES)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         written = write_tables(rows, out)

@@ -223,14 +223,17 @@ def figure(title: str, outcomes: Sequence[Outcome], path: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/stage_order", help="output folder (default: %(default)s)")
-    parser.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated (default: %(default)s)")
-    parser.add_argument(
-        "--budget", type=int, default=20, help="fine-tuning epochs split 20/40/40 (default: %(default)s)"
-    )
+    parser.add_argument("--seeds", help="training seeds, comma-separated (default: 0,1,2; --quick: 0)")
+    parser.add_argument("--budget", type=int, help="fine-tuning epochs split 20/40/40 (default: 20; --quick: 3)")
+    parser.add_argument("--quick", action="store_true", help="one seed and a budget of 3 epochs (for tests)")
     parser.add_argument("--readme", help="also write the summary into this README between the markers")
     args = parser.parse_args(argv)
     began = time.perf_counter()
+    args.seeds = args.seeds or ("0" if args.quick else "0,1,2")
+    args.budget = args.budget if args.budget is not None else 3 if args.quick else 20
     try:
+        if args.quick and args.readme:
+            raise InputError("--readme: needs the full run (drop --quick)")
         if not all(part.strip().isdigit() for part in args.seeds.split(",")):
             raise InputError(f"--seeds: must be comma-separated integers (got {args.seeds!r})")
         if args.budget < 3:

@@ -2,6 +2,7 @@
 
 import dataclasses
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,22 @@ def test_toml_round_trip(tmp_path):
     path = tmp_path / "hw.toml"
     hardware.save_toml(hw, path)
     assert hardware.load_toml(path) == hw
+
+
+def test_toml_floats_round_trip_bit_for_bit_on_every_preset(tmp_path):
+    awkward = Dram(bandwidth_bytes_per_s=(0.1 + 0.2) * 1e9, latency_ns=1 / 3, energy_pj_per_byte=5e-324)
+    for hw in [*(hardware.preset(name) for name in hardware.PRESETS), Accelerator(name="odd", dram=awkward)]:
+        path = tmp_path / f"{hw.name}.toml"
+        hardware.save_toml(hw, path)
+        assert hardware.load_toml(path) == hw, hw.name
+    assert "bandwidth_bytes_per_s = 300000000.00000006" in hardware.to_toml(Accelerator(name="odd", dram=awkward))
+
+
+def test_hardware_show_seed_toml_is_the_checked_in_text(capsys):
+    from accelsim.cli import main
+
+    assert main(["hardware", "show", "seed", "--toml"]) == 0
+    assert capsys.readouterr().out == (Path(__file__).parent / "data" / "hardware_seed.toml").read_text()
 
 
 def test_partial_toml_takes_defaults(tmp_path):

@@ -69,7 +69,7 @@ def test_measured_search_on_the_digits_cnn_meets_its_floor():
 
 def test_ai_aware_scenario_writes_policies_and_figures(tmp_path):
     out = tmp_path / "ai"
-    assert ai_aware_mixed_precision.main(["--networks", "digits-cnn", "--hardware", "seed", "--out", str(out)]) == 0
+    assert ai_aware_mixed_precision.main(["--quick", "--out", str(out)]) == 0
     rows = list(csv.DictReader((out / "policies.csv").open()))
     names = {row["policy_name"] for row in rows}
     assert {"FP32", "best intensity", "best inferences/J", "best latency", "uniform INT8", "uniform INT4"} <= names
@@ -80,7 +80,7 @@ def test_ai_aware_scenario_writes_policies_and_figures(tmp_path):
 
 def test_stage_order_scenario_on_one_seed(tmp_path):
     out = tmp_path / "order"
-    assert stage_order.main(["--seeds", "0", "--budget", "3", "--out", str(out)]) == 0
+    assert stage_order.main(["--quick", "--out", str(out)]) == 0
     rows = list(csv.DictReader((out / "orders.csv").open()))
     assert len(rows) == 2 * 10  # two settings x (baseline, six orders, three single stages)
     six = [row for row in rows if "->" in row["pipeline"] and row["setting"].startswith("seed 002")]
@@ -91,12 +91,14 @@ def test_stage_order_scenario_on_one_seed(tmp_path):
 
 def test_ptq_lab_scenario(tmp_path):
     out = tmp_path / "lab"
-    assert ptq_lab.main(["--out", str(out)]) == 0
+    assert ptq_lab.main(["--quick", "--out", str(out)]) == 0
     rows = {row["case"]: row for row in csv.DictReader((out / "lab.csv").open())}
     base, static = rows["FP32 baseline"], rows["static INT8, 180 calibration images"]
     assert float(static["size_reduction_percent"]) == pytest.approx(75.0, abs=0.01)
     assert float(static["speedup"]) > 3 and abs(float(static["accuracy_change_points"])) <= 1.0
     assert float(base["output_error"]) == 0.0
     # More calibration images calibrate INT8 better (the output error falls).
-    errors = [float(rows[f"static INT8, {n} calibration images"]["output_error"]) for n in ptq_lab.CALIBRATION_SIZES]
+    errors = [
+        float(rows[f"static INT8, {n} calibration images"]["output_error"]) for n in ptq_lab.QUICK_CALIBRATION_SIZES
+    ]
     assert errors[-1] < errors[0]

@@ -15,7 +15,7 @@ from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
 from accelsim.workload.provenance import provenance_text, steps_from_json
 
-_EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv"}
+_EXPORT_SUFFIX = {"vcd": ".vcd", "chrome": ".json", "csv": ".csv", "parquet": ".parquet"}
 
 
 def register(subparsers: Any) -> None:
@@ -36,10 +36,12 @@ def register(subparsers: Any) -> None:
     stats.add_argument("--json", action="store_true", help="JSON output")
     add_carbon_options(stats)
     stats.set_defaults(func=cmd_trace_stats)
-    exp = trace_sub.add_parser("export", help="VCD (GTKWave), Chrome trace JSON (Perfetto, speedscope) or CSV")
+    exp = trace_sub.add_parser(
+        "export", help="VCD (GTKWave), Chrome trace JSON (Perfetto, speedscope), CSV, or Parquet intervals"
+    )
     exp.add_argument("--format", required=True, choices=sorted(_EXPORT_SUFFIX), help="output format")
     exp.add_argument("--cycles", help="window A:B (default: the whole run)")
-    exp.add_argument("--signals", help="comma-separated signals for CSV (default: all)")
+    exp.add_argument("--signals", help="comma-separated signals for CSV and Parquet (default: all)")
     exp.add_argument("-o", "--output", help="output file (default: beside the trace)")
     exp.set_defaults(func=cmd_trace_export)
     for command in (info, show, stats, exp):

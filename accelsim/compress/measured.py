@@ -36,6 +36,7 @@ import numpy as np
 from accelsim.compress import numpy_model as nm
 from accelsim.compress.accuracy import AccuracyEstimate, AccuracyProvider
 from accelsim.compress.methods import Transform
+from accelsim.compress.threads import single_blas_thread
 from accelsim.errors import InputError
 from accelsim.workload.layers import Conv2d, Layer, Linear, Network
 from accelsim.workload.networks import network as builtin
@@ -118,12 +119,14 @@ class MeasuredAccuracy(AccuracyProvider):
             self._memo["data"] = load_digits()
         return self._memo["data"]
 
+    @single_blas_thread()
     def trained(self) -> nm.Model:
         """The uncompressed model, trained once and cached on disk."""
         if "baseline" not in self._memo:
             self._memo["baseline"] = self._load_or_train()
         return self._memo["baseline"]
 
+    @single_blas_thread()
     def model_for(self, steps: Sequence[Transform]) -> nm.Model:
         """The trained model with `steps` applied for real, each followed by its training."""
         key = tuple(repr(step) for step in steps)  # repr names every parameter, describe may not
@@ -132,9 +135,11 @@ class MeasuredAccuracy(AccuracyProvider):
             self._memo[key] = self._apply(model, steps[-1], len(steps)) if steps else model
         return self._memo[key]
 
+    @single_blas_thread()
     def test_accuracy(self, model: nm.Model) -> float:
         return nm.accuracy(model, self.data.test_x, self.data.test_y)
 
+    @single_blas_thread()
     def estimate(self, network: Network, steps: Sequence[Transform] = (), configuration: str = "") -> AccuracyEstimate:
         model = self.model_for(tuple(steps))
         _check_same(model.network, network)

@@ -180,6 +180,17 @@ class Point:
         """The value this point sets for a dotted hardware field (`default` when it sets none)."""
         return dict(self.overrides).get(path, default)
 
+    def field_value(self, path: str) -> OverrideValue | None:
+        """The value a dotted hardware field has at this point: its override, else the preset's.
+
+        A whole packing table reads as its name (`scalable`, `fixed`), or None when it matches none."""
+        if path in dict(self.overrides):
+            return self.override(path)
+        value = _default_at(self.hardware, path)
+        if isinstance(value, dict):
+            return next((name for name, pack in PACKINGS.items() if dataclasses.asdict(pack) == value), None)
+        return value
+
     def accelerator(self) -> Accelerator:
         """The preset with the overrides applied, validated field by field (one-line errors)."""
         return _accelerator(self.hardware, self.overrides, self.hardware_name)
@@ -202,6 +213,11 @@ class Point:
         self.configuration_model()
         self.accuracy_provider()
         return self
+
+
+def grid_fields(points: Sequence[Point]) -> list[str]:
+    """The hardware fields any of `points` overrides, in first-seen order: a sweep's grid dimensions."""
+    return list(dict.fromkeys(path for point in points for path, _ in point.overrides))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -29,10 +29,13 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from accelsim.errors import InputError
 from accelsim.study.points import Point
+
+if TYPE_CHECKING:
+    import pandas
 
 T = TypeVar("T")
 
@@ -48,6 +51,17 @@ class Study:
     name: str
     points: tuple[Point, ...]
     source: str = ""
+
+    def to_dataframe(self, store: str | Path | None = None) -> pandas.DataFrame:
+        """The stored results of this study's points as a tidy DataFrame (`accelsim.study.tidy`):
+        one row per point that ran, one column per grid dimension and per figure. `store`: the
+        results store (default: the spec's path with .jsonl). Needs the extra `accelsim[data]`."""
+        from accelsim.study.sweep import results
+        from accelsim.study.tidy import results_dataframe
+
+        if store is None and not self.source:
+            raise InputError("store: required for a study not loaded from a file")
+        return results_dataframe(results(self.points, store or Path(self.source).with_suffix(".jsonl")))
 
 
 def _at(key: str, make: Callable[[], T]) -> T:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from accelsim.errors import InputError
 from accelsim.study.evaluate import Result
+from accelsim.study.points import Point, grid_fields
 
 GroupKey = tuple[str, str]
 
@@ -76,17 +78,35 @@ _CSV_FIELDS = (
 )
 
 
-def write_csv(results: Sequence[Result], path: str | Path) -> Path:
-    """One row per result, every figure at full precision; state cycles as `cycles_<STATE>`."""
-    path = Path(path)
+def tidy_rows(results: Sequence[Result], points: Sequence[Point] | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the results table: one row per result, every figure at full precision,
+    state cycles as `cycles_<STATE>`. With `points` (one per result), the columns after `hardware`
+    are the preset and one per grid dimension (each hardware field a point overrides, named by its
+    dotted path), so a sweep's grid is columns to filter on, not text packed in `hardware`."""
     states = sorted({s for r in results for s in r.state_cycles})
+    fields = grid_fields(points) if points is not None else []
+    at = _CSV_FIELDS.index("hardware") + 1
+    header = [*_CSV_FIELDS[:at], *(["preset", *fields] if points is not None else []), *_CSV_FIELDS[at:]]
+    header += [f"cycles_{s}" for s in states]
+    rows = []
+    for i, (rank, r) in enumerate(zip(ranks(results), results)):
+        values = {**r.as_dict(), "rank": rank}
+        if points is not None:
+            values |= {"preset": points[i].hardware, **{f: points[i].field_value(f) for f in fields}}
+        rows.append(
+            [values.get(f) for f in header[: len(header) - len(states)]] + [r.state_cycles.get(s, 0) for s in states]
+        )
+    return header, rows
+
+
+def write_csv(results: Sequence[Result], path: str | Path, points: Sequence[Point] | None = None) -> Path:
+    """`tidy_rows` as CSV (an empty field for a missing value)."""
+    path = Path(path)
+    header, rows = tidy_rows(results, points)
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow([*_CSV_FIELDS, *(f"cycles_{s}" for s in states)])
-        for rank, r in zip(ranks(results), results):
-            values = {**r.as_dict(), "rank": rank}
-            row = ["" if values[f] is None else values[f] for f in _CSV_FIELDS]
-            writer.writerow(row + [r.state_cycles.get(s, 0) for s in states])
+        writer.writerow(header)
+        writer.writerows(["" if value is None else value for value in row] for row in rows)
     return path
 
 
