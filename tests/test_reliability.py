@@ -54,3 +54,11 @@ def test_tiles_wholly_in_padding_take_no_slot():
     layer = Conv2d("c", in_channels=1, out_channels=1, in_height=2, in_width=45, kernel=(2, 2), stride=2, padding=2)
     trace = _run(layer, buffers={"activation_bytes": 285})
     assert trace.values["buf.activation"].max() <= 285
+
+
+def test_a_small_fuzz_campaign_finds_nothing():
+    from fuzz import one_run
+
+    outcomes = [one_run(seed, 60) for seed in range(40)]
+    assert [o for o in outcomes if o[0] not in ("ok", "refused")] == []
+    assert sum(o[0] == "ok" for o in outcomes) >= 30
