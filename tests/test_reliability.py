@@ -62,3 +62,30 @@ def test_a_small_fuzz_campaign_finds_nothing():
     outcomes = [one_run(seed, 60) for seed in range(40)]
     assert [o for o in outcomes if o[0] not in ("ok", "refused")] == []
     assert sum(o[0] == "ok" for o in outcomes) >= 30
+
+
+def test_runs_leave_nothing_behind_but_bounded_caches():
+    import gc
+    import tracemalloc
+
+    from accelsim.sim.tiling import clear_plan_cache
+    from accelsim.workload.layers import Gemm
+
+    def run(size: int) -> None:
+        simulate(Network("g", (Gemm("g", m=size, k=size + 3, n=2 * size),)), hardware.seed())
+
+    def settled() -> int:
+        clear_plan_cache()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        for size in range(8, 16):
+            run(size)
+        before = settled()
+        for size in range(16, 76):
+            run(size)  # 60 more runs, each of a shape not seen before
+        assert settled() - before < 50_000  # bytes
+    finally:
+        tracemalloc.stop()

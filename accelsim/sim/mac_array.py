@@ -119,6 +119,10 @@ class SystolicArrayUnit(MacArrayUnit):
         yield self.env.timeout(t - now + self.overhead_cycles)
 
 
+def fold_profile_cache_clear() -> None:
+    _fold_profile.cache_clear()
+
+
 @functools.lru_cache(maxsize=4096)
 def _fold_profile(r: int, c: int, streamed: int, load: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     """Busy-PE count of one fold as change points (cycle offset, count) within its `length`

@@ -309,9 +309,13 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
 
 
 def clear_plan_cache() -> None:
-    """Forget every plan (benchmarks time planning as a fresh process would)."""
+    """Forget every plan and fold profile (benchmarks time planning as a fresh process would;
+    these bounded caches are all a run leaves behind in the process)."""
+    from accelsim.sim.mac_array import fold_profile_cache_clear
+
     _plan_shape.cache_clear()
     _m_tiling.cache_clear()
+    fold_profile_cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)
