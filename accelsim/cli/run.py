@@ -6,7 +6,14 @@ import argparse
 import json
 from typing import Any
 
-from accelsim.cli.common import accuracy_fraction, add_workload_options, check_parent, hardware_of, network_of
+from accelsim.cli.common import (
+    accuracy_fraction,
+    add_workload_options,
+    check_parent,
+    hardware_of,
+    network_of,
+    scalesim_notes,
+)
 from accelsim.metrics import summarize
 from accelsim.report import format_summary, format_table
 from accelsim.sim.engine import simulate
@@ -41,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_summary(summary))
         if args.trace:
             print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
+    scalesim_notes(args, net, trace)
     return 0
 
 

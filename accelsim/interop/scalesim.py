@@ -299,7 +299,9 @@ def _interface(parser: configparser.ConfigParser, path: Path) -> str:
     presets = {k.lower(): v for k, v in parser["run_presets"].items()} if parser.has_section("run_presets") else {}
     mode = presets.get("interfacebandwidth", "USER").strip().upper()
     if mode not in ("CALC", "USER"):
-        raise InputError(f"SCALE-Sim config {path}: run_presets.InterfaceBandwidth: must be CALC or USER (got {mode!r})")
+        raise InputError(
+            f"SCALE-Sim config {path}: run_presets.InterfaceBandwidth: must be CALC or USER (got {mode!r})"
+        )
     return mode
 
 
