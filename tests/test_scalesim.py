@@ -192,6 +192,10 @@ def test_systolic_hardware_is_validated():
         MacArray(geometry="systolic", dataflow="rs")
     with pytest.raises(ConfigError, match="mac_array.zero_skipping: must be false for a systolic array"):
         MacArray(geometry="systolic", zero_skipping=True)
+    with pytest.raises(ConfigError, match="mac_array.schedule: must be one of tiles, scalesim-folds"):
+        MacArray(geometry="systolic", schedule="folds")
+    with pytest.raises(ConfigError, match='mac_array.schedule: must be "tiles" for a vector array'):
+        MacArray(schedule="scalesim-folds")
 
 
 def test_systolic_bound_uses_one_mac_per_pe():
