@@ -12,13 +12,20 @@ Cycles, Total Cycles (incl. prefetch), Stall Cycles, DRAM reads and writes per o
 DRAM bandwidth per operand. `compute` runs its compute system only and records Total Cycles as
 the number of lines of its demand matrices less one: what its memory system reports when nothing
 stalls (as in CALC mode, where `full` finds 0 stall cycles on every layer), for layers whose
-memory simulation would take hours (ResNet-18 on an 8x8 array).
+memory simulation would take hours (ResNet-18 on an 8x8 array). SCALE-Sim 3.0.0 builds its os
+and is demand matrices by concatenating every fold onto all the folds before it, which takes
+hours for such layers; `compute` first makes them gather the folds in a list and concatenate
+once, as SCALE-Sim's own ws code does (`_linear_demand`: the same matrices, in linear time;
+`compute` and `full` give the same Total Cycles on every layer both ran).
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
+import inspect
 import os
+import re
 import sys
 import tempfile
 import time
@@ -76,6 +83,37 @@ def _full(config: str, topology: str, tmp: str, gemm: bool) -> dict[str, object]
     }
 
 
+def _linear_demand() -> None:
+    """Rewrite, in memory, SCALE-Sim's os and is demand-matrix builders so that each gathers its
+    folds in a list (as its ws builder does) instead of re-concatenating every fold onto all
+    before it; the matrices are the same."""
+    import numpy as np
+    import scalesim.single_layer_sim as single
+
+    growing = re.compile(
+        r"( +)if fr == 0 and fc == 0:\n( +)self\.(\w+) = this_fold_demand\n +else:\n +self\.\3 = \\\n"
+        r" +np\.concatenate\(\(self\.\3, this_fold_demand\), axis=0\)"
+    )
+    gathering = (
+        r"\1if fr == 0 and fc == 0:\n\2self.\3 = [this_fold_demand]\n\1else:\n\2self.\3.append(this_fold_demand)"
+    )
+    for name in ("systolic_compute_os", "systolic_compute_is"):
+        module = importlib.import_module(f"scalesim.compute.{name}")
+        source, count = growing.subn(gathering, inspect.getsource(module))
+        assert count == 3, (name, count)
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        cls = module.__dict__[name]
+        for kind in ("ifmap", "filter", "ofmap"):
+            method = getattr(cls, f"create_{kind}_demand_mat")
+
+            def gathered(self: object, method: object = method, attr: str = f"{kind}_demand_matrix") -> None:
+                method(self)  # type: ignore[operator]
+                setattr(self, attr, np.concatenate(getattr(self, attr), axis=0))
+
+            setattr(cls, f"create_{kind}_demand_mat", gathered)
+        setattr(single, name, cls)
+
+
 def _compute(conf: scale_config, topology: str, gemm: bool) -> dict[str, object]:
     topo = topologies()
     topo.load_arrays(topofile=topology, mnk_inputs=gemm)
@@ -90,6 +128,8 @@ def _compute(conf: scale_config, topology: str, gemm: bool) -> dict[str, object]
 
 
 def main(out: str, mode: str, topology: str, *configs: str) -> None:
+    if mode == "compute":
+        _linear_demand()
     lines = [line for line in open(topology).read().splitlines() if line.strip()]
     header, rows = lines[0], lines[1:]
     gemm = header.replace(" ", "").upper().startswith("LAYER,M,N,K")
