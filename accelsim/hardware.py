@@ -80,6 +80,10 @@ DEFAULT_MAC_ENERGY_PJ = PerPrecision(**{p.value: MAC_ENERGY_PJ[p] for p in Preci
 GEOMETRIES = ("vector", "systolic")
 #: Systolic dataflows: output, weight or input stationary (SCALE-Sim's os, ws, is).
 DATAFLOWS = ("os", "ws", "is")
+#: Systolic compute schedules: `tiles` (every tile's folds pay their load, fill and drain) or
+#: `scalesim-folds` (SCALE-Sim's: each fold of the whole layer pays them once, whatever the
+#: buffers make of its stream; see `accelsim.sim.tiling`).
+SCHEDULES = ("tiles", "scalesim-folds")
 
 
 def _is_pattern(text: Any) -> bool:
@@ -111,6 +115,8 @@ class MacArray:
     #: An N:M pattern ("2:4") the array executes natively, as sparse tensor cores do: layers
     #: pruned to exactly this pattern run N/M of their dense MACs. "none": no such support.
     sparse_pattern: str = "none"
+    #: Systolic geometry only: `tiles` or `scalesim-folds` (SCHEDULES).
+    schedule: str = "tiles"
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
@@ -127,6 +133,10 @@ class MacArray:
             "mac_array.sparse_pattern",
             '"none" or "N:M" with 1 <= N < M',
             self.sparse_pattern,
+        )
+        _require(self.schedule in SCHEDULES, "mac_array.schedule", "one of " + ", ".join(SCHEDULES), self.schedule)
+        _require(
+            self.systolic or self.schedule == "tiles", "mac_array.schedule", '"tiles" for a vector array', self.schedule
         )
         if self.systolic:
             _require(

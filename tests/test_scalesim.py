@@ -1,8 +1,11 @@
 """SCALE-Sim interoperability: its files read, and the systolic array held to its cycle counts.
 
-The reference cycles in tests/data were produced by SCALE-Sim v3.0.0 (PyPI `scalesim`) with
-ideal memory; accelsim never depends on scalesim."""
+The reference figures in tests/data were produced by SCALE-Sim v3.0.0 (PyPI `scalesim`): with
+ideal memory (scalesim_reference.csv, scalesim_gemm_reference.csv) and in CALC mode with
+realistic SRAMs (scalesim_calc_reference.csv, by tools/scalesim_oracle.py); accelsim never
+depends on scalesim."""
 
+import collections
 import csv
 import math
 import re
@@ -23,6 +26,7 @@ from accelsim.sim.tiling import systolic_cycles
 from accelsim.workload.layers import Gemm, Network
 
 DATA = Path(__file__).parent / "data"
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "scalesim"
 CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 
 
@@ -121,7 +125,10 @@ def test_config_is_a_systolic_accelerator_and_names_what_it_ignores(tmp_path):
     hw = config.accelerator
     assert (hw.mac_array.rows, hw.mac_array.cols, hw.mac_array.dataflow, hw.mac_array.lanes) == (32, 16, "ws", 512)
     assert hw.buffers.weight_bytes == hw.buffers.activation_bytes == hw.buffers.output_bytes == 64 * 1024
-    assert hw.dram.bandwidth_bytes_per_s == 10e9 and hw.dram.latency_ns == 0.0 and hw.name == "ideal"
+    assert (hw.mac_array.schedule, hw.buffers.accumulator_bits) == ("scalesim-folds", 8)
+    # CALC: a bus moving all three SRAMs in a cycle; SCALE-Sim's Bandwidth kept for the other memory model.
+    assert hw.dram.bandwidth_bytes_per_s == 3 * 64 * 1024 * 1e9 and hw.dram.latency_ns == 0.0 and hw.name == "ideal"
+    assert (config.interface_bandwidth, config.bandwidth_words_per_cycle, config.stall_free) == ("CALC", 10, True)
     text = "\n".join(config.warnings)
     for key in ("IfmapOffset", "MemoryBanks", "layout.IfmapSRAMBankBandwidth", "InterfaceBandwidth = CALC", "latency"):
         assert key in text, key
@@ -185,6 +192,10 @@ def test_systolic_hardware_is_validated():
         MacArray(geometry="systolic", dataflow="rs")
     with pytest.raises(ConfigError, match="mac_array.zero_skipping: must be false for a systolic array"):
         MacArray(geometry="systolic", zero_skipping=True)
+    with pytest.raises(ConfigError, match="mac_array.schedule: must be one of tiles, scalesim-folds"):
+        MacArray(geometry="systolic", schedule="folds")
+    with pytest.raises(ConfigError, match='mac_array.schedule: must be "tiles" for a vector array'):
+        MacArray(schedule="scalesim-folds")
 
 
 def test_systolic_bound_uses_one_mac_per_pe():
@@ -211,3 +222,137 @@ def test_the_planner_knows_what_each_tiling_costs_the_array(dataflow):
     assert plan.step_count > 1
     busy = summarize(simulate(net, hw)).total.state_cycles["BUSY"]
     assert busy == systolic_cycles(net.layers[0], hw, plan.tm, plan.tk, plan.tn)
+
+
+# --- CALC mode against SCALE-Sim 3.0.0 with realistic SRAMs -------------------------------------
+
+#: ResNet-18 layers checked on every array, dataflow and SRAM set (all of them on scale.cfg);
+#: tools/scalesim_compare.py checks every layer of every configuration.
+RESNET_SAMPLE = ("conv1", "layer2_0_downsample", "layer3_0_conv1", "layer4_0_downsample", "fc")
+
+
+def _calc_reference():
+    groups = collections.defaultdict(list)
+    for r in _rows("scalesim_calc_reference.csv"):
+        groups[(r["topology"], r["config"])].append(r)
+    return groups
+
+
+def _scale_cfg(tmp_path, r):
+    """scenarios/scalesim/scale.cfg with the array, dataflow and SRAMs of a reference row."""
+    if r["config"] == "scale.cfg":
+        return SCENARIO / "scale.cfg"
+    text = (SCENARIO / "scale.cfg").read_text()
+    for key, value in (
+        ("ArrayHeight", r["array_rows"]),
+        ("ArrayWidth", r["array_cols"]),
+        ("IfmapSramSzkB", r["ifmap_kb"]),
+        ("FilterSramSzkB", r["filter_kb"]),
+        ("OfmapSramSzkB", r["ofmap_kb"]),
+        ("Dataflow", r["dataflow"]),
+    ):
+        text = re.sub(rf"{key}\s*:\s*\w+", f"{key}: {value}", text)
+    path = tmp_path / r["config"]
+    path.write_text(text)
+    return path
+
+
+def _calc_run(tmp_path, topology, refs):
+    names = {r["layer"] for r in refs}
+    full = read_topology(SCENARIO / topology).network
+    net = Network(full.name, tuple(layer for layer in full.layers if layer.name in names))
+    config = read_config(_scale_cfg(tmp_path, refs[0]))
+    return net, config.accelerator
+
+
+@pytest.mark.parametrize("key", sorted(_calc_reference()), ids="-".join)
+def test_calc_mode_takes_scalesims_total_cycles(tmp_path, key):
+    refs = _calc_reference()[key]
+    if key[0] == "resnet18.csv" and key[1] != "scale.cfg":
+        refs = [r for r in refs if r["layer"] in RESNET_SAMPLE]
+    net, hw = _calc_run(tmp_path, key[0], refs)
+    summary = summarize(simulate(net.with_precision(Precision.INT8), hw))
+    for figures, r in zip(summary.layers, refs, strict=True):
+        total = int(r["total_cycles"])
+        # The compute schedule is SCALE-Sim's to the cycle: it reports the last cycle's index.
+        assert figures.state_cycles["BUSY"] == total + 1, (key, r["layer"])
+        assert abs(figures.state_cycles["BUSY"] - total) / total < 0.01
+        assert r["mode"] == "compute" or int(r["stall_cycles"]) == 0
+    # Nothing stalls but the first tiles' one-cycle load; the last write-back takes one more.
+    assert summary.total.stall_cycles == 1
+    assert summary.total.cycles == sum(int(r["total_cycles"]) + 1 for r in refs) + 2
+
+
+def test_sram_size_changes_traffic_not_the_schedule(tmp_path):
+    refs = _calc_reference()
+    small = refs[("layers.csv", "s8x8_ws_8_8_8.cfg")]
+    large = refs[("layers.csv", "s8x8_ws_16_16_8.cfg")]
+    runs = []
+    for rows in (small, large):
+        net, hw = _calc_run(tmp_path, "layers.csv", rows)
+        runs.append(summarize(simulate(net.with_precision(Precision.INT8), hw)))
+    assert [f.state_cycles for f in runs[0].layers] == [f.state_cycles for f in runs[1].layers]
+    assert runs[0].total.dram_read_bytes > runs[1].total.dram_read_bytes
+    # SCALE-Sim too reads more through the smaller SRAMs, in the same number of cycles.
+    reads = [sum(int(r["ifmap_dram_reads"]) + int(r["filter_dram_reads"]) for r in rows) for rows in (small, large)]
+    assert reads[0] > reads[1]
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_scalesim_schedule_ignores_the_buffers(dataflow):
+    # SCALE-Sim's folds whatever the tiles: BUSY is the whole layer's folds however small the buffers.
+    def hw(kib, schedule):
+        return Accelerator(
+            mac_array=MacArray(
+                lanes=32, geometry="systolic", rows=4, cols=8, dataflow=dataflow, pack=FIXED_PACK, schedule=schedule
+            ),
+            buffers=Buffers(weight_bytes=kib * 1024, activation_bytes=kib * 1024, output_bytes=kib * 1024),
+            dram=Dram(bandwidth_bytes_per_s=1e12, latency_ns=0.0),
+        )
+
+    net = Network("one", (Gemm("g", m=100, k=90, n=70, independent=True),)).with_precision(Precision.INT8)
+    small, large = hw(1, "scalesim-folds"), hw(1024, "scalesim-folds")
+    assert plan_network(net, small)[0].step_count > 1 and plan_network(net, large)[0].step_count == 1
+    whole = systolic_cycles(net.layers[0], large, 100, 90, 70)
+    for machine in (small, large):
+        trace = simulate(net, machine)
+        check_invariants(trace, net, machine)
+        assert summarize(trace).total.state_cycles["BUSY"] == whole
+        plan = plan_network(net, machine)[0]
+        assert systolic_cycles(net.layers[0], machine, plan.tm, plan.tk, plan.tn) == whole
+    # Each tile paying its own fill and drain (accelsim's `tiles` schedule) takes longer.
+    assert summarize(simulate(net, hw(1, "tiles"))).total.state_cycles["BUSY"] > whole
+
+
+def test_user_mode_and_accelsim_memory_keep_the_configs_bus(tmp_path):
+    user = read_config(_config(tmp_path, 8, 8, "os", sram_kb=16, bandwidth=10, mode="USER"))
+    assert user.accelerator.dram.bandwidth_bytes_per_s == 10e9 and not user.stall_free
+    assert any("InterfaceBandwidth = USER: accelsim's own memory model" in w for w in user.warnings)
+    calc = _config(tmp_path, 8, 8, "os", sram_kb=16, bandwidth=10, mode="CALC")
+    ours = read_config(calc, memory="accelsim")
+    assert ours.accelerator.dram.bandwidth_bytes_per_s == 10e9 and not ours.stall_free
+    assert any("CALC not followed (--scalesim-memory accelsim)" in w for w in ours.warnings)
+    with pytest.raises(InputError, match="memory: must be one of scalesim, accelsim"):
+        read_config(calc, memory="ideal")
+
+
+def test_cli_reports_calc_bandwidth_and_the_distance_from_it(tmp_path, capsys):
+    topology = tmp_path / "t.csv"
+    topology.write_text(CONV_HEADER + "conv_b, 16, 16, 3, 3, 16, 32, 1,\n")
+    config = _config(tmp_path, 8, 8, "os", sram_kb=16, bandwidth=10, mode="CALC")
+    args = ["run", "--topology", str(topology), "--scalesim-config", str(config), "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    layer = __import__("json").loads(captured.out)["layers"][0]
+    busy = layer["state_cycles"]["BUSY"]
+    assert busy == 15_800  # SCALE-Sim's 15,799 + 1 (tests/data/scalesim_reference.csv)
+    # One-byte words by default: int8, so the bytes are SCALE-Sim's words.
+    assert layer["precision"] == "int8" and layer["dram_write_bytes"] == 14 * 14 * 32
+    note = re.search(r"CALC bandwidth of layer conv_b: IFMAP ([\d.]+), filter ([\d.]+), OFMAP ([\d.]+)", captured.err)
+    assert note and float(note[3]) == pytest.approx(14 * 14 * 32 / busy, abs=5e-4)
+    assert main([*args, "--scalesim-memory", "accelsim"]) == 0
+    err = capsys.readouterr().err
+    ratio = re.search(r"--scalesim-memory accelsim: ([\d,]+) cycles .* ([\d.]+)x the 15,800 of CALC", err)
+    assert ratio and float(ratio[2]) == pytest.approx(int(ratio[1].replace(",", "")) / 15_800, abs=5e-4)
+    assert main(["run", "--network", "resnet20", "--scalesim-memory", "accelsim"]) == 2
+    assert "--scalesim-memory: needs --scalesim-config" in capsys.readouterr().err

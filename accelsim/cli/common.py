@@ -18,7 +18,9 @@ from accelsim.workload.layers import Network
 from accelsim.workload.networks import network
 
 if TYPE_CHECKING:
+    from accelsim.metrics import Figures
     from accelsim.metrics.carbon import CarbonModel
+    from accelsim.trace.trace import Trace
 
 #: Exit status of bad input (as argparse's own usage errors).
 EXIT_USAGE = 2
@@ -63,6 +65,12 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scalesim-config", metavar="CFG", help="SCALE-Sim .cfg: a systolic array (overrides --hardware)"
     )
+    parser.add_argument(
+        "--scalesim-memory",
+        choices=["scalesim", "accelsim"],
+        help="with --scalesim-config in CALC mode: SCALE-Sim's memory, which never stalls (default), or accelsim's "
+        "own DRAM bus at the config's Bandwidth",
+    )
     precisions = [p.value for p in Precision]
     parser.add_argument("--precision", choices=precisions, help="weights and activations precision")
     parser.add_argument("--weight-precision", choices=precisions, help="weights precision")
@@ -92,12 +100,62 @@ def hardware_of(args: argparse.Namespace) -> hardware.Accelerator:
 
         if args.hardware_file:
             raise InputError("--scalesim-config: give it or --hardware-file, not both")
-        config = read_config(args.scalesim_config)
+        config = read_config(args.scalesim_config, memory=args.scalesim_memory or "scalesim")
         warn(config.warnings)
         return config.accelerator
+    if getattr(args, "scalesim_memory", None):
+        raise InputError("--scalesim-memory: needs --scalesim-config")
     if args.hardware_file:
         return hardware.load_toml(args.hardware_file)
     return hardware.preset(args.hardware)
+
+
+def scalesim_notes(args: argparse.Namespace, net: Network, trace: Trace) -> None:
+    """After a run on a SCALE-Sim configuration in CALC mode: the DRAM bandwidth each layer used,
+    as SCALE-Sim reports it; with --scalesim-memory accelsim, how far accelsim's bus is from
+    CALC's stall-free answer (the compute schedule alone)."""
+    if not getattr(args, "scalesim_config", None):
+        return
+    from accelsim.interop.scalesim import read_config
+    from accelsim.metrics import summarize
+    from accelsim.sim.tiling import systolic_cycles
+
+    config = read_config(args.scalesim_config, memory=args.scalesim_memory or "scalesim")
+    if config.interface_bandwidth != "CALC":
+        return
+    summary = summarize(trace)
+    if config.stall_free:
+        warn([_layer_bandwidth(trace, i, figures) for i, figures in enumerate(summary.layers)], "note")
+        return
+    hw = config.accelerator
+    calc = [systolic_cycles(layer, hw, *layer.gemm_mkn) for layer in net.layers]
+    ratios = [f.cycles / c for f, c in zip(summary.layers, calc)]
+    worst = max(range(len(ratios)), key=ratios.__getitem__)
+    warn(
+        [
+            f"--scalesim-memory accelsim: {summary.total.cycles:,} cycles on accelsim's DRAM bus at Bandwidth = "
+            f"{config.bandwidth_words_per_cycle} words/cycle, {summary.total.cycles / sum(calc):.3f}x the "
+            f"{sum(calc):,} of CALC's stall-free answer (the compute schedule alone); most on layer "
+            f"{summary.layers[worst].name}: {ratios[worst]:.3f}x"
+        ]
+    )
+
+
+def _layer_bandwidth(trace: Trace, index: int, figures: Figures) -> str:
+    """One layer's average DRAM bandwidth per operand over its compute cycles, in SCALE-Sim's words."""
+    from accelsim.trace.trace import TRANSFER_KINDS
+
+    t = trace.transfers
+    mine = t["layer"] == index
+    busy = figures.state_cycles.get("BUSY", 0) or 1
+    moved = {
+        kind: int(t["payload_bytes"][mine & (t["kind"] == TRANSFER_KINDS.index(kind))].sum()) / busy
+        for kind in ("activation", "weight", "output")
+    }
+    return (
+        f"CALC bandwidth of layer {figures.name}: IFMAP {moved['activation']:.3f}, filter {moved['weight']:.3f}, "
+        f"OFMAP {moved['output']:.3f} words/cycle over its {busy:,} compute cycles"
+    )
 
 
 def _base_network(args: argparse.Namespace) -> Network:
@@ -120,8 +178,10 @@ def _base_network(args: argparse.Namespace) -> Network:
 def network_of(args: argparse.Namespace) -> Network:
     """The network of the workload options: at its precision, then its per-layer policy, then compressed."""
     net = _base_network(args)
-    if args.precision or args.weight_precision or args.activation_precision:
-        base = Precision.parse(args.precision or "fp32")
+    # SCALE-Sim's words are one byte: its configuration means int8 unless a precision is given.
+    default = "int8" if getattr(args, "scalesim_config", None) else None
+    if args.precision or args.weight_precision or args.activation_precision or default:
+        base = Precision.parse(args.precision or default or "fp32")
         weights = Precision.parse(args.weight_precision) if args.weight_precision else base
         acts = Precision.parse(args.activation_precision) if args.activation_precision else base
         net = net.with_precision(weights, acts)

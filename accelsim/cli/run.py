@@ -15,6 +15,7 @@ from accelsim.cli.common import (
     check_parent,
     hardware_of,
     network_of,
+    scalesim_notes,
 )
 from accelsim.metrics import Summary, summarize
 from accelsim.metrics.carbon import Carbon, CarbonModel, format_carbon
@@ -50,6 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_summary(summary, carbon_model, args.json)
     if args.trace and not args.json:
         print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
+    scalesim_notes(args, net, trace)
     return 0
 
 

@@ -5,9 +5,16 @@
   `N:M` sparsity): one `Conv2d` per row, no padding, every layer reading its input from memory
   (SCALE-Sim simulates layers one by one).
 - **GEMM topology CSV** (`Layer, M, N, K,`): one `Gemm` per row.
-- **Configuration `.cfg`**: a systolic array of ArrayHeight x ArrayWidth PEs with its Dataflow,
-  the three SRAMs (kB x 1024, SCALE-Sim words being one byte), and the DRAM bandwidth in words
-  per cycle; SCALE-Sim models no DRAM latency, so neither does the imported accelerator.
+- **Configuration `.cfg`**: what SCALE-Sim means by it: a systolic array of ArrayHeight x
+  ArrayWidth PEs with its Dataflow, running SCALE-Sim's compute schedule (`mac_array.schedule =
+  "scalesim-folds"`: SRAM size changes traffic, not the schedule), the three SRAMs (kB x 1024,
+  SCALE-Sim words being one byte, partial sums included), no DRAM latency, and its memory:
+  - `InterfaceBandwidth: CALC` (`memory="scalesim"`, the default): SCALE-Sim sizes the bandwidth
+    so that operands never stall; the imported DRAM bus is as wide as the three SRAMs together,
+    so every request completes within a cycle, and the bandwidth a run used is reported as
+    SCALE-Sim reports it (average DRAM words per cycle per operand);
+  - `InterfaceBandwidth: USER`, or `memory="accelsim"`: accelsim's own memory model, one DRAM bus
+    at `Bandwidth` words per cycle carrying all traffic.
 
 Whatever accelsim reads differently or cannot honour is returned as a warning, one line each,
 never dropped silently; a malformed row names its line.
@@ -41,9 +48,24 @@ class Topology(Imported):
     network: Network
 
 
+#: What `read_config` makes of SCALE-Sim's memory: its own (CALC: never stalls) or accelsim's.
+MEMORY_MODELS = ("scalesim", "accelsim")
+
+
 @dataclass(frozen=True)
 class Config(Imported):
     accelerator: hardware.Accelerator
+    #: SCALE-Sim's `run_presets.InterfaceBandwidth`: "CALC" or "USER".
+    interface_bandwidth: str = "USER"
+    #: `Bandwidth` in words (bytes) per cycle, as the file gives it.
+    bandwidth_words_per_cycle: int = 10
+    #: Whose memory model a CALC config got (MEMORY_MODELS).
+    memory: str = "scalesim"
+
+    @property
+    def stall_free(self) -> bool:
+        """The imported DRAM never stalls the array (CALC mode read as SCALE-Sim means it)."""
+        return self.interface_bandwidth == "CALC" and self.memory == "scalesim"
 
 
 # --- topologies ---------------------------------------------------------------------------------
@@ -193,8 +215,11 @@ _IGNORED = {
 }
 
 
-def read_config(path: str | Path, clock_hz: float = 1e9) -> Config:
-    """A SCALE-Sim `.cfg` as a systolic accelerator, with warnings for what is not honoured."""
+def read_config(path: str | Path, clock_hz: float = 1e9, memory: str = "scalesim") -> Config:
+    """A SCALE-Sim `.cfg` as a systolic accelerator, with warnings for what is not honoured;
+    `memory` (MEMORY_MODELS) says whose memory model a CALC config gets (module docstring)."""
+    if memory not in MEMORY_MODELS:
+        raise InputError(f"memory: must be one of {', '.join(MEMORY_MODELS)} (got {memory!r})")
     path = Path(path)
     parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep keys as written, for the warnings
@@ -232,7 +257,10 @@ def read_config(path: str | Path, clock_hz: float = 1e9) -> Config:
         raise InputError(
             f"SCALE-Sim config {path}: architecture_presets.Dataflow: must be one of os, ws, is (got {dataflow!r})"
         )
-    bandwidth, notes = _bandwidth(parser, number)
+    mode, bandwidth = _interface(parser, path), number("Bandwidth", 10)
+    sram_bytes = [number(key) * 1024 for key in ("FilterSramSzkB", "IfmapSramSzkB", "OfmapSramSzkB")]
+    # CALC: a bus moving all three SRAMs' worth in a cycle never keeps a tile waiting.
+    bus_bytes_per_cycle = sum(sram_bytes) if mode == "CALC" and memory == "scalesim" else bandwidth
     general = {k.lower(): v for k, v in parser["general"].items()} if parser.has_section("general") else {}
     name = general.get("run_name", path.stem).strip() or path.stem
     try:
@@ -246,39 +274,59 @@ def read_config(path: str | Path, clock_hz: float = 1e9) -> Config:
                 cols=cols,
                 dataflow=dataflow,
                 pack=hardware.FIXED_PACK,
+                schedule="scalesim-folds",
             ),
             buffers=hardware.Buffers(
-                weight_bytes=number("FilterSramSzkB") * 1024,
-                activation_bytes=number("IfmapSramSzkB") * 1024,
-                output_bytes=number("OfmapSramSzkB") * 1024,
+                weight_bytes=sram_bytes[0],
+                activation_bytes=sram_bytes[1],
+                output_bytes=sram_bytes[2],
+                accumulator_bits=8,
             ),
-            dram=hardware.Dram(bandwidth_bytes_per_s=bandwidth * clock_hz, latency_ns=0.0),
+            dram=hardware.Dram(bandwidth_bytes_per_s=bus_bytes_per_cycle * clock_hz, latency_ns=0.0),
         )
     except hardware.ConfigError as exc:
         raise InputError(f"SCALE-Sim config {path}: {exc}") from None
-    warnings += notes
+    warnings += _memory_notes(mode, memory, bandwidth, bus_bytes_per_cycle)
     warnings.append("SCALE-Sim models no DRAM latency: dram.latency_ns = 0")
-    warnings.append("SCALE-Sim words are one byte: run with --precision int8 to move the bytes it moves")
-    return Config(tuple(warnings), accelerator)
+    warnings.append(
+        "SCALE-Sim words are one byte: operands are int8 unless --precision says otherwise, and partial sums "
+        "take one byte of the OFMAP SRAM (buffers.accumulator_bits = 8)"
+    )
+    return Config(tuple(warnings), accelerator, mode, bandwidth, memory)
 
 
-def _bandwidth(parser: configparser.ConfigParser, number: object) -> tuple[int, list[str]]:
-    """Words per cycle for accelsim's one DRAM bus, and what that leaves out."""
+def _interface(parser: configparser.ConfigParser, path: Path) -> str:
     presets = {k.lower(): v for k, v in parser["run_presets"].items()} if parser.has_section("run_presets") else {}
     mode = presets.get("interfacebandwidth", "USER").strip().upper()
-    bandwidth = number("Bandwidth", 10)  # type: ignore[operator]
-    notes = []
-    if mode == "CALC":
-        notes.append(
-            f"run_presets.InterfaceBandwidth = CALC (SCALE-Sim sizes the bandwidth so reads never stall) has no "
-            f"equivalent: accelsim uses Bandwidth = {bandwidth} words/cycle for its one DRAM bus"
+    if mode not in ("CALC", "USER"):
+        raise InputError(
+            f"SCALE-Sim config {path}: run_presets.InterfaceBandwidth: must be CALC or USER (got {mode!r})"
         )
-    else:
-        notes.append(
-            f"accelsim's one DRAM bus carries IFMAP, filter and OFMAP traffic at Bandwidth = {bandwidth} words/cycle "
-            "(SCALE-Sim applies it to OFMAP writes and takes reads from the [layout] bank bandwidths)"
-        )
-    return bandwidth, notes
+    return mode
+
+
+def _memory_notes(mode: str, memory: str, bandwidth: int, bus_bytes_per_cycle: int) -> list[str]:
+    """Whose memory model the run gets, and what that leaves out."""
+    user = (
+        f"accelsim's own memory model: one DRAM bus carries IFMAP, filter and OFMAP traffic at Bandwidth = "
+        f"{bandwidth} words/cycle"
+    )
+    if mode == "USER":
+        return [
+            f"run_presets.InterfaceBandwidth = USER: {user} (SCALE-Sim applies Bandwidth to OFMAP writes and takes "
+            "reads from the [layout] bank bandwidths)"
+        ]
+    if memory == "accelsim":
+        return [
+            f"run_presets.InterfaceBandwidth = CALC not followed (--scalesim-memory accelsim): {user}; "
+            "the run says how far that is from CALC's stall-free answer"
+        ]
+    return [
+        "run_presets.InterfaceBandwidth = CALC: SCALE-Sim sizes the bandwidth so that operands never stall; the DRAM "
+        f"bus moves {bus_bytes_per_cycle:,} bytes per cycle (all three SRAMs), so no request waits beyond its cycle, "
+        "and the run reports the bandwidth each layer used (--scalesim-memory accelsim: accelsim's bus at "
+        f"Bandwidth = {bandwidth} words/cycle instead)"
+    ]
 
 
 def _unread(parser: configparser.ConfigParser) -> list[str]:

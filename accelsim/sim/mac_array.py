@@ -20,6 +20,12 @@ needed / C) folds, each taking load + R + C + T - 2 cycles (fill R - 1, drain C 
 array's skew even when a fold uses fewer PEs). Processing element (i, j) of a fold using r x c
 PEs works during cycles [load + i + j, load + i + j + T) of the fold, so the busy-PE count per
 cycle is exact, one interval per change: a fold costs O(r + c) intervals, never O(T).
+
+Under SCALE-Sim's schedule (`mac_array.schedule = "scalesim-folds"`) a fold is the whole
+layer's: it streams the layer's whole streamed axis (T_all), and a step whose tile holds part
+of that stream, [s0, s1), runs its slice of the fold's timeline: from the start (s0 = 0) or
+load + s0, to load + s1 or the fold's end (s1 = T_all). The slices of a fold add up to
+load + R + C + T_all - 2 cycles and its exact busy-PE profile.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
-from accelsim.sim.tiling import Step, fold_overhead_cycles, systolic_mapping
+from accelsim.sim.tiling import Step, fold_overhead_cycles, scalesim_folds, systolic_mapping
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.signals import MacState
@@ -93,12 +99,27 @@ class SystolicArrayUnit(MacArrayUnit):
         self.rows, self.cols, self.dataflow = hw.mac_array.rows, hw.mac_array.cols, hw.mac_array.dataflow
         self.overhead = fold_overhead_cycles(hw)
         self.load = 0 if self.dataflow == "os" else self.rows
+        self.whole_folds = scalesim_folds(hw)
+
+    def _slice(self, step: Step) -> tuple[int, int, int]:
+        """(streamed cycles of the whole fold, first and end cycle of this step's slice of it)."""
+        groups, m, k, n = step.shape
+        _, _, streamed = systolic_mapping(self.dataflow, m, k, n)
+        if not self.whole_folds:
+            return streamed, 0, self.overhead + streamed
+        _, _, s0 = systolic_mapping(self.dataflow, *step.origin[1:])
+        _, _, whole = systolic_mapping(self.dataflow, *step.extent[1:])
+        s1 = s0 + streamed
+        first = 0 if s0 == 0 else self.load + s0
+        end = self.overhead + whole if s1 == whole else self.load + s1
+        return whole, first, end
 
     def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
         now = self.env.now
         self.set_state(MacState.BUSY)
         groups, m, k, n = step.shape
-        need_rows, need_cols, streamed = systolic_mapping(self.dataflow, m, k, n)
+        need_rows, need_cols, _ = systolic_mapping(self.dataflow, m, k, n)
+        streamed, first, end = self._slice(step)
         length = self.overhead + streamed
         load = self.load
         starts, values = [], []
@@ -107,10 +128,10 @@ class SystolicArrayUnit(MacArrayUnit):
             for a in range(0, need_rows, self.rows):
                 for b in range(0, need_cols, self.cols):
                     r, c = min(self.rows, need_rows - a), min(self.cols, need_cols - b)
-                    offsets, busy = _fold_profile(r, c, streamed, load, length)
+                    offsets, busy = _slice_profile(r, c, streamed, load, length, first, end)
                     starts.append(offsets + t)
                     values.append(busy)
-                    t += length
+                    t += end - first
         cycles, busy = np.concatenate(starts), np.concatenate(values)
         self.busy_lanes.extend(cycles, busy)
         self.macs.extend(cycles, busy)
@@ -121,6 +142,19 @@ class SystolicArrayUnit(MacArrayUnit):
 
 def fold_profile_cache_clear() -> None:
     _fold_profile.cache_clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def _slice_profile(
+    r: int, c: int, streamed: int, load: int, length: int, first: int, end: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fold's busy-PE change points within cycles [first, end) of it, from `first`."""
+    offsets, busy = _fold_profile(r, c, streamed, load, length)
+    if first == 0 and end == length:
+        return offsets, busy
+    at = np.searchsorted(offsets, first, side="right") - 1  # the change in force at `first`
+    keep = slice(at + 1, np.searchsorted(offsets, end, side="left"))
+    return np.concatenate(([0], offsets[keep] - first)), np.concatenate((busy[at : at + 1], busy[keep]))
 
 
 @functools.lru_cache(maxsize=4096)

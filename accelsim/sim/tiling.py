@@ -10,6 +10,15 @@ most 1/slots of its buffer.
 The planner picks the plan with the fewest DRAM bytes, then the fewest steps. Its estimate is
 exact up to per-tile byte rounding; the plan's exact bytes come from its own step list.
 
+On a systolic array with `mac_array.schedule = "scalesim-folds"` the compute schedule is
+SCALE-Sim's, whatever the buffers: the layer's GEMM runs as ceil(rows / R) x ceil(columns / C)
+folds, each streaming its whole streamed axis once and paying its stationary load, fill and
+drain once. The buffers (SCALE-Sim's SRAMs are stream buffers) only cut a fold's stream into
+tiles, which sets the DRAM traffic: tiles along the rows and columns the array holds are whole
+folds (multiples of R and C, or the whole axis), and a tile that continues a fold's stream
+takes only its streamed cycles (`Step.stream`). Such plans all take the same array cycles, so
+the planner ranks them by bytes, then steps.
+
 Sparse weights are fetched in their storage format, tile by tile; on an array that skips zero
 weights (`skips_zero_weights`) a step performs only the MACs of its tile's nonzero weights.
 """
@@ -48,6 +57,8 @@ class Step:
     out_bytes: int  # bytes written back when out_last
     acc_bytes: int  # partial-sum bytes the output tile occupies while accumulating
     shape: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of this step's product
+    origin: tuple[int, int, int, int] = (0, 0, 0, 0)  # (group, m, k, n) where this step's product starts
+    extent: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of the whole layer
 
 
 @dataclass(frozen=True)
@@ -123,9 +134,11 @@ class TilePlan:
                         storage_bytes(tg * (m1 - m0) * (n1 - n0), a_prec),
                         tg * (m1 - m0) * (n1 - n0) * acc_bytes_per,
                         (tg, m1 - m0, k1 - k0, n1 - n0),
+                        (g[0], m0, k0, n0),
                     )
                 )
-        for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb, shape) in enumerate(raw):
+        extent = (layer.groups, m, k, n)
+        for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb, shape, origin) in enumerate(raw):
             w_new = i == 0 or raw[i - 1][0] != w_key
             a_new = (i == 0 or raw[i - 1][1] != a_key) and not self.input_on_chip
             nxt = raw[i + 1] if i + 1 < len(raw) else None
@@ -144,6 +157,8 @@ class TilePlan:
                 out_bytes=ob,
                 acc_bytes=accb,
                 shape=shape,
+                origin=origin,
+                extent=extent,
             )
 
 
@@ -159,6 +174,31 @@ def _candidates(size: int, granule: int = 1) -> list[int]:
         even = -(-size // parts)
         out.add(min(size, -(-even // granule) * granule))
     return sorted(out)
+
+
+def _fold_candidates(size: int, fold: int) -> list[int]:
+    """Tile sizes along an axis the array holds, under SCALE-Sim's schedule: whole folds of
+    `fold` (the array's rows or columns), or the whole axis."""
+    return sorted({min(size, fold * c) for c in _candidates(-(-size // fold))})
+
+
+def scalesim_folds(hw: Accelerator) -> bool:
+    """Whether `hw` runs SCALE-Sim's compute schedule (module docstring)."""
+    return hw.mac_array.systolic and hw.mac_array.schedule == "scalesim-folds"
+
+
+def _axis_candidates(hw: Accelerator, axis: str, size: int, default: list[int]) -> list[int]:
+    """`default` tile sizes for axis m, k or n, or whole folds where SCALE-Sim's schedule puts
+    the axis on the array's rows or columns."""
+    if not scalesim_folds(hw):
+        return default
+    array = hw.mac_array
+    rows, cols, _ = systolic_mapping(array.dataflow, "m", "k", "n")
+    if axis == rows:
+        return _fold_candidates(size, array.rows)
+    if axis == cols:
+        return _fold_candidates(size, array.cols)
+    return default
 
 
 def _m_candidates(layer: Layer, m: int) -> list[int]:
@@ -201,6 +241,8 @@ def systolic_cycles(layer: Layer, hw: Accelerator, tm: int, tk: int, tn: int) ->
     overhead = fold_overhead_cycles(hw)
     row_folds = total(rows, lambda t: -(-t // array.rows))
     col_folds = total(cols, lambda t: -(-t // array.cols))
+    if scalesim_folds(hw):  # a fold pays its overhead once, however its stream is cut
+        return layer.groups * row_folds * col_folds * (streamed[0] + overhead)
     per_fold = total(streamed, lambda t: t + overhead)
     return layer.groups * row_folds * col_folds * per_fold
 
@@ -210,7 +252,7 @@ def _cost(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int, ord
     sets its compute time too: the larger of memory and array cycles (the time if they overlap
     perfectly), then their sum (of plans as fast, the one doing less), then bytes and steps."""
     nbytes, steps = _estimate(layer, tg, tm, tk, tn, order, on_chip)
-    if not hw.mac_array.systolic:
+    if not hw.mac_array.systolic or scalesim_folds(hw):  # the tiling does not change compute time
         return nbytes, steps
     memory, array = nbytes / float(hw.dram_bytes_per_cycle), systolic_cycles(layer, hw, tm, tk, tn)
     return max(memory, array), memory + array, nbytes, steps
@@ -274,7 +316,7 @@ def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int, on_
 def _largest_k(layer: Layer, hw: Accelerator, tm: int, tn: int, on_chip: bool) -> int | None:
     """Largest reduction tile that fits beside (tm, tn); more K per tile never moves more bytes."""
     _, k, _ = layer.gemm_mkn
-    for tk in reversed(_candidates(k, layer.k_granule)):
+    for tk in reversed(_axis_candidates(hw, "k", k, _candidates(k, layer.k_granule))):
         if _w_fits(layer, hw, 1, tk, tn) and _a_fits(layer, hw, 1, tm, tk, on_chip):
             return tk
     return None
@@ -322,13 +364,13 @@ def clear_plan_cache() -> None:
 def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
     m, k, n = layer.gemm_mkn
     best: tuple[tuple, TilePlan] | None = None
-    for tn in _candidates(n):
+    for tn in _axis_candidates(hw, "n", n, _candidates(n)):
         # Smaller m tiles only add reloads, halos and steps unless they admit a larger K tile,
         # so the few largest that fit are the contenders; on a systolic array a smaller tile
         # can also fill the array better, so every one that fits is.
-        contenders = None if hw.mac_array.systolic else _M_CONTENDERS
+        contenders = None if hw.mac_array.systolic and not scalesim_folds(hw) else _M_CONTENDERS
         fitting: list[tuple[int, int]] = []
-        for tm in reversed(_m_candidates(layer, m)):
+        for tm in reversed(_axis_candidates(hw, "m", m, _m_candidates(layer, m))):
             if len(fitting) == contenders:
                 break
             if _o_fits(hw, 1, tm, tn):
