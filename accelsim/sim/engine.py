@@ -44,21 +44,26 @@ def _retains_output(network: Network, i: int, work: scheduler.LayerWork, hw: Acc
     if nxt.input_tensor_elements != layer.output_elements or nxt.activation_precision != layer.activation_precision:
         return False
     held = work.input_bytes_on_chip or hw.buffers.slots * max(s.a_resident_bytes for s in work.steps)
-    return held + layer.output_bytes <= hw.buffers.activation_bytes
+    return held + _output_tile_bytes(work) <= hw.buffers.activation_bytes
+
+
+def _output_tile_bytes(work: scheduler.LayerWork) -> int:
+    """Bytes of a layer's output as its tiles land in the buffer: each tile rounds up on its own
+    (two INT4 values a byte), so this can exceed the whole tensor's bytes."""
+    return sum(s.out_bytes for s in work.steps if s.out_last)
 
 
 def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerWork]:
     """Plan every layer and decide which outputs stay on chip, in execution order."""
     works: list[scheduler.LayerWork] = []
     producers = network.producers()
-    input_on_chip = False
+    on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
-        plan = plan_layer(layer, hw, input_on_chip)
-        on_chip_bytes = network.layers[i - 1].output_bytes if input_on_chip else 0
+        plan = plan_layer(layer, hw, on_chip_bytes > 0)
         work = scheduler.LayerWork(plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False)
         work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw))
         works.append(work)
-        input_on_chip = work.output_on_chip
+        on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
     return works
 
 
