@@ -312,3 +312,56 @@ def test_systolic_cycles_closed_form_equals_the_sum_over_tiles(mkn, tiles, rows,
     hw = _systolic(rows, cols, dataflow)
     tm, tk, tn = (min(t, size) for t, size in zip(tiles, mkn))
     assert systolic_cycles(layer, hw, tm, tk, tn) == _systolic_cycles_by_tiles(layer, hw, tm, tk, tn)
+
+
+@settings(
+    max_examples=int(__import__("os").environ.get("ACCELSIM_HYPOTHESIS_EXAMPLES", 30)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    kernels=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(0, 2)), min_size=1, max_size=3),
+    size=st.integers(6, 24),
+    hw=hardware_strategy,
+    retain=st.booleans(),
+    precision=st.sampled_from(list(Precision)),
+    compression=st.sampled_from(
+        [
+            "baseline",
+            "int4",
+            "prune(0.5)",
+            "sparsify(0.7)",
+            "nm(2, 4)",
+            "distill(0.5)",
+            "lowrank(0.5)",
+            "prune(0.25) -> int8",
+        ]
+    ),
+)
+def test_random_strided_chains_under_compression(kernels, size, hw, retain, precision, compression):
+    # Hardware x workload x compression: convolutions with any kernel, stride and padding (a
+    # stride larger than the kernel skips pixels), compressed, outputs kept on chip or not.
+    from accelsim.compress import pipeline
+    from accelsim.compress.spec import parse_pipeline
+
+    layers, channels = [], 3
+    for i, (kernel, stride, padding) in enumerate(kernels):
+        if size + 2 * padding < kernel:
+            break
+        layer = Conv2d(
+            f"c{i}",
+            in_channels=channels,
+            out_channels=8,
+            in_height=size,
+            in_width=size,
+            kernel=(kernel, kernel),
+            stride=stride,
+            padding=padding,
+            independent=i == 0,
+        )
+        layers.append(layer)
+        channels, size = 8, layer.out_height
+    layers.append(Linear("fc", in_features=channels * size * size, out_features=5, independent=not layers))
+    hw = hw.replace(buffers=dataclasses.replace(hw.buffers, retain_activations=retain))
+    net = pipeline(*parse_pipeline(compression))(_net(*layers).with_precision(precision))
+    check_invariants(simulate(net, hw), net, hw)
