@@ -28,6 +28,11 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Gemm": ("accelsim.workload.layers", "Gemm"),
     "MatMul": ("accelsim.workload.layers", "MatMul"),
     "with_batch": ("accelsim.workload.batched", "with_batch"),
+    "DecoderConfig": ("accelsim.workload.decoder", "DecoderConfig"),
+    "decoder": ("accelsim.workload.decoder", "decoder"),
+    "read_hf_config": ("accelsim.workload.decoder", "read_hf_config"),
+    "prefill": ("accelsim.workload.decoder", "prefill"),
+    "decode_step": ("accelsim.workload.decoder", "decode_step"),
     # compression and accuracy
     "Transform": ("accelsim.compress", "Transform"),
     "Quantize": ("accelsim.compress", "Quantize"),

@@ -29,6 +29,9 @@ PARAMETERS = {
     "digits-cnn": (16 * 9 + 16) + (32 * 16 * 9 + 32) + (512 * 64 + 64) + (64 * 10 + 10),
     "digits-mlp": (64 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10),
     "alexnet": 60_965_224,  # Krizhevsky et al. 2012, CONV2/4/5 grouped as in the original
+    "gpt2": 124_439_808,  # published
+    "llama-3.2-1b": 1_235_814_400,  # published
+    "llama-2-7b": 6_738_415_616,  # published
 }
 
 
@@ -72,7 +75,8 @@ def test_names_unique_and_first_layer_independent(name):
 def test_only_layers_reading_the_network_input_are_independent():
     for name in NETWORKS:
         layers = network(name).layers
-        expected = {"seed-gemms": len(layers), "bert-base-layer": 3}.get(name, 1)
+        # Llama's q, k and v projections all read the embeddings.
+        expected = {"seed-gemms": len(layers), "bert-base-layer": 3, "llama-3.2-1b": 3, "llama-2-7b": 3}.get(name, 1)
         assert sum(x.independent for x in layers) == expected, name
         assert layers[0].independent
 

@@ -60,6 +60,9 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--network", help="built-in network (see `accelsim networks`)")
     source.add_argument("--topology", metavar="CSV", help="SCALE-Sim convolution or GEMM topology CSV")
     source.add_argument("--onnx", metavar="MODEL", help="ONNX model: Conv, Gemm, MatMul (needs accelsim[onnx])")
+    source.add_argument(
+        "--network-file", metavar="CONFIG.json", help="a decoder LLM's Hugging Face config.json, run as a prompt pass"
+    )
     parser.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
     parser.add_argument("--hardware-file", help="hardware TOML file (overrides --hardware)")
     parser.add_argument(
@@ -159,7 +162,7 @@ def _layer_bandwidth(trace: Trace, index: int, figures: Figures) -> str:
 
 
 def _base_network(args: argparse.Namespace) -> Network:
-    """The network named by --network, read from --topology (SCALE-Sim) or --onnx."""
+    """The network named by --network, read from --topology (SCALE-Sim), --onnx or --network-file."""
     if args.topology:
         from accelsim.interop.scalesim import read_topology
 
@@ -172,6 +175,10 @@ def _base_network(args: argparse.Namespace) -> Network:
         imported = import_onnx(args.onnx)
         warn(imported.describe().splitlines(), "note")
         return imported.network
+    if args.network_file:
+        from accelsim.workload.decoder import DEFAULT_PREFILL_TOKENS, prefill, read_hf_config
+
+        return prefill(read_hf_config(args.network_file), DEFAULT_PREFILL_TOKENS)
     return network(args.network)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import InputError
+from accelsim.workload.layers import Layer, Linear, MatMul, Network
 
 MLP_KINDS = ("gelu", "swiglu")
 NORM_KINDS = ("layernorm", "rmsnorm")
@@ -144,6 +145,13 @@ def llama_2_7b() -> DecoderConfig:
 DECODERS = {"gpt2": gpt2, "llama-3.2-1b": llama_3_2_1b, "llama-2-7b": llama_2_7b}
 
 
+def decoder(name: str) -> DecoderConfig:
+    """The built-in decoder configuration called `name`."""
+    if name not in DECODERS:
+        raise InputError(f"decoder: unknown {name!r}; allowed: {', '.join(DECODERS)}")
+    return DECODERS[name]()
+
+
 def _field(data: dict[str, Any], path: Path, *names: str, default: Any = None) -> Any:
     for name in names:
         if name in data and data[name] is not None:
@@ -162,7 +170,8 @@ def read_hf_config(path: str | Path, name: str | None = None) -> DecoderConfig:
         raise InputError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
-    label = name or data.get("_name_or_path") or path.parent.name or path.stem
+    # A hub checkout keeps `config.json` in a folder named after the model; a lone file names itself.
+    label = name or data.get("_name_or_path") or (path.parent.name if path.stem == "config" else path.stem)
     if data.get("model_type") == "gpt2":
         hidden = _field(data, path, "n_embd")
         return DecoderConfig(
@@ -197,3 +206,157 @@ def read_hf_config(path: str | Path, name: str | None = None) -> DecoderConfig:
         bias=biases.pop(),
         head_dim=data.get("head_dim"),
     )
+
+
+# --- decoder networks: the GEMM and attention work of a prefill or of one decode step ------------
+
+
+def _block(
+    c: DecoderConfig, i: int, rows: int, queries: int, keys: int, batch: int, hidden: tuple[str, ...]
+) -> tuple[list[Layer], tuple[str, ...]]:
+    """One transformer block on `rows` = batch x query tokens, attending over `keys` tokens.
+
+    Grouped-query attention runs as one product per KV head whose rows are the query rows of all
+    its query heads, so each K and V is read once however many heads share it. The parameters of
+    the two norms are counted on the layer each norm feeds (folded, as BERT's built-in does)."""
+    p, group, hd, first = f"layers.{i}.", c.heads // c.kv_heads, c.head_size, not hidden
+    src = {"independent": True} if first else {"inputs": hidden}
+    layers: list[Layer] = []
+    if c.mlp == "gelu":  # GPT-2: one fused QKV projection
+        qkv = c.q_size + 2 * c.kv_size
+        layers.append(
+            Linear(
+                p + "attn.c_attn",
+                in_features=c.hidden_size,
+                out_features=qkv,
+                tokens=rows,
+                bias=c.bias,
+                folded_parameters=c.norm_parameters,
+                **src,
+            )
+        )
+        q = k = v = p + "attn.c_attn"
+    else:
+        for name, width in (("q_proj", c.q_size), ("k_proj", c.kv_size), ("v_proj", c.kv_size)):
+            folded = c.norm_parameters if name == "q_proj" else 0
+            layers.append(
+                Linear(
+                    p + "self_attn." + name,
+                    in_features=c.hidden_size,
+                    out_features=width,
+                    tokens=rows,
+                    bias=c.bias,
+                    folded_parameters=folded,
+                    **src,
+                )
+            )
+        q, k, v = (p + "self_attn." + n for n in ("q_proj", "k_proj", "v_proj"))
+    heads = batch * c.kv_heads
+    layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k)))
+    layers.append(
+        MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(p + "attn.scores", v))
+    )
+    o = p + "attn.o_proj"
+    layers.append(Linear(o, in_features=c.q_size, out_features=c.hidden_size, tokens=rows, bias=c.bias))
+    after_attention = (o, *hidden)[:2]  # the residual stream: this output plus what it adds to
+    f = c.intermediate_size
+    if c.mlp == "gelu":
+        layers.append(
+            Linear(
+                p + "mlp.c_fc",
+                in_features=c.hidden_size,
+                out_features=f,
+                tokens=rows,
+                bias=c.bias,
+                folded_parameters=c.norm_parameters,
+                inputs=after_attention,
+            )
+        )
+        layers.append(Linear(p + "mlp.c_proj", in_features=f, out_features=c.hidden_size, tokens=rows, bias=c.bias))
+        out = p + "mlp.c_proj"
+    else:
+        for name in ("gate_proj", "up_proj"):
+            folded = c.norm_parameters if name == "gate_proj" else 0
+            layers.append(
+                Linear(
+                    p + "mlp." + name,
+                    in_features=c.hidden_size,
+                    out_features=f,
+                    tokens=rows,
+                    bias=c.bias,
+                    folded_parameters=folded,
+                    inputs=after_attention,
+                )
+            )
+        out = p + "mlp.down_proj"
+        layers.append(
+            Linear(
+                out,
+                in_features=f,
+                out_features=c.hidden_size,
+                tokens=rows,
+                bias=c.bias,
+                inputs=(p + "mlp.gate_proj", p + "mlp.up_proj"),
+            )
+        )
+    return layers, (out, *after_attention)[:2]
+
+
+def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str) -> Network:
+    layers: list[Layer] = []
+    hidden: tuple[str, ...] = ()
+    for i in range(c.layers):
+        block, hidden = _block(c, i, batch * queries, queries, keys, batch, hidden)
+        layers += block
+    # Logits of each sequence's last token; the embedding table is the head's weights when tied,
+    # else it is counted (folded) here as well; learned positions and the final norm likewise.
+    embeddings = c.embedding_parameters - (c.vocab_size * c.hidden_size if c.tied_embeddings else 0)
+    layers.append(
+        Linear(
+            "lm_head",
+            in_features=c.hidden_size,
+            out_features=c.vocab_size,
+            tokens=batch,
+            bias=False,
+            folded_parameters=embeddings + c.norm_parameters,
+            inputs=hidden,
+        )
+    )
+    return Network(name, tuple(layers), description)
+
+
+def _check_tokens(c: DecoderConfig, what: str, tokens: int, batch: int) -> None:
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or not 1 <= tokens <= c.context:
+        raise InputError(
+            f"decoder {c.name}: {what} must be an integer in [1, {c.context:,}] (its context; got {tokens!r})"
+        )
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 4096:
+        raise InputError(f"decoder {c.name}: batch must be an integer in [1, 4,096] (got {batch!r})")
+
+
+def prefill(c: DecoderConfig, tokens: int, batch: int = 1) -> Network:
+    """The prompt pass: every projection on batch x `tokens` rows, attention over all `tokens`
+    (the full score matrix, as an unfused implementation computes it), logits of the last token."""
+    _check_tokens(c, "prompt tokens", tokens, batch)
+    text = f"{c.name} prefill of {tokens} tokens x batch {batch}: GEMMs and attention products"
+    return _decoder(
+        c,
+        c.name if (tokens, batch) == (DEFAULT_PREFILL_TOKENS, 1) else f"{c.name}-prefill",
+        tokens,
+        tokens,
+        batch,
+        text,
+    )
+
+
+def decode_step(c: DecoderConfig, context: int, batch: int = 1) -> Network:
+    """One generated token per sequence attending over `context` cached tokens and itself: each
+    projection on `batch` rows, each attention product reading its whole K (or V) cache from
+    DRAM (the B operand of the product), so KV traffic grows with the context."""
+    _check_tokens(c, "context + 1", context + 1, batch)
+    text = f"{c.name} decode step at context {context} x batch {batch}: GEMMs and attention over the KV cache"
+    return _decoder(c, f"{c.name}-decode", 1, context + 1, batch, text)
+
+
+#: Prompt length of a decoder built-in run as a network (`accelsim run --network gpt2`).
+DEFAULT_PREFILL_TOKENS = 128

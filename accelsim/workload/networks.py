@@ -7,8 +7,11 @@ A pooling layer only changes the next layer's input height and width.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
 
+from accelsim.workload.decoder import DECODERS, DEFAULT_PREFILL_TOKENS, prefill
 from accelsim.workload.layers import Conv2d, Gemm, Layer, LayerError, Linear, MatMul, Network
 
 #: (channels, height, width) of a feature map.
@@ -335,6 +338,17 @@ def digits_mlp() -> Network:
     )
 
 
+def _default_prefill(name: str) -> Network:
+    config = DECODERS[name]()
+    net = prefill(config, DEFAULT_PREFILL_TOKENS)
+    description = (
+        f"{config.name}: {config.parameter_count:,} parameters ({config.layers} layers, hidden "
+        f"{config.hidden_size}, {config.heads} heads / {config.kv_heads} KV heads), input a {DEFAULT_PREFILL_TOKENS}-token "
+        "prompt (prefill): GEMMs and attention products (norms, softmax and activations not yet modelled)"
+    )
+    return dataclasses.replace(net, description=description)
+
+
 # --- registry ---------------------------------------------------------------------------------------
 
 
@@ -349,6 +363,9 @@ NETWORKS: dict[str, Callable[[], Network]] = {
     "digits-cnn": digits_cnn,
     "digits-mlp": digits_mlp,
     "alexnet": alexnet,
+    # Decoder LLMs as one prefill of DEFAULT_PREFILL_TOKENS tokens (decoder.prefill and
+    # decoder.decode_step build any other length, batch or context).
+    **{name: functools.partial(_default_prefill, name) for name in DECODERS},
 }
 
 
