@@ -97,3 +97,12 @@ def test_int4_outputs_kept_on_chip_fit_the_activation_buffer():
     from fuzz import one_run
 
     assert [one_run(seed, 60)[0] for seed in (4298, 4607)] == ["ok", "ok"]
+
+
+def test_a_long_run_says_so_before_it_starts(monkeypatch, capsys):
+    from accelsim.cli import main
+
+    monkeypatch.setattr("accelsim.cli.run.LONG_RUN_STEPS", 10)
+    assert main(["run", "--network", "resnet20", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "accelsim: note: resnet20: about " in err and "tile steps, roughly" in err

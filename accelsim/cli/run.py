@@ -16,12 +16,16 @@ from accelsim.cli.common import (
     hardware_of,
     network_of,
     scalesim_notes,
+    warn,
 )
+from accelsim.hardware import Accelerator
 from accelsim.metrics import Summary, summarize
 from accelsim.metrics.carbon import Carbon, CarbonModel, format_carbon
 from accelsim.metrics.report import format_summary, format_table
 from accelsim.sim.engine import simulate
+from accelsim.sim.tiling import plan_layer
 from accelsim.trace import store
+from accelsim.workload.layers import Network
 
 
 def register(subparsers: Any) -> None:
@@ -44,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     net = network_of(args)
     carbon_model = carbon_model_of(args)
     check_parent("--trace", args.trace)
+    _warn_if_long(net, hw)
     trace = simulate(net, hw, progress=not args.json)
     summary = summarize(trace, accuracy=args.accuracy)
     if args.trace:
@@ -96,6 +101,20 @@ def cmd_ai(args: argparse.Namespace) -> int:
     print(f"arithmetic intensity of {net.name} on {trace.meta['hardware']['name']}")
     print(format_table(rows, _AI_HEADERS))
     return 0
+
+
+#: Tile steps a run takes per second on the development machine (gpt2's prompt pass: about 20,000).
+TILES_PER_S = 20_000
+#: Runs estimated longer than this many tile steps say so before they start.
+LONG_RUN_STEPS = 2_000_000
+
+
+def _warn_if_long(net: Network, hw: Accelerator) -> None:
+    """Say up front when a legal run will take minutes (its progress bar follows)."""
+    steps = sum(plan_layer(layer, hw).step_count for layer in net.layers)
+    if steps > LONG_RUN_STEPS:
+        minutes = steps / TILES_PER_S / 60
+        warn([f"{net.name}: about {steps:,} tile steps, roughly {minutes:,.0f} minutes of simulation"], "note")
 
 
 def print_summary(summary: Summary, carbon_model: CarbonModel, as_json: bool) -> None:
