@@ -218,87 +218,48 @@ def _block(
 
     Grouped-query attention runs as one product per KV head whose rows are the query rows of all
     its query heads, so each K and V is read once however many heads share it. The parameters of
-    the two norms are counted on the layer each norm feeds (folded, as BERT's built-in does)."""
-    p, group, hd, first = f"layers.{i}.", c.heads // c.kv_heads, c.head_size, not hidden
-    src = {"independent": True} if first else {"inputs": hidden}
+    the two norms are counted on the first layer each norm feeds (folded, as BERT's built-in does)."""
+    p, group, hd = f"layers.{i}.", c.heads // c.kv_heads, c.head_size
     layers: list[Layer] = []
-    if c.mlp == "gelu":  # GPT-2: one fused QKV projection
-        qkv = c.q_size + 2 * c.kv_size
+
+    def project(name: str, width_in: int, width_out: int, folded: int = 0, **source: Any) -> str:
         layers.append(
             Linear(
-                p + "attn.c_attn",
-                in_features=c.hidden_size,
-                out_features=qkv,
+                p + name,
+                in_features=width_in,
+                out_features=width_out,
                 tokens=rows,
                 bias=c.bias,
-                folded_parameters=c.norm_parameters,
-                **src,
+                folded_parameters=folded,
+                **source,
             )
         )
-        q = k = v = p + "attn.c_attn"
-    else:
-        for name, width in (("q_proj", c.q_size), ("k_proj", c.kv_size), ("v_proj", c.kv_size)):
-            folded = c.norm_parameters if name == "q_proj" else 0
-            layers.append(
-                Linear(
-                    p + "self_attn." + name,
-                    in_features=c.hidden_size,
-                    out_features=width,
-                    tokens=rows,
-                    bias=c.bias,
-                    folded_parameters=folded,
-                    **src,
-                )
-            )
-        q, k, v = (p + "self_attn." + n for n in ("q_proj", "k_proj", "v_proj"))
+        return p + name
+
+    # GPT-2 fuses the Q, K and V projections into one; Llama has three.
+    qkv = (
+        [("attn.c_attn", c.q_size + 2 * c.kv_size)]
+        if c.mlp == "gelu"
+        else [("self_attn.q_proj", c.q_size), ("self_attn.k_proj", c.kv_size), ("self_attn.v_proj", c.kv_size)]
+    )
+    source = {"inputs": hidden} if hidden else {"independent": True}
+    names = [project(n, c.hidden_size, w, c.norm_parameters * (j == 0), **source) for j, (n, w) in enumerate(qkv)]
+    q, k, v = names if len(names) == 3 else names * 3
     heads = batch * c.kv_heads
     layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k)))
     layers.append(
         MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(p + "attn.scores", v))
     )
-    o = p + "attn.o_proj"
-    layers.append(Linear(o, in_features=c.q_size, out_features=c.hidden_size, tokens=rows, bias=c.bias))
+    o = project("attn.o_proj", c.q_size, c.hidden_size)
     after_attention = (o, *hidden)[:2]  # the residual stream: this output plus what it adds to
-    f = c.intermediate_size
-    if c.mlp == "gelu":
-        layers.append(
-            Linear(
-                p + "mlp.c_fc",
-                in_features=c.hidden_size,
-                out_features=f,
-                tokens=rows,
-                bias=c.bias,
-                folded_parameters=c.norm_parameters,
-                inputs=after_attention,
-            )
-        )
-        layers.append(Linear(p + "mlp.c_proj", in_features=f, out_features=c.hidden_size, tokens=rows, bias=c.bias))
-        out = p + "mlp.c_proj"
-    else:
-        for name in ("gate_proj", "up_proj"):
-            folded = c.norm_parameters if name == "gate_proj" else 0
-            layers.append(
-                Linear(
-                    p + "mlp." + name,
-                    in_features=c.hidden_size,
-                    out_features=f,
-                    tokens=rows,
-                    bias=c.bias,
-                    folded_parameters=folded,
-                    inputs=after_attention,
-                )
-            )
-        out = p + "mlp.down_proj"
-        layers.append(
-            Linear(
-                out,
-                in_features=f,
-                out_features=c.hidden_size,
-                tokens=rows,
-                bias=c.bias,
-                inputs=(p + "mlp.gate_proj", p + "mlp.up_proj"),
-            )
-        )
+    # GPT-2: up -> GELU -> down; Llama: SiLU(gate) x up -> down.
+    ups = ["mlp.c_fc"] if c.mlp == "gelu" else ["mlp.gate_proj", "mlp.up_proj"]
+    ups = [
+        project(n, c.hidden_size, c.intermediate_size, c.norm_parameters * (j == 0), inputs=after_attention)
+        for j, n in enumerate(ups)
+    ]
+    down = "mlp.c_proj" if c.mlp == "gelu" else "mlp.down_proj"
+    out = project(down, c.intermediate_size, c.hidden_size, inputs=tuple(ups))
     return layers, (out, *after_attention)[:2]
 
 
