@@ -48,29 +48,36 @@ class Outcome:
     detail: str = ""
 
 
-class _Timeout(Exception):
-    pass
+class Timeout(Exception):
+    """The case ran past its time limit (raised inside it by `time_limit`)."""
 
 
 def _alarm(_signum: int, _frame: object) -> None:
-    raise _Timeout
+    raise Timeout
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Raise Timeout in the code run inside after `seconds` (main thread only: SIGALRM)."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
 
 
 def run_case(case: Case, limit_s: int) -> Outcome:
     out, err = io.StringIO(), io.StringIO()
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(limit_s)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with time_limit(limit_s), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             status = main(list(case.argv))
-    except _Timeout:
+    except Timeout:
         return Outcome(case, "hang", f"over {limit_s} s")
     except SystemExit as exc:  # argparse's own usage errors
         status = exc.code if isinstance(exc.code, int) else 2
     except BaseException as exc:  # noqa: BLE001 - classing every escape is the point
         return Outcome(case, "traceback", f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        signal.alarm(0)
     lines = err.getvalue().splitlines()
     if status == 0:
         return Outcome(case, "ok")

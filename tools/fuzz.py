@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
-import signal
 import sys
 import traceback
 from collections import Counter
@@ -28,6 +27,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from audit import Timeout, time_limit  # noqa: E402
 from invariants import check_invariants  # noqa: E402
 
 from accelsim import hardware  # noqa: E402
@@ -40,14 +40,6 @@ from accelsim.workload.layers import Conv2d, Gemm, Layer, Linear, MatMul, Networ
 
 PIPELINES = ("baseline", "int8", "int4", "quantize(w=int4, a=int8)", "prune(0.5)", "sparsify(0.7)", "nm(2, 4)")
 PIPELINES += ("distill(0.5)", "lowrank(0.5)", "prune(0.25) -> int8", "sparsify(0.5, csr) -> int4")
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _alarm(_signum: int, _frame: object) -> None:
-    raise _Timeout
 
 
 def random_hardware(rng: random.Random) -> hardware.Accelerator:
@@ -145,21 +137,17 @@ def one_run(seed: int, limit_s: int) -> tuple[str, str]:
     """('ok' | 'refused' | 'violation' | 'timeout', detail) of the run drawn from `seed`."""
     rng = random.Random(seed)
     hw, net, text = random_hardware(rng), random_network(rng), rng.choice(PIPELINES)
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(limit_s)
     try:
-        net = pipeline(*parse_pipeline(text))(net)
-        trace = simulate(net, hw)
-        check_invariants(trace, net, hw)
+        with time_limit(limit_s):
+            net = pipeline(*parse_pipeline(text))(net)
+            check_invariants(simulate(net, hw), net, hw)
         return "ok", ""
-    except _Timeout:
+    except Timeout:
         return "timeout", f"seed {seed}: over {limit_s} s"
     except InputError as exc:
         return "refused", str(exc)
     except Exception:  # noqa: BLE001 - an invariant failing or any crash is what we look for
         return "violation", f"seed {seed}: {traceback.format_exc(limit=-1).strip().splitlines()[-1]}"
-    finally:
-        signal.alarm(0)
 
 
 def main(argv: list[str] | None = None) -> int:
