@@ -18,7 +18,7 @@ from accelsim.workload.layers import Network
 from accelsim.workload.networks import network
 
 if TYPE_CHECKING:
-    from accelsim.metrics import Figures
+    from accelsim.metrics import Figures, Summary
     from accelsim.metrics.carbon import CarbonModel
     from accelsim.trace.trace import Trace
 
@@ -113,20 +113,18 @@ def hardware_of(args: argparse.Namespace) -> hardware.Accelerator:
     return hardware.preset(args.hardware)
 
 
-def scalesim_notes(args: argparse.Namespace, net: Network, trace: Trace) -> None:
+def scalesim_notes(args: argparse.Namespace, net: Network, trace: Trace, summary: Summary) -> None:
     """After a run on a SCALE-Sim configuration in CALC mode: the DRAM bandwidth each layer used,
     as SCALE-Sim reports it; with --scalesim-memory accelsim, how far accelsim's bus is from
     CALC's stall-free answer (the compute schedule alone)."""
     if not getattr(args, "scalesim_config", None):
         return
     from accelsim.interop.scalesim import read_config
-    from accelsim.metrics import summarize
     from accelsim.sim.tiling import systolic_cycles
 
     config = read_config(args.scalesim_config, memory=args.scalesim_memory or "scalesim")
     if config.interface_bandwidth != "CALC":
         return
-    summary = summarize(trace)
     if config.stall_free:
         warn([_layer_bandwidth(trace, i, figures) for i, figures in enumerate(summary.layers)], "note")
         return

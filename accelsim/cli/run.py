@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_summary(summary, carbon_model, args.json)
     if args.trace and not args.json:
         print(f"trace written to {args.trace} ({trace.interval_count:,} intervals)")
-    scalesim_notes(args, net, trace)
+    scalesim_notes(args, net, trace, summary)
     return 0
 
 
