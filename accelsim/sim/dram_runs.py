@@ -1,0 +1,242 @@
+"""Run-batched banked DRAM timing: a request's bursts placed as runs of row hits, in request order.
+
+The engine's banked controller serves requests in the order the scheduler submits them (the stream
+model of banked_dram.py reorders FR-FCFS across a trace; a tile stream is already in the order the
+array needs it). A request is a contiguous byte range; it splits into runs, each a maximal sequence of
+bursts to one (channel, bank, row). A run is placed in O(1) whatever its length, with the timing the
+command-by-command rules give (DRAMsim3's timing table, banked_dram_timing.py):
+
+- a miss precharges the bank's open row (at the earliest cycle tRAS, tRTP or tWR allow) and activates
+  the new one (tRP, tRC, tRRD_S/L, and at most four ACTs per tFAW window of the rank); ACTs are issued
+  as early as their bank allows, so they overlap the column commands of other banks (bank parallelism);
+- its n column commands issue at c0, c0 + d, ..., c0 + (n - 1) d, where c0 is the first cycle the
+  bank and channel allow and d the same-bank column-to-column delay (max(burst, tCCD_L)); every later
+  constraint is set from the last command alone, since each delay is fixed per command pair, so the
+  last command dominates the others;
+- a read's data is on the bus from issue + RL to issue + RL + burst; a write's from issue + WL;
+- refresh: rank r of each channel falls due at tREFI / ranks x (k ranks + r + 1) (DRAMsim3's staggered
+  policy; every rank every tREFI with rank_simultaneous); once due, it closes the rank's open banks and
+  issues REF before any later command of that rank, splitting a run of hits if it falls inside one;
+- closed page: every column command auto-precharges (READ_P / WRITE_P), so each burst is its own run.
+
+Command-bus slots are not modelled (DRAMsim3 issues one command per cycle; a run's column commands
+leave d - 1 free slots between them on every preset). Row hits are counted as DRAMsim3 does: a column
+command is a hit unless it is the first one after its row's ACT.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from accelsim.dram_devices import AddressMapping, DramDevice
+from accelsim.sim.banked_dram import bank_updates
+from accelsim.sim.banked_dram_timing import ACT, KINDS, PRE, READ, READ_P, REF, SAME_BANK, WRITE, WRITE_P, timing_table
+
+
+@dataclass
+class CommandCounts:
+    """Commands issued, by kind; row hits of the column commands."""
+
+    acts: int = 0
+    pres: int = 0
+    reads: int = 0
+    writes: int = 0
+    refs: int = 0
+    row_hits: int = 0
+
+
+@dataclass
+class RunResult:
+    """Where one request's runs landed, in device cycles (data spans the bus; done: data in place)."""
+
+    first_data: int = 1 << 62
+    last_data_end: int = 0
+    last_command: int = 0
+    done: int = 0
+    bursts: int = 0
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first, last column cycle, hit?, n)
+
+
+class _Channel:
+    __slots__ = ("earliest", "open_row", "opened_at", "faw", "next_ref", "open_spans", "refs")
+
+    def __init__(self, banks: int, ranks: int) -> None:
+        self.earliest = [[0] * KINDS for _ in range(banks)]
+        self.open_row = [-1] * banks
+        self.opened_at = [0] * banks
+        self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
+        self.next_ref = [0] * ranks  # refreshes of each rank already issued
+        self.open_spans: list[list[tuple[int, int]]] = [[] for _ in range(ranks)]  # (ACT, PRE) per rank
+        self.refs: list[int] = []  # REF issue cycles
+
+
+class RunTimeline:
+    """The banks of every channel of one device, placed run by run."""
+
+    def __init__(self, device: DramDevice, page_policy: str = "open", refresh_policy: str = "rank_staggered") -> None:
+        self.device = device
+        self.mapping = AddressMapping(device)
+        self.closed_page = page_policy == "closed"
+        self.updates = bank_updates(device)
+        table = timing_table(device)
+        # same-bank delay from a column command to the next one of its kind
+        self.self_delay = [max((t for k, t in table[kind][SAME_BANK] if k == kind), default=1) for kind in range(KINDS)]
+        self.read_delay = device.read_latency_cycles
+        self.write_delay = device.write_latency_cycles
+        self.burst = device.burst_cycles
+        self.banks_per_rank = device.banks
+        simultaneous = refresh_policy == "rank_simultaneous"
+        self.ref_stride = device.trefi_cycles if simultaneous else (device.trefi_cycles // device.ranks) * device.ranks
+        self.ref_offset = [
+            device.trefi_cycles if simultaneous else (device.trefi_cycles // device.ranks) * (r + 1)
+            for r in range(device.ranks)
+        ]
+        self.channels = [_Channel(device.ranks * device.banks, device.ranks) for _ in range(device.channels)]
+        self.counts = CommandCounts()
+        self.request_bytes = device.request_bytes
+        shift_fields = self.mapping.positions
+        # Bursts that share (channel, rank, bank, row) and differ in column only: an aligned block of
+        # 2^column bits when the column field is the lowest, else one burst.
+        co_pos, co_mask = shift_fields[5], self.mapping.masks[5]
+        self.block_bursts = co_mask + 1 if co_pos == 0 else 1
+
+    # ----- refresh -----
+    def _due(self, ch: _Channel, rank: int) -> int:
+        return self.ref_offset[rank] + ch.next_ref[rank] * self.ref_stride
+
+    def _refresh(self, ch: _Channel, rank: int) -> None:
+        """Issue the due refresh of `rank`: precharge its open banks, then REF."""
+        due = self._due(ch, rank)
+        base = rank * self.banks_per_rank
+        for bank in range(base, base + self.banks_per_rank):
+            if ch.open_row[bank] >= 0:
+                self._issue(ch, PRE, bank, max(due, ch.earliest[bank][PRE]))
+        at = max(due, max(ch.earliest[b][REF] for b in range(base, base + self.banks_per_rank)))
+        self._issue(ch, REF, base, at)
+        ch.refs.append(at)
+        ch.next_ref[rank] += 1
+
+    def refresh_until(self, cycle: int) -> None:
+        """Issue every refresh due before `cycle` (the end of a run)."""
+        for ch in self.channels:
+            for rank in range(self.device.ranks):
+                while self._due(ch, rank) < cycle:
+                    self._refresh(ch, rank)
+
+    # ----- commands -----
+    def _issue(self, ch: _Channel, kind: int, bank: int, at: int) -> None:
+        counts = self.counts
+        if kind == ACT:
+            counts.acts += 1
+            ch.open_row[bank] = -2  # set by the caller
+            ch.opened_at[bank] = at
+            window = ch.faw[bank // self.banks_per_rank]
+            window.append(at + self.device.tfaw_cycles)
+            if len(window) > 4:
+                window.popleft()
+        elif kind == PRE or kind in (READ_P, WRITE_P):
+            if kind == PRE:
+                counts.pres += 1
+            ch.open_spans[bank // self.banks_per_rank].append((ch.opened_at[bank], at))
+            ch.open_row[bank] = -1
+        elif kind == REF:
+            counts.refs += 1
+        row = ch.earliest
+        for dst, follow, delay in self.updates[kind][bank]:
+            e = row[dst]
+            if e[follow] < at + delay:
+                e[follow] = at + delay
+
+    def _act_time(self, ch: _Channel, bank: int, t: int) -> int:
+        at = max(t, ch.earliest[bank][ACT])
+        window = ch.faw[bank // self.banks_per_rank]
+        if len(window) == 4 and window[0] > at:
+            at = window[0]
+        return at
+
+    def place(self, address: int, nbytes: int, is_write: bool, t: int, out: RunResult) -> None:
+        """Place the bursts covering [address, address + nbytes) from device cycle t on."""
+        size, block = self.request_bytes, self.block_bursts
+        burst = address // size
+        last = (address + nbytes - 1) // size
+        decode = self.mapping.decode
+        while burst <= last:
+            n = min(block - burst % block, last - burst + 1)
+            ch, ra, bg, ba, ro, _ = decode(burst * size)
+            bank = ra * self.banks_per_rank + bg * self.device.banks_per_group + ba
+            self._place_run(self.channels[ch], ra, bank, ro, n, is_write, t, out)
+            burst += n
+
+    def _place_run(
+        self, ch: _Channel, rank: int, bank: int, row: int, n: int, is_write: bool, t: int, out: RunResult
+    ) -> None:
+        counts = self.counts
+        closed = self.closed_page
+        kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
+        per_run = 1 if closed else n
+        while n:
+            hit = ch.open_row[bank] == row
+            if not hit:
+                if ch.open_row[bank] >= 0:
+                    pre = max(t, ch.earliest[bank][PRE])
+                    if self._due(ch, rank) <= pre:
+                        self._refresh(ch, rank)
+                        continue
+                    self._issue(ch, PRE, bank, pre)
+                act = self._act_time(ch, bank, t)
+                if self._due(ch, rank) <= act:
+                    self._refresh(ch, rank)
+                    continue
+                self._issue(ch, ACT, bank, act)
+                ch.open_row[bank] = row
+            e = ch.earliest[bank]
+            c0 = max(t, e[kind])
+            due = self._due(ch, rank)
+            if due <= c0:
+                self._refresh(ch, rank)
+                continue
+            d = self.self_delay[kind]
+            k = min(per_run, n, -(-(due - c0) // d))
+            c_last = c0 + (k - 1) * d
+            self._issue(ch, kind, bank, c_last)
+            if closed:  # the auto-precharge closes the row after every burst
+                pass
+            counts.row_hits += k - (0 if hit else 1)
+            if is_write:
+                counts.writes += k
+            else:
+                counts.reads += k
+            latency = self.write_delay if is_write else self.read_delay
+            out.first_data = min(out.first_data, c0 + latency)
+            out.last_data_end = max(out.last_data_end, c_last + latency + self.burst)
+            out.last_command = max(out.last_command, c_last)
+            out.done = max(out.done, c_last + latency + self.burst)
+            out.bursts += k
+            out.spans.append((c0, c_last, int(hit), k))
+            n -= k
+            if n and not closed:  # the rank's refresh fell due inside the run
+                self._refresh(ch, rank)
+
+    # ----- background -----
+    def active_spans(self, end: int) -> list[list[tuple[int, int]]]:
+        """Per rank (all channels), the union of the cycles in [0, end) with some bank open, merged."""
+        out: list[list[tuple[int, int]]] = [[] for _ in range(self.device.ranks * self.device.channels)]
+        for c, ch in enumerate(self.channels):
+            for rank in range(self.device.ranks):
+                spans = list(ch.open_spans[rank])
+                base = rank * self.banks_per_rank
+                spans += [
+                    (ch.opened_at[b], end) for b in range(base, base + self.banks_per_rank) if ch.open_row[b] >= 0
+                ]
+                spans.sort()
+                merged: list[tuple[int, int]] = []
+                for a, b in spans:
+                    b = min(b, end)
+                    if merged and a <= merged[-1][1]:
+                        if b > merged[-1][1]:
+                            merged[-1] = (merged[-1][0], b)
+                    elif b > a:
+                        merged.append((a, b))
+                out[c * self.device.ranks + rank] = merged
+        return out
