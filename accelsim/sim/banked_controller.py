@@ -176,16 +176,19 @@ class BankedController:
                 spans.append((self.to_accel_floor(c0), self.to_accel_floor(c_last) + 1, hit))
         spans.sort()
         sig = self.recorder[signals.DRAM_ROW.name]
-        until = 0
+        until = last = 0  # end of the runs so far; the last cycle a change was recorded at
         for a, b, hit in spans:
             if a >= until:
                 sig.set(until, int(RowState.IDLE))
+            a = max(a, last)
+            last = a
             if hit:
                 sig.set(a, int(RowState.HIT))
             else:
                 sig.set(a, int(RowState.MISS))
                 if b > a + 1:
-                    sig.set(a + 1, int(RowState.HIT))
+                    last = a + 1
+                    sig.set(last, int(RowState.HIT))
             until = max(until, b)
         sig.set(until, int(RowState.IDLE))
 

@@ -30,8 +30,23 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from accelsim.dram_devices import AddressMapping, DramDevice
-from accelsim.sim.banked_dram import bank_updates
-from accelsim.sim.banked_dram_timing import ACT, KINDS, PRE, READ, READ_P, REF, SAME_BANK, WRITE, WRITE_P, timing_table
+from accelsim.errors import InputError
+from accelsim.sim.banked_dram_timing import (
+    ACT,
+    KINDS,
+    OTHER_GROUP,
+    OTHER_RANK,
+    PRE,
+    READ,
+    READ_P,
+    REF,
+    SAME_BANK,
+    SAME_GROUP,
+    WRITE,
+    WRITE_P,
+    Table,
+    timing_table,
+)
 
 
 @dataclass
@@ -59,11 +74,27 @@ class RunResult:
 
 
 class _Channel:
-    __slots__ = ("earliest", "open_row", "opened_at", "faw", "next_ref", "open_spans", "refs")
+    __slots__ = (
+        "bank_e",
+        "group_e",
+        "rank_e",
+        "open_banks",
+        "open_row",
+        "opened_at",
+        "faw",
+        "next_ref",
+        "open_spans",
+        "refs",
+    )
 
-    def __init__(self, banks: int, ranks: int) -> None:
-        self.earliest = [[0] * KINDS for _ in range(banks)]
+    def __init__(self, banks: int, groups: int, ranks: int) -> None:
+        # The earliest cycle each command kind may issue, kept at three levels: a bank's own
+        # constraints, its bank group's and its rank's (a bank's is the largest of the three).
+        self.bank_e = [[0] * KINDS for _ in range(banks)]
+        self.group_e = [[0] * KINDS for _ in range(groups)]
+        self.rank_e = [[0] * KINDS for _ in range(ranks)]
         self.open_row = [-1] * banks
+        self.open_banks = [0] * ranks
         self.opened_at = [0] * banks
         self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
         self.next_ref = [0] * ranks  # refreshes of each rank already issued
@@ -78,8 +109,8 @@ class RunTimeline:
         self.device = device
         self.mapping = AddressMapping(device)
         self.closed_page = page_policy == "closed"
-        self.updates = bank_updates(device)
         table = timing_table(device)
+        self.levels = _levels(device, table)
         # same-bank delay from a column command to the next one of its kind
         self.self_delay = [max((t for k, t in table[kind][SAME_BANK] if k == kind), default=1) for kind in range(KINDS)]
         self.read_delay = device.read_latency_cycles
@@ -92,7 +123,11 @@ class RunTimeline:
             device.trefi_cycles if simultaneous else (device.trefi_cycles // device.ranks) * (r + 1)
             for r in range(device.ranks)
         ]
-        self.channels = [_Channel(device.ranks * device.banks, device.ranks) for _ in range(device.channels)]
+        self.bpg = device.banks_per_group
+        self.channels = [
+            _Channel(device.ranks * device.banks, device.ranks * device.bankgroups, device.ranks)
+            for _ in range(device.channels)
+        ]
         self.counts = CommandCounts()
         self.request_bytes = device.request_bytes
         shift_fields = self.mapping.positions
@@ -109,10 +144,11 @@ class RunTimeline:
         """Issue the due refresh of `rank`: precharge its open banks, then REF."""
         due = self._due(ch, rank)
         base = rank * self.banks_per_rank
-        for bank in range(base, base + self.banks_per_rank):
-            if ch.open_row[bank] >= 0:
-                self._issue(ch, PRE, bank, max(due, ch.earliest[bank][PRE]))
-        at = max(due, max(ch.earliest[b][REF] for b in range(base, base + self.banks_per_rank)))
+        if ch.open_banks[rank]:
+            for bank in range(base, base + self.banks_per_rank):
+                if ch.open_row[bank] >= 0:
+                    self._issue(ch, PRE, bank, max(due, self.earliest(ch, bank, PRE)))
+        at = max(due, ch.rank_e[rank][REF])  # every delay to REF is kept at the rank level
         self._issue(ch, REF, base, at)
         ch.refs.append(at)
         ch.next_ref[rank] += 1
@@ -130,6 +166,7 @@ class RunTimeline:
         if kind == ACT:
             counts.acts += 1
             ch.open_row[bank] = -2  # set by the caller
+            ch.open_banks[bank // self.banks_per_rank] += 1
             ch.opened_at[bank] = at
             window = ch.faw[bank // self.banks_per_rank]
             window.append(at + self.device.tfaw_cycles)
@@ -140,16 +177,38 @@ class RunTimeline:
                 counts.pres += 1
             ch.open_spans[bank // self.banks_per_rank].append((ch.opened_at[bank], at))
             ch.open_row[bank] = -1
+            ch.open_banks[bank // self.banks_per_rank] -= 1
         elif kind == REF:
             counts.refs += 1
-        row = ch.earliest
-        for dst, follow, delay in self.updates[kind][bank]:
-            e = row[dst]
+        at_bank, at_group, at_rank, at_others = self.levels[kind]
+        e = ch.bank_e[bank]
+        for follow, delay in at_bank:
             if e[follow] < at + delay:
                 e[follow] = at + delay
+        e = ch.group_e[bank // self.bpg]
+        for follow, delay in at_group:
+            if e[follow] < at + delay:
+                e[follow] = at + delay
+        rank = bank // self.banks_per_rank
+        e = ch.rank_e[rank]
+        for follow, delay in at_rank:
+            if e[follow] < at + delay:
+                e[follow] = at + delay
+        if at_others:
+            for other, e in enumerate(ch.rank_e):
+                if other != rank:
+                    for follow, delay in at_others:
+                        if e[follow] < at + delay:
+                            e[follow] = at + delay
+
+    def earliest(self, ch: _Channel, bank: int, kind: int) -> int:
+        """The first cycle `kind` may issue on `bank` under every constraint so far."""
+        return max(
+            ch.bank_e[bank][kind], ch.group_e[bank // self.bpg][kind], ch.rank_e[bank // self.banks_per_rank][kind]
+        )
 
     def _act_time(self, ch: _Channel, bank: int, t: int) -> int:
-        at = max(t, ch.earliest[bank][ACT])
+        at = max(t, self.earliest(ch, bank, ACT))
         window = ch.faw[bank // self.banks_per_rank]
         if len(window) == 4 and window[0] > at:
             at = window[0]
@@ -179,7 +238,7 @@ class RunTimeline:
             hit = ch.open_row[bank] == row
             if not hit:
                 if ch.open_row[bank] >= 0:
-                    pre = max(t, ch.earliest[bank][PRE])
+                    pre = max(t, self.earliest(ch, bank, PRE))
                     if self._due(ch, rank) <= pre:
                         self._refresh(ch, rank)
                         continue
@@ -190,8 +249,7 @@ class RunTimeline:
                     continue
                 self._issue(ch, ACT, bank, act)
                 ch.open_row[bank] = row
-            e = ch.earliest[bank]
-            c0 = max(t, e[kind])
+            c0 = max(t, self.earliest(ch, bank, kind))
             due = self._due(ch, rank)
             if due <= c0:
                 self._refresh(ch, rank)
@@ -240,3 +298,27 @@ class RunTimeline:
                         merged.append((a, b))
                 out[c * self.device.ranks + rank] = merged
         return out
+
+
+Level = list[tuple[int, int]]
+
+
+def _levels(device: DramDevice, table: Table) -> list[tuple[Level, Level, Level, Level]]:
+    """Per issued kind, the (following kind, delay) pairs for its bank, its bank group, its rank and
+    the other ranks. Exact because every other-group delay is at most the same-group one of its pair
+    (tCCD_L >= tCCD_S, tWTR_L >= tWTR_S, tRRD_L >= tRRD_S), so a rank-level constraint never binds a bank
+    of the issuing group harder than the timing table does; refresh binds its whole rank."""
+    levels = []
+    for kind in range(KINDS):
+        if kind == REF:
+            levels.append(([], [], list(table[REF][SAME_BANK]), []))
+            continue
+        same_group = dict(table[kind][SAME_GROUP])
+        for follow, delay in table[kind][OTHER_GROUP]:
+            if same_group.get(follow, -1) < delay:
+                raise InputError(f"dram device {device.name!r}: an other-group delay exceeds its same-group one")
+        # REF waits for every bank of its rank, so a delay to REF binds the whole rank.
+        bank = [(f, d) for f, d in table[kind][SAME_BANK] if f != REF]
+        rank = list(table[kind][OTHER_GROUP]) + [(f, d) for f, d in table[kind][SAME_BANK] if f == REF]
+        levels.append((bank, list(table[kind][SAME_GROUP]), rank, list(table[kind][OTHER_RANK])))
+    return levels
