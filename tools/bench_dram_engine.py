@@ -40,7 +40,9 @@ def main() -> None:
     args = parser.parse_args()
     net = network("resnet50").with_precision(Precision.INT8)
     seed = hardware.seed()
-    print(f"{'dram':22s} {'wall s':>7s} {'x simple':>8s} {'sim cycles':>13s} {'requests':>9s} {'ACTs':>8s} {'hit rate':>8s}")
+    print(
+        f"{'dram':22s} {'wall s':>7s} {'x simple':>8s} {'sim cycles':>13s} {'requests':>9s} {'ACTs':>8s} {'hit rate':>8s}"
+    )
     base = None
     cases = [("simple", seed)] + [
         (f"banked {name}", seed.replace(dram=dataclasses.replace(seed.dram, model="banked", device=name)))
