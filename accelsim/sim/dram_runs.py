@@ -234,6 +234,7 @@ class RunTimeline:
         closed = self.closed_page
         kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
         per_run = 1 if closed else n
+        act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
         while n:
             hit = ch.open_row[bank] == row
             if not hit:
@@ -244,7 +245,8 @@ class RunTimeline:
                         continue
                     self._issue(ch, PRE, bank, pre)
                 act = self._act_time(ch, bank, t)
-                if self._due(ch, rank) <= act:
+                # a refresh due before the row's first column command goes first (no wasted ACT)
+                if self._due(ch, rank) <= max(act + act_to_column, self.earliest(ch, bank, kind)):
                     self._refresh(ch, rank)
                     continue
                 self._issue(ch, ACT, bank, act)
