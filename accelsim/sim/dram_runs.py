@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from accelsim.dram_devices import AddressMapping, DramDevice
+from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
 from accelsim.errors import InputError
 from accelsim.sim.banked_dram_timing import (
     ACT,
@@ -78,6 +78,7 @@ class _Channel:
         "bank_e",
         "group_e",
         "rank_e",
+        "prev",
         "open_banks",
         "open_row",
         "opened_at",
@@ -95,6 +96,8 @@ class _Channel:
         self.rank_e = [[0] * KINDS for _ in range(ranks)]
         self.open_row = [-1] * banks
         self.open_banks = [0] * ranks
+        # the last run's column commands: (rank, bank group, kind, first cycle, spacing, count, snapshot)
+        self.prev: tuple | None = None
         self.opened_at = [0] * banks
         self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
         self.next_ref = [0] * ranks  # refreshes of each rank already issued
@@ -105,13 +108,27 @@ class _Channel:
 class RunTimeline:
     """The banks of every channel of one device, placed run by run."""
 
-    def __init__(self, device: DramDevice, page_policy: str = "open", refresh_policy: str = "rank_staggered") -> None:
+    def __init__(
+        self,
+        device: DramDevice,
+        page_policy: str = "open",
+        refresh_policy: str = "rank_staggered",
+        window: int = DramControllerConfig().trans_queue_depth,
+        record: bool = False,
+    ) -> None:
+        """`record`: keep every command as (cycle, kind, rank, bank) per channel in `logs`, a run's
+        column commands one by one (for tests: the batched runs expand to what they stand for)."""
         self.device = device
         self.mapping = AddressMapping(device)
         self.closed_page = page_policy == "closed"
         table = timing_table(device)
         self.levels = _levels(device, table)
         # same-bank delay from a column command to the next one of its kind
+        # the same kind on another bank group of the rank (tCCD_S-bound); the reorder window
+        self.cross_delay = [
+            max((t for k, t in table[kind][OTHER_GROUP] if k == kind), default=0) for kind in range(KINDS)
+        ]
+        self.window = window
         self.self_delay = [max((t for k, t in table[kind][SAME_BANK] if k == kind), default=1) for kind in range(KINDS)]
         self.read_delay = device.read_latency_cycles
         self.write_delay = device.write_latency_cycles
@@ -129,6 +146,8 @@ class RunTimeline:
             for _ in range(device.channels)
         ]
         self.counts = CommandCounts()
+        self.logs: list[list[tuple[int, int, int, int]]] | None = [[] for _ in self.channels] if record else None
+        self.refresh_logs: list[list[tuple[int, int]]] = [[] for _ in self.channels]  # (due, rank)
         self.request_bytes = device.request_bytes
         shift_fields = self.mapping.positions
         # Bursts that share (channel, rank, bank, row) and differ in column only: an aligned block of
@@ -151,6 +170,7 @@ class RunTimeline:
         at = max(due, ch.rank_e[rank][REF])  # every delay to REF is kept at the rank level
         self._issue(ch, REF, base, at)
         ch.refs.append(at)
+        self.refresh_logs[self.channels.index(ch)].append((due, rank))
         ch.next_ref[rank] += 1
 
     def refresh_until(self, cycle: int) -> None:
@@ -163,6 +183,8 @@ class RunTimeline:
     # ----- commands -----
     def _issue(self, ch: _Channel, kind: int, bank: int, at: int) -> None:
         counts = self.counts
+        if self.logs is not None and kind in (ACT, PRE, REF):
+            self.logs[self.channels.index(ch)].append((at, kind, bank // self.banks_per_rank, bank))
         if kind == ACT:
             counts.acts += 1
             ch.open_row[bank] = -2  # set by the caller
@@ -251,6 +273,17 @@ class RunTimeline:
                     continue
                 self._issue(ch, ACT, bank, act)
                 ch.open_row[bank] = row
+            latency = self.write_delay if is_write else self.read_delay
+            if ch.prev is not None and not closed:
+                k, x0, d = self._interleave(ch, rank, bank, kind, n, t)
+                if k:  # the first k bursts go into the gaps of the previous run
+                    ch.prev = None  # those gaps are taken
+                    x_last = x0 + (k - 1) * d
+                    self._issue(ch, kind, bank, x_last)
+                    self._account(counts, out, x0, x_last, k, hit, is_write, latency)
+                    self._log(ch, kind, bank, x0, d, k)
+                    n -= k
+                    continue
             c0 = max(t, self.earliest(ch, bank, kind))
             due = self._due(ch, rank)
             if due <= c0:
@@ -259,24 +292,76 @@ class RunTimeline:
             d = self.self_delay[kind]
             k = min(per_run, n, -(-(due - c0) // d))
             c_last = c0 + (k - 1) * d
+            if not closed:
+                ch.prev = (rank, bank // self.bpg, kind, c0, d, k, self._snapshot(ch, rank))
             self._issue(ch, kind, bank, c_last)
-            if closed:  # the auto-precharge closes the row after every burst
-                pass
-            counts.row_hits += k - (0 if hit else 1)
-            if is_write:
-                counts.writes += k
-            else:
-                counts.reads += k
-            latency = self.write_delay if is_write else self.read_delay
-            out.first_data = min(out.first_data, c0 + latency)
-            out.last_data_end = max(out.last_data_end, c_last + latency + self.burst)
-            out.last_command = max(out.last_command, c_last)
-            out.done = max(out.done, c_last + latency + self.burst)
-            out.bursts += k
-            out.spans.append((c0, c_last, int(hit), k))
+            self._account(counts, out, c0, c_last, k, hit, is_write, latency)
+            self._log(ch, kind, bank, c0, d, k)
             n -= k
             if n and not closed:  # the rank's refresh fell due inside the run
                 self._refresh(ch, rank)
+
+    def _account(
+        self,
+        counts: CommandCounts,
+        out: RunResult,
+        c0: int,
+        c_last: int,
+        k: int,
+        hit: bool,
+        is_write: bool,
+        latency: int,
+    ) -> None:
+        counts.row_hits += k - (0 if hit else 1)
+        if is_write:
+            counts.writes += k
+        else:
+            counts.reads += k
+        out.first_data = min(out.first_data, c0 + latency)
+        out.last_data_end = max(out.last_data_end, c_last + latency + self.burst)
+        out.last_command = max(out.last_command, c_last)
+        out.done = max(out.done, c_last + latency + self.burst)
+        out.bursts += k
+        out.spans.append((c0, c_last, int(hit), k))
+
+    def _log(self, ch: _Channel, kind: int, bank: int, c0: int, d: int, k: int) -> None:
+        if self.logs is not None:
+            rank = bank // self.banks_per_rank
+            self.logs[self.channels.index(ch)].extend((c0 + i * d, kind, rank, bank) for i in range(k))
+
+    # ----- two runs at once -----
+    def _snapshot(self, ch: _Channel, rank: int) -> list[int]:
+        """The rank-level constraints before a run's column commands (what a run interleaved with
+        it must still meet; its own bank's and bank group's constraints it does not touch)."""
+        return list(ch.rank_e[rank])
+
+    def _earliest_before(self, ch: _Channel, bank: int, kind: int, snapshot: list[int]) -> int:
+        return max(ch.bank_e[bank][kind], ch.group_e[bank // self.bpg][kind], snapshot[kind])
+
+    def _interleave(self, ch: _Channel, rank: int, bank: int, kind: int, n: int, t: int) -> tuple[int, int, int]:
+        """How many of this run's first bursts fit between the previous run's last ones, where its
+        column commands leave the bus idle (same-bank spacing d at least twice the other-group one s):
+        (count, first command cycle, spacing), count 0 if none.
+
+        An FR-FCFS controller holds `window` transactions in order: once the previous run has that
+        many bursts left, this run's bursts enter as it issues, and the two alternate, each at its own
+        bank's rate. The previous run here is the last one placed on the channel, in the same rank
+        and direction but another bank group."""
+        p_rank, p_group, p_kind, p0, d, pn, snapshot = ch.prev  # type: ignore[misc]
+        if p_rank != rank or p_kind != kind or p_group == bank // self.bpg:
+            return 0, 0, 0
+        s = self.cross_delay[kind]
+        if d < 2 * s:
+            return 0, 0, 0
+        ready = max(t, self._earliest_before(ch, bank, kind, snapshot))
+        first = max(pn - min(self.window, pn), -(-(ready - s - p0) // d))
+        if first >= pn:
+            return 0, 0, 0
+        k = min(n, pn - first)
+        x0 = p0 + first * d + s
+        if x0 + (k - 1) * d >= self._due(ch, rank):
+            return 0, 0, 0
+        return k, x0, d
 
     # ----- background -----
     def active_spans(self, end: int) -> list[list[tuple[int, int]]]:
