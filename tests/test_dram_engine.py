@@ -272,3 +272,25 @@ def test_batched_runs_meet_every_timing_rule_command_by_command(device, policy):
     assert timeline.counts.refs > 0
     for log, refreshes in zip(timeline.logs, timeline.refresh_logs):
         check_invariants(d, sorted(log), refreshes, end)
+
+
+def test_a_banked_trace_file_reads_back_to_the_same_summary_and_reports_its_hit_rate(tmp_path, capsys):
+    from accelsim.cli import main
+    from accelsim.trace import store
+
+    trace = simulate(_net(), _banked(_small_hw(), "lpddr5-6400"))
+    store.save(trace, tmp_path / "t.npz")
+    loaded = store.load(tmp_path / "t.npz")
+    assert summarize(loaded).as_dict() == summarize(trace).as_dict()
+    assert loaded.specs == trace.specs
+    commands = dram_commands(trace)
+    assert main(["trace", "info", str(tmp_path / "t.npz")]) == 0
+    out = capsys.readouterr().out
+    assert f"row-buffer hit rate {100 * commands.row_hit_rate:.2f}%" in out
+    assert "banked lpddr5-6400 (open page, tiled layout)" in out
+    for fmt, suffix, shown in (("vcd", ".vcd", "row_name"), ("chrome", ".json", "dram.refresh")):
+        assert (
+            main(["trace", "export", str(tmp_path / "t.npz"), "--format", fmt, "-o", str(tmp_path / f"t{suffix}")]) == 0
+        )
+        text = (tmp_path / f"t{suffix}").read_text()
+        assert shown in text and "MISS" in text, fmt
