@@ -61,6 +61,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "load_trace": ("accelsim.trace.store", "load"),
     "save_trace": ("accelsim.trace.store", "save"),
     "summarize": ("accelsim.metrics", "summarize"),
+    "dram_commands": ("accelsim.metrics", "dram_commands"),
+    "dram_command_energy_pj": ("accelsim.metrics", "dram_command_energy_pj"),
+    "dram_device": ("accelsim.dram_devices", "dram_device"),
     "network_intensity": ("accelsim.intensity", "network_intensity"),
     # studies
     "Configuration": ("accelsim.study.evaluate", "Configuration"),

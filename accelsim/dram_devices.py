@@ -503,3 +503,34 @@ def dram_device(name: str) -> DramDevice:
     if name not in PRESETS:
         raise InputError(f"dram device = {name!r}: must be one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+@dataclass(frozen=True)
+class CommandEnergy:
+    """Energy per command and per rank-cycle of background, in pJ (Micron's power method as DRAMsim3's
+    configuration.cc InitPowerParams computes it, cycles turned into ns so V x mA x ns gives pJ):
+    ACT = VDD (IDD0 tRC - IDD3N tRAS - IDD2N tRP), RD/WR = VDD (IDD4R/W - IDD3N) burst,
+    REF = VDD (IDD5AB - IDD3N) tRFC, background per rank-cycle VDD IDD3N with a bank open (active),
+    VDD IDD2N with all closed (idle); each times the devices of a rank. PRE costs nothing of its own:
+    its current is inside the ACT term (IDD0 over a whole tRC)."""
+
+    act_pj: float
+    pre_pj: float
+    read_pj: float
+    write_pj: float
+    refresh_pj: float
+    active_pj_per_cycle: float
+    idle_pj_per_cycle: float
+
+
+def command_energy(d: DramDevice) -> CommandEnergy:
+    scale = d.vdd_v * d.devices_per_rank * d.tck_ns
+    return CommandEnergy(
+        act_pj=scale * (d.idd0_ma * d.trc_cycles - (d.idd3n_ma * d.tras_cycles + d.idd2n_ma * d.trp_cycles)),
+        pre_pj=0.0,
+        read_pj=scale * (d.idd4r_ma - d.idd3n_ma) * d.burst_cycles,
+        write_pj=scale * (d.idd4w_ma - d.idd3n_ma) * d.burst_cycles,
+        refresh_pj=scale * (d.idd5ab_ma - d.idd3n_ma) * d.trfc_cycles,
+        active_pj_per_cycle=scale * d.idd3n_ma,
+        idle_pj_per_cycle=scale * d.idd2n_ma,
+    )

@@ -18,9 +18,14 @@ from typing import Any
 
 import tomli_w
 
+from accelsim.dram_devices import PAGE_POLICIES, AddressMapping, DramDevice
+from accelsim.dram_devices import PRESETS as DRAM_PRESETS
 from accelsim.energy_table import DRAM_ENERGY_PJ_PER_BYTE, MAC_ENERGY_PJ, sram_energy_pj_per_byte
 from accelsim.errors import InputError
 from accelsim.precision import Precision
+
+DRAM_MODELS = ("simple", "banked")
+DRAM_LAYOUTS = ("tiled", "row-major")
 
 
 class ConfigError(InputError):
@@ -37,6 +42,10 @@ def _positive_int(section: str, name: str, value: Any, minimum: int = 1, maximum
     is_int = isinstance(value, int) and not isinstance(value, bool)
     rule = f"an integer in [{minimum:,}, {maximum:,}]"
     _require(is_int and minimum <= value <= maximum, f"{section}.{name}", rule, value)
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    _require(value in allowed, name, f"one of {', '.join(allowed)}", value)
 
 
 def _positive_number(
@@ -217,6 +226,18 @@ class Dram:
     #: The bus moves whole bursts: a request of n bytes occupies it for ceil(n / burst) bursts.
     burst_bytes: int = 64
     energy_pj_per_byte: float = DRAM_ENERGY_PJ_PER_BYTE
+    #: "simple": the bandwidth-and-latency queue above. "banked": the device's banks, rows, refresh
+    #: and command energy (accelsim.sim.banked_controller); bandwidth, latency, burst and per-byte
+    #: energy then come from the device, and queue_depth still bounds the requests waiting.
+    model: str = "simple"
+    #: A preset of accelsim.dram_devices (banked model only).
+    device: str = "ddr4-3200"
+    page_policy: str = "open"
+    #: DRAMsim3 bit order, most significant field first (e.g. "rochrababgco"); "" keeps the device's.
+    address_mapping: str = ""
+    #: How a tile sits in its tensor: "tiled" (each tile contiguous, tiles in the order they are
+    #: first streamed) or "row-major" (the tensor row by row: a tile is one run per tile row).
+    layout: str = "tiled"
 
     def __post_init__(self) -> None:
         _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1e3, maximum=1e15)
@@ -224,6 +245,26 @@ class Dram:
         _positive_int("dram", "queue_depth", self.queue_depth, maximum=2**16)
         _positive_int("dram", "burst_bytes", self.burst_bytes, maximum=2**20)
         _positive_number("dram", "energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
+        _one_of("dram.model", self.model, DRAM_MODELS)
+        _one_of("dram.device", self.device, tuple(DRAM_PRESETS))
+        _one_of("dram.page_policy", self.page_policy, PAGE_POLICIES)
+        _one_of("dram.layout", self.layout, DRAM_LAYOUTS)
+        if self.address_mapping:
+            try:
+                AddressMapping(dataclasses.replace(DRAM_PRESETS[self.device], address_mapping=self.address_mapping))
+            except InputError:
+                _require(
+                    False,
+                    "dram.address_mapping",
+                    "12 characters naming each of ch ra bg ba ro co once",
+                    self.address_mapping,
+                )
+
+    @property
+    def dram_device(self) -> DramDevice:
+        """The banked model's device, with this section's address mapping if it names one."""
+        device = DRAM_PRESETS[self.device]
+        return dataclasses.replace(device, address_mapping=self.address_mapping) if self.address_mapping else device
 
 
 @dataclass(frozen=True)
@@ -246,6 +287,12 @@ class Accelerator:
 
     @property
     def dram_bytes_per_cycle(self) -> Fraction:
+        """Peak DRAM bytes per accelerator cycle: the bandwidth field (simple model) or the
+        device's every channel busy every cycle (banked)."""
+        if self.dram.model == "banked":
+            d = self.dram.dram_device
+            seconds_per_burst = Fraction(str(d.tck_ns)) * d.burst_cycles / 10**9
+            return d.channels * d.request_bytes / seconds_per_burst / Fraction(self.clock_hz).limit_denominator(10**9)
         return Fraction(self.dram.bandwidth_bytes_per_s).limit_denominator(10**9) / Fraction(
             self.clock_hz
         ).limit_denominator(10**9)

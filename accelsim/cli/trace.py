@@ -9,7 +9,7 @@ from typing import Any
 
 from accelsim.cli.common import Parser, accuracy_fraction, add_carbon_options, carbon_model_of
 from accelsim.cli.run import print_summary
-from accelsim.metrics import summarize, tile_figures
+from accelsim.metrics import dram_commands, summarize, tile_figures
 from accelsim.metrics.report import format_table
 from accelsim.trace import listing, store
 from accelsim.trace.trace import Trace
@@ -62,6 +62,14 @@ def cmd_trace_info(args: argparse.Namespace) -> int:
     print(f"hardware    {hw['name']}  clock {meta['clock_hz'] / 1e9:g} GHz")
     print(f"cycles      {trace.end_cycle:,}  ({trace.end_cycle / meta['clock_hz'] * 1e3:.6g} ms)")
     print(f"transfers   {len(trace.transfers['kind']):,} DRAM requests")
+    commands = dram_commands(trace)
+    if commands is not None:
+        dram = hw["dram"]
+        print(
+            f"dram        banked {dram['device']} ({dram['page_policy']} page, {dram['layout']} layout): "
+            f"row-buffer hit rate {100 * commands.row_hit_rate:.2f}% ({commands.row_hits:,} of {commands.columns:,} "
+            f"column commands), {commands.acts:,} ACT, {commands.refs:,} REF"
+        )
     if meta.get("provenance"):
         print("provenance  " + provenance_text(steps_from_json(meta["provenance"])))
     rows = [

@@ -8,12 +8,14 @@ each layer, tile step and the whole run) and `report` (the text `accelsim run` p
 from accelsim.metrics.counts import (
     STALL_STATES,
     ActivityCounts,
+    DramCommands,
     bus_busy_cycles,
+    dram_commands,
     hardware_of,
     state_cycles,
 )
 from accelsim.metrics.efficiency import Bound, Efficiency, layer_bound, memory_cycles
-from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
+from accelsim.metrics.energy import EnergyBreakdown, dram_command_energy_pj, energy_breakdown
 from accelsim.metrics.report import format_si, format_summary, format_table
 from accelsim.metrics.summary import Figures, Summary, summarize, tile_figures
 from accelsim.trace.trace import layer_spans
@@ -21,12 +23,15 @@ from accelsim.trace.trace import layer_spans
 __all__ = [
     "STALL_STATES",
     "ActivityCounts",
+    "DramCommands",
     "Bound",
     "Efficiency",
     "EnergyBreakdown",
     "Figures",
     "Summary",
     "bus_busy_cycles",
+    "dram_command_energy_pj",
+    "dram_commands",
     "energy_breakdown",
     "format_si",
     "format_summary",

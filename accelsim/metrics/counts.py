@@ -3,6 +3,7 @@ busy bus cycles, and where each layer begins and ends."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ class ActivityCounts:
     sram_activation_bytes: int
     sram_output_bytes: int
     cycles: int
+    #: Banked DRAM only (zero otherwise): commands issued and rank-cycles of background, by the
+    #: device's clock, which its command energy table prices.
+    dram_commands: DramCommands | None = None
 
     @classmethod
     def from_counters(cls, counters: Mapping[str, int], precision: Precision, cycles: int) -> ActivityCounts:
@@ -36,7 +40,44 @@ class ActivityCounts:
             sram_activation_bytes=counters["sram_activation_read_bytes"] + counters["sram_activation_write_bytes"],
             sram_output_bytes=counters["sram_output_read_bytes"] + counters["sram_output_write_bytes"],
             cycles=cycles,
+            dram_commands=DramCommands.from_counters(counters) if "dram_act_commands" in counters else None,
         )
+
+
+@dataclass(frozen=True)
+class DramCommands:
+    """What a banked DRAM did for some work: commands by kind and background rank-cycles."""
+
+    acts: int
+    pres: int
+    reads: int
+    writes: int
+    refs: int
+    row_hits: int
+    active_rank_cycles: int
+    idle_rank_cycles: int
+
+    @classmethod
+    def from_counters(cls, counters: Mapping[str, int]) -> DramCommands:
+        return cls(
+            acts=counters["dram_act_commands"],
+            pres=counters["dram_pre_commands"],
+            reads=counters["dram_read_commands"],
+            writes=counters["dram_write_commands"],
+            refs=counters["dram_ref_commands"],
+            row_hits=counters["dram_row_hits"],
+            active_rank_cycles=counters["dram_active_rank_cycles"],
+            idle_rank_cycles=counters["dram_idle_rank_cycles"],
+        )
+
+    @property
+    def columns(self) -> int:
+        return self.reads + self.writes
+
+    @property
+    def row_hit_rate(self) -> float:
+        """Column commands that found their row open (DRAMsim3's row hits) over all of them."""
+        return self.row_hits / self.columns if self.columns else 0.0
 
 
 def state_cycles(trace: Trace, start: int, stop: int) -> dict[str, int]:
@@ -53,3 +94,12 @@ def bus_busy_cycles(trace: Trace, start: int, stop: int) -> int:
 def hardware_of(trace: Trace) -> Accelerator:
     """The hardware description the trace carries."""
     return from_dict(trace.meta["hardware"])
+
+
+def dram_commands(trace: Trace) -> DramCommands | None:
+    """The whole run's banked-DRAM commands (None for a run on the simple DRAM model)."""
+    layers = trace.meta["counters"]
+    if not layers or "dram_act_commands" not in layers[0]:
+        return None
+    per_layer = [DramCommands.from_counters(c) for c in layers]
+    return DramCommands(*(sum(getattr(c, f.name) for c in per_layer) for f in dataclasses.fields(DramCommands)))

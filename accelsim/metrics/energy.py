@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accelsim.dram_devices import command_energy
 from accelsim.hardware import Accelerator
-from accelsim.metrics.counts import ActivityCounts
+from accelsim.metrics.counts import ActivityCounts, DramCommands
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,28 @@ def energy_breakdown(counts: ActivityCounts, hw: Accelerator) -> EnergyBreakdown
     return EnergyBreakdown(
         mac_j=counts.macs * hw.mac_array.energy_per_mac_pj[counts.mac_precision] * 1e-12,
         sram_j=sram_pj * 1e-12,
-        dram_j=counts.dram_bus_bytes * hw.dram.energy_pj_per_byte * 1e-12,
+        dram_j=dram_energy_j(counts, hw),
         static_j=hw.static_power_w * counts.cycles / hw.clock_hz,
     )
+
+
+def dram_command_energy_pj(commands: DramCommands, hw: Accelerator) -> dict[str, float]:
+    """Banked DRAM energy by command kind in pJ: the device's IDD-derived energy per command
+    (accelsim.dram_devices.command_energy) times the commands, and background per rank-cycle."""
+    e = command_energy(hw.dram.dram_device)
+    return {
+        "act": commands.acts * e.act_pj,
+        "pre": commands.pres * e.pre_pj,
+        "read": commands.reads * e.read_pj,
+        "write": commands.writes * e.write_pj,
+        "refresh": commands.refs * e.refresh_pj,
+        "background": commands.active_rank_cycles * e.active_pj_per_cycle
+        + commands.idle_rank_cycles * e.idle_pj_per_cycle,
+    }
+
+
+def dram_energy_j(counts: ActivityCounts, hw: Accelerator) -> float:
+    """Per command with the banked model, else bus bytes x energy per byte."""
+    if hw.dram.model == "banked" and counts.dram_commands is not None:
+        return sum(dram_command_energy_pj(counts.dram_commands, hw).values()) * 1e-12
+    return counts.dram_bus_bytes * hw.dram.energy_pj_per_byte * 1e-12

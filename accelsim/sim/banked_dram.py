@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
+from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice, command_energy
 from accelsim.sim.banked_dram_timing import (
     ACT,
     KINDS,
@@ -85,6 +85,35 @@ class ChannelStats:
     idle_cycles: list[int] = field(default_factory=list)  # per rank: all banks closed
 
 
+def bank_updates(d: DramDevice) -> list[list[list[tuple[int, int, int]]]]:
+    """[kind][bank] -> [(target bank, following kind, delay)] over one channel's banks, flattened
+    from the timing table."""
+    table = timing_table(d)
+    per_rank = d.banks
+    updates = []
+    for kind in range(KINDS):
+        rows = []
+        for src in range(d.ranks * d.banks):
+            out = []
+            for dst in range(d.ranks * d.banks):
+                same_rank = src // per_rank == dst // per_rank
+                if kind == REF:
+                    rel = SAME_BANK if same_rank else -1
+                elif src == dst:
+                    rel = SAME_BANK
+                elif not same_rank:
+                    rel = OTHER_RANK
+                elif (src % per_rank) // d.banks_per_group == (dst % per_rank) // d.banks_per_group:
+                    rel = SAME_GROUP
+                else:
+                    rel = OTHER_GROUP
+                if rel >= 0:
+                    out.extend((dst, follow, delay) for follow, delay in table[kind][rel])
+            rows.append(out)
+        updates.append(rows)
+    return updates
+
+
 class ChannelController:
     """One channel: transaction queues, per-bank command queues, bank states and timing."""
 
@@ -125,31 +154,7 @@ class ChannelController:
         self._scan_queue: list[Transaction] = []
 
     def _build_updates(self) -> list[list[list[tuple[int, int, int]]]]:
-        """[kind][bank] -> [(target bank, following kind, delay)], flattened from the timing table."""
-        d, table = self.d, timing_table(self.d)
-        per_rank = d.banks
-        updates = []
-        for kind in range(KINDS):
-            rows = []
-            for src in range(self.nbanks):
-                out = []
-                for dst in range(self.nbanks):
-                    same_rank = src // per_rank == dst // per_rank
-                    if kind == REF:
-                        rel = SAME_BANK if same_rank else -1
-                    elif src == dst:
-                        rel = SAME_BANK
-                    elif not same_rank:
-                        rel = OTHER_RANK
-                    elif (src % per_rank) // d.banks_per_group == (dst % per_rank) // d.banks_per_group:
-                        rel = SAME_GROUP
-                    else:
-                        rel = OTHER_GROUP
-                    if rel >= 0:
-                        out.extend((dst, follow, delay) for follow, delay in table[kind][rel])
-                rows.append(out)
-            updates.append(rows)
-        return updates
+        return bank_updates(self.d)
 
     # ----- transactions -----
     def will_accept(self, is_write: bool) -> bool:
@@ -406,15 +411,13 @@ class ChannelController:
 
 def energy_pj(device: DramDevice, stats: ChannelStats) -> dict[str, float]:
     """Energy by command class in pJ (DRAMsim3 InitPowerParams increments times tCK in ns)."""
-    d = device
-    scale = d.vdd_v * d.devices_per_rank * d.tck_ns
-    act = scale * (d.idd0_ma * d.trc_cycles - (d.idd3n_ma * d.tras_cycles + d.idd2n_ma * d.trp_cycles))
+    e = command_energy(device)
     return {
-        "act": stats.acts * act,
-        "read": stats.reads * scale * (d.idd4r_ma - d.idd3n_ma) * d.burst_cycles,
-        "write": stats.writes * scale * (d.idd4w_ma - d.idd3n_ma) * d.burst_cycles,
-        "refresh": stats.refs * scale * (d.idd5ab_ma - d.idd3n_ma) * d.trfc_cycles,
-        "background": scale * (d.idd3n_ma * sum(stats.active_cycles) + d.idd2n_ma * sum(stats.idle_cycles)),
+        "act": stats.acts * e.act_pj,
+        "read": stats.reads * e.read_pj,
+        "write": stats.writes * e.write_pj,
+        "refresh": stats.refs * e.refresh_pj,
+        "background": e.active_pj_per_cycle * sum(stats.active_cycles) + e.idle_pj_per_cycle * sum(stats.idle_cycles),
     }
 
 

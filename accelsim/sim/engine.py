@@ -10,14 +10,21 @@ import simpy
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator
-from accelsim.sim import dram, mac_array, scheduler
+from accelsim.sim import dram, dram_select, mac_array, scheduler
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
 from accelsim.trace.recorder import Recorder
+from accelsim.trace.signals import LAYER, SignalSpec
 from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Layer, Network
 
 #: What a run records: every recorded signal of accelsim.trace.signals, in its order.
 SIGNAL_SPECS = mac_array.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
+
+
+def signal_specs(hw: Accelerator) -> tuple[SignalSpec, ...]:
+    """What a run on `hw` records: SIGNAL_SPECS, and the banked DRAM's own signals after them."""
+    return SIGNAL_SPECS + dram_select.extra_signals(hw)
+
 
 #: Runs with more tile steps than this show a progress bar when progress is requested.
 _PROGRESS_MIN_STEPS = 20_000
@@ -114,8 +121,9 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
     """Run `network` on `hw` and return its complete per-cycle trace."""
     work = tuple(schedule_network(network, hw))
     env = simpy.Environment()
-    recorder = Recorder(SIGNAL_SPECS)
-    controller = dram.DramController(env, hw, recorder)
+    specs = signal_specs(hw)
+    recorder = Recorder(specs)
+    controller = dram_select.make_controller(env, hw, recorder, network, work)
     array = mac_array.make_array(env, hw, recorder)
     total_steps = sum(len(w.steps) for w in work)
     bar = tqdm(
@@ -130,6 +138,7 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
     controller.finish()
     end = int(env.now)
     arrays = {name: _before_end(s, v, end) for name, (s, v) in recorder.arrays().items()}
+    dram_select.add_counters(controller, sched.counters, arrays[LAYER.name])
     meta = {
         "clock_hz": hw.clock_hz,
         "hardware": dataclasses.asdict(hw),
@@ -139,7 +148,7 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
         "counters": sched.counters,
     }
     return Trace(
-        specs={spec.name: spec for spec in SIGNAL_SPECS},
+        specs={spec.name: spec for spec in specs},
         starts={name: a[0] for name, a in arrays.items()},
         values={name: a[1] for name, a in arrays.items()},
         end_cycle=end,

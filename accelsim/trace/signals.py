@@ -95,6 +95,16 @@ class BusState(enum.IntEnum):
 
 BUS_STATES = tuple(s.name for s in BusState)
 
+
+class RowState(enum.IntEnum):
+    """The banked DRAM's column commands this cycle: a run of row hits, or the first access after
+    an ACT (a row miss). A cycle shared by two runs shows the later one."""
+
+    IDLE = 0
+    HIT = 1
+    MISS = 2
+
+
 _MAC, _DRAM, _BUFFERS, _SCHEDULE = "MAC array", "DRAM", "Buffers", "Schedule"
 
 MAC_STATE = SignalSpec(
@@ -110,6 +120,11 @@ DRAM_BUS = SignalSpec(
     "dram.bus", "state", "what the DRAM data bus carries this cycle", BUS_STATES, group=_DRAM, own_track=False
 )
 DRAM_QUEUE = SignalSpec("dram.queue", "requests", "requests waiting in the DRAM queue", group=_DRAM)
+# Recorded by the banked DRAM model only (dram.model = "banked").
+DRAM_ROW = SignalSpec(
+    "dram.row", "state", "banked DRAM: row hits or a row miss this cycle", tuple(s.name for s in RowState), group=_DRAM
+)
+DRAM_REFRESH = SignalSpec("dram.refresh", "ranks", "banked DRAM: ranks under refresh (tRFC after a REF)", group=_DRAM)
 BUF_WEIGHT = SignalSpec("buf.weight", "bytes", "weight (B operand) buffer bytes resident", group=_BUFFERS)
 BUF_ACTIVATION = SignalSpec("buf.activation", "bytes", "activation buffer bytes resident", group=_BUFFERS)
 BUF_OUTPUT = SignalSpec(
@@ -138,8 +153,18 @@ SIGNALS = (
     TILE,
 )
 
-#: Recorded and derived signals in display order (waveform viewers): the transfer beside the bus.
-DISPLAY_ORDER = (*SIGNALS[: SIGNALS.index(DRAM_BUS) + 1], DRAM_TRANSFER, *SIGNALS[SIGNALS.index(DRAM_BUS) + 1 :])
+#: What a banked-DRAM run records after SIGNALS.
+BANKED_DRAM_SIGNALS = (DRAM_ROW, DRAM_REFRESH)
+
+#: Recorded and derived signals in display order (waveform viewers): the transfer beside the bus,
+#: the banked DRAM's signals after the queue.
+DISPLAY_ORDER = (
+    *SIGNALS[: SIGNALS.index(DRAM_BUS) + 1],
+    DRAM_TRANSFER,
+    *SIGNALS[SIGNALS.index(DRAM_BUS) + 1 : SIGNALS.index(DRAM_QUEUE) + 1],
+    *BANKED_DRAM_SIGNALS,
+    *SIGNALS[SIGNALS.index(DRAM_QUEUE) + 1 :],
+)
 
 BY_NAME = {spec.name: spec for spec in DISPLAY_ORDER}
 

@@ -1,0 +1,238 @@
+"""The banked DRAM behind the scheduler's controller interface (`dram.model = "banked"`).
+
+Same interface as sim/dram.py's DramController: `submit(kind, bytes, layer, tile)` enters a request
+into a bounded queue (the requester waits while it is full) and returns it with `.done` and
+`.bus_bytes`; `finish()` closes the signals; `table` holds one row per transfer. A server takes one
+request at a time, looks up its address runs (dram_placement.py) and places them on the device's
+banks (dram_runs.py); it takes the next request once the last column command of this one has issued,
+so the next request's ACTs overlap this one's data (one request of lookahead) while the queue holds
+the rest.
+
+Clocks: the accelerator runs at clock_hz, the device at 1 / tCK. With r = accelerator period / tCK as
+an exact fraction (tCK read as its decimal text, 0.63 -> 63/100), a request entering at accelerator
+cycle a reaches the device at cycle ceil(a r); device cycle c ends in accelerator cycle ceil(c / r).
+An isolated read of one burst therefore takes ceil((tRCD + CL + burst) / r) accelerator cycles.
+
+A transfer's data is on the bus from its first burst to the end of its last (the gaps a run of
+same-bank bursts leaves when tCCD_L exceeds the burst are inside it). Reads complete when their
+data has left the bus; writes when their data is written (issue + CWL + burst).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Generator, Sequence
+from fractions import Fraction
+
+import numpy as np
+import simpy
+
+from accelsim.hardware import Accelerator
+from accelsim.sim.dram_placement import TensorPlacement
+from accelsim.sim.dram_runs import CommandCounts, RunResult, RunTimeline
+from accelsim.trace import signals
+from accelsim.trace.recorder import Recorder, TableRecorder
+from accelsim.trace.signals import BusState, RowState
+from accelsim.trace.trace import TRANSFER_COLUMNS, WRITE_KIND
+
+#: What the banked controller records besides the simple controller's signals.
+SIGNALS = (signals.DRAM_BUS, signals.DRAM_QUEUE)
+EXTRA_SIGNALS = (signals.DRAM_ROW, signals.DRAM_REFRESH)
+
+#: Per-layer counters a banked run adds (commands and row hits of the layer's requests; refreshes
+#: issued while placing them; rank-cycles of background by the layer's span, all channels).
+COUNTERS = (
+    "dram_act_commands",
+    "dram_pre_commands",
+    "dram_read_commands",
+    "dram_write_commands",
+    "dram_ref_commands",
+    "dram_row_hits",
+    "dram_active_rank_cycles",
+    "dram_idle_rank_cycles",
+)
+_COUNT_FIELDS = ("acts", "pres", "reads", "writes", "refs", "row_hits")
+
+
+class BankedRequest:
+    """One transfer: its address runs, tagged with the layer and tile it serves."""
+
+    __slots__ = ("kind", "is_write", "payload_bytes", "bus_bytes", "layer", "tile", "done", "issue_cycle", "segments")
+
+    def __init__(
+        self, env: simpy.Environment, kind: int, payload_bytes: int, segments: list, burst: int, layer: int, tile: int
+    ):
+        self.kind = kind
+        self.is_write = kind == WRITE_KIND
+        self.payload_bytes = payload_bytes
+        self.segments = segments
+        self.bus_bytes = sum(((a + n - 1) // burst - a // burst + 1) * burst for a, n in segments)
+        self.layer = layer
+        self.tile = tile
+        self.done = env.event()
+        self.issue_cycle = 0
+
+
+class BankedController:
+    """The queue, the server process, the device timeline and what the trace needs of them."""
+
+    def __init__(self, env: simpy.Environment, hw: Accelerator, recorder: Recorder, placement: TensorPlacement) -> None:
+        self.env = env
+        self.device = hw.dram.dram_device
+        self.timeline = RunTimeline(self.device, hw.dram.page_policy)
+        self.placement = placement
+        ratio = Fraction(10**9) / (Fraction(hw.clock_hz).limit_denominator(10**9) * Fraction(str(self.device.tck_ns)))
+        self._p, self._q = ratio.numerator, ratio.denominator  # device cycles per accelerator cycle = p / q
+        self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
+        self.queue_signal = recorder[signals.DRAM_QUEUE.name]
+        self.recorder = recorder
+        self.table = TableRecorder(TRANSFER_COLUMNS)
+        self.layer_counts: dict[int, list[int]] = {}
+        self._bus: list[tuple[int, int, int]] = []  # (first, after, state) in accelerator cycles
+        self._runs: list[tuple[RunResult, int]] = []
+        self.end_device_cycle = 0
+        env.process(self._serve())
+
+    # --- clocks ---
+    def to_device(self, cycle: int) -> int:
+        return -(-cycle * self._p // self._q)
+
+    def to_accel_floor(self, cycle: int) -> int:
+        return cycle * self._q // self._p
+
+    def to_accel(self, cycle: int) -> int:
+        return -(-cycle * self._q // self._p)
+
+    # --- requests ---
+    def submit(
+        self, kind: int, payload_bytes: int, layer: int, tile: int
+    ) -> Generator[simpy.Event, None, BankedRequest]:
+        segments = self.placement.segments(kind, layer, tile, payload_bytes)
+        req = BankedRequest(self.env, kind, payload_bytes, segments, self.device.request_bytes, layer, tile)
+        yield self.queue.put(req)
+        req.issue_cycle = self.env.now
+        self.queue_signal.set(self.env.now, len(self.queue.items))
+        return req
+
+    def _serve(self) -> Generator[simpy.Event, object, None]:
+        env, timeline = self.env, self.timeline
+        counts = timeline.counts
+        while True:
+            req = yield self.queue.get()
+            assert isinstance(req, BankedRequest)
+            now = int(env.now)
+            self.queue_signal.set(now, len(self.queue.items))
+            before = [getattr(counts, f) for f in _COUNT_FIELDS]
+            result = RunResult()
+            start = self.to_device(now)
+            for address, nbytes in req.segments:
+                timeline.place(address, nbytes, req.is_write, start, result)
+            mine = self.layer_counts.setdefault(req.layer, [0] * len(_COUNT_FIELDS))
+            for i, f in enumerate(_COUNT_FIELDS):
+                mine[i] += getattr(counts, f) - before[i]
+            first = max(self.to_accel_floor(result.first_data), now)
+            after = self.to_accel(result.last_data_end)
+            done = self.to_accel(result.done)
+            self._bus.append((first, after, int(BusState.WRITE if req.is_write else BusState.READ)))
+            self._runs.append((result, req.layer))
+            self.table.append(
+                (req.issue_cycle, first, after, done, req.payload_bytes, req.bus_bytes, req.kind, req.layer, req.tile)
+            )
+            self.end_device_cycle = max(self.end_device_cycle, result.done)
+            env.timeout(done - now).callbacks.append(lambda _, ev=req.done: ev.succeed())
+            wait = self.to_accel_floor(result.last_command) - now
+            if wait > 0:
+                yield env.timeout(wait)
+
+    @property
+    def transfers(self) -> np.ndarray:
+        return self.table.rows
+
+    # --- the end of the run ---
+    def finish(self) -> None:
+        """Issue the refreshes due before the run's end and record the bus, row and refresh signals."""
+        end = int(self.env.now)
+        self.end_device_cycle = max(self.end_device_cycle, self.to_device(end))
+        self.timeline.refresh_until(self.end_device_cycle)
+        self._record_bus()
+        self._record_rows()
+        self._record_refresh()
+
+    def _record_bus(self) -> None:
+        sig = self.recorder[signals.DRAM_BUS.name]
+        busy_until = 0
+        for first, after, state in sorted(self._bus):
+            if first >= busy_until:
+                sig.set(busy_until, int(BusState.IDLE))
+            sig.set(first, state)  # a cycle shared by two transfers shows the later one
+            busy_until = max(busy_until, after)
+        sig.set(busy_until, int(BusState.IDLE))
+
+    def _record_rows(self) -> None:
+        """Per cycle: MISS where a run's first column command follows its ACT, HIT over the rest of a run."""
+        spans = []
+        for result, _ in self._runs:
+            for c0, c_last, hit, _n in result.spans:
+                spans.append((self.to_accel_floor(c0), self.to_accel_floor(c_last) + 1, hit))
+        spans.sort()
+        sig = self.recorder[signals.DRAM_ROW.name]
+        until = last = 0  # end of the runs so far; the last cycle a change was recorded at
+        for a, b, hit in spans:
+            if a >= until:
+                sig.set(until, int(RowState.IDLE))
+            a = max(a, last)
+            last = a
+            if hit:
+                sig.set(a, int(RowState.HIT))
+            else:
+                sig.set(a, int(RowState.MISS))
+                if b > a + 1:
+                    last = a + 1
+                    sig.set(last, int(RowState.HIT))
+            until = max(until, b)
+        sig.set(until, int(RowState.IDLE))
+
+    def _record_refresh(self) -> None:
+        """Ranks refreshing per cycle: each REF holds its rank for tRFC."""
+        trfc = self.device.trfc_cycles
+        events = []
+        for ch in self.timeline.channels:
+            for at in ch.refs:
+                events.append((self.to_accel_floor(at), 1))
+                events.append((self.to_accel(at + trfc), -1))
+        heapq.heapify(events)
+        sig = self.recorder[signals.DRAM_REFRESH.name]
+        level = 0
+        while events:
+            cycle, delta = heapq.heappop(events)
+            level += delta
+            while events and events[0][0] == cycle:
+                level += heapq.heappop(events)[1]
+            sig.set(cycle, level)
+
+    def add_counters(self, counters: list[dict[str, int]], layer_starts: Sequence[int]) -> None:
+        """Add the banked counters to each layer's: commands by the layer whose requests issued them,
+        background rank-cycles by the layer's span [start, next start) in device cycles."""
+        for li, counter in enumerate(counters):
+            values = self.layer_counts.get(li, [0] * len(_COUNT_FIELDS))
+            for name, value in zip(COUNTERS[:6], values):
+                counter[name] = value
+        refs_now = self.timeline.counts.refs - sum(v[4] for v in self.layer_counts.values())
+        if counters:
+            counters[-1]["dram_ref_commands"] += refs_now  # refreshes issued after the last request
+            counters[-1]["dram_pre_commands"] += self.timeline.counts.pres - sum(
+                v[1] for v in self.layer_counts.values()
+            )
+        end_dev = self.end_device_cycle
+        bounds = [min(self.to_device(s), end_dev) for s in layer_starts] + [end_dev]
+        spans = [np.array(r, dtype=np.int64).reshape(-1, 2) for r in self.timeline.active_spans(end_dev)]
+        ranks = len(spans)
+        for li, counter in enumerate(counters):
+            lo, hi = bounds[li], max(bounds[li + 1], bounds[li]) if li + 1 < len(counters) else end_dev
+            active = sum(int(np.sum(np.clip(r[:, 1], lo, hi) - np.clip(r[:, 0], lo, hi))) for r in spans)
+            counter["dram_active_rank_cycles"] = active
+            counter["dram_idle_rank_cycles"] = (hi - lo) * ranks - active
+
+    @property
+    def counts(self) -> CommandCounts:
+        return self.timeline.counts

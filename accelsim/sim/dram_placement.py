@@ -1,0 +1,189 @@
+"""Where each tensor lies in the DRAM address space, and which bytes each tile transfer touches.
+
+The engine owns the layout (the layers do not): every tensor is one contiguous region, regions in
+order (the weights of every layer, then the network's inputs, then every layer's output), each
+starting on a 4 KiB boundary. A layer's input is its producers' output regions, one after the other
+(a layer without producers reads its own input region). Within a tensor (`dram.layout`):
+
+- `tiled`: each tile is contiguous and tiles lie in the order the scheduler first streams them, so a
+  layer's fetches walk its tensors sequentially (a tile fetched again reads the same bytes). An
+  activation tile of a convolution covers its im2col window, which can exceed its share of the
+  input; reads then wrap around the input region.
+- `row-major`: the tensor is stored row by row in its GEMM view (weights K x N per group, activations
+  M x K, outputs M x N); a tile is one run per tile row, at the row's place in the tensor (the view's
+  element size is the region's bytes over its elements, so an im2col view maps onto its input).
+
+`segments(kind, layer, step)` gives the (address, bytes) runs of a transfer; their bytes add up to
+the transfer's payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from accelsim.sim.scheduler import LayerWork
+from accelsim.sim.tiling import Step
+from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+from accelsim.workload.layers import Layer
+
+ALIGN_BYTES = 4096
+_WEIGHT, _ACTIVATION = TRANSFER_KINDS.index("weight"), TRANSFER_KINDS.index("activation")
+
+Segments = tuple[tuple[int, int], ...]
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN_BYTES) * ALIGN_BYTES
+
+
+class _Region:
+    """A tensor's bytes: one or more (base, size) pieces seen as one virtual range."""
+
+    __slots__ = ("pieces", "size")
+
+    def __init__(self, pieces: Sequence[tuple[int, int]]) -> None:
+        self.pieces = tuple((b, s) for b, s in pieces if s > 0) or ((pieces[0][0], 1),)
+        self.size = sum(s for _, s in self.pieces)
+
+    def ranges(self, offset: int, nbytes: int) -> list[tuple[int, int]]:
+        """Address runs of [offset, offset + nbytes) in the virtual range, wrapping at its end."""
+        out: list[tuple[int, int]] = []
+        offset %= self.size
+        while nbytes > 0:
+            skip = offset
+            for base, size in self.pieces:
+                if skip < size:
+                    take = min(size - skip, nbytes)
+                    if out and out[-1][0] + out[-1][1] == base + skip:
+                        out[-1] = (out[-1][0], out[-1][1] + take)
+                    else:
+                        out.append((base + skip, take))
+                    nbytes -= take
+                    skip = 0
+                    if nbytes == 0:
+                        break
+                else:
+                    skip -= size
+            offset = 0
+        return out
+
+
+def _split(nbytes: int, parts: int) -> list[int]:
+    """nbytes in `parts` near-equal pieces, the larger first."""
+    q, r = divmod(nbytes, parts)
+    return [q + 1] * r + [q] * (parts - r)
+
+
+class TensorPlacement:
+    """The address runs of every transfer of a run, decided before it starts."""
+
+    def __init__(self, layers: Sequence[Layer], works: Sequence[LayerWork], layout: str = "tiled") -> None:
+        self.layout = layout
+        self.layers = tuple(layers)
+        self.works = tuple(works)
+        cursor = 0
+        self.weights: list[_Region] = []
+        for work in works:
+            size = self._distinct_bytes(work.steps, weights=True)
+            self.weights.append(_Region([(cursor, size)]))
+            cursor = _align(cursor + max(size, 1))
+        own_inputs: dict[int, _Region] = {}
+        for i, (layer, work) in enumerate(zip(layers, works)):
+            if not work.producers:
+                size = max(layer.input_bytes, self._distinct_bytes(work.steps, weights=False))
+                own_inputs[i] = _Region([(cursor, size)])
+                cursor = _align(cursor + max(size, 1))
+        self.outputs: list[_Region] = []
+        for work in works:
+            size = sum(s.out_bytes for s in work.steps if s.out_last)
+            self.outputs.append(_Region([(cursor, size)]))
+            cursor = _align(cursor + max(size, 1))
+        self.inputs = [
+            own_inputs.get(i) or _Region([p for j in work.producers for p in self.outputs[j].pieces])
+            for i, work in enumerate(works)
+        ]
+        self.span_bytes = cursor
+        self._tables: dict[tuple[int, int], dict[int, int]] = {}
+
+    @staticmethod
+    def _distinct_bytes(steps: Sequence[Step], weights: bool) -> int:
+        seen: set[tuple[int, int, int]] = set()
+        total = 0
+        for s in steps:
+            nbytes = s.w_bytes if weights else s.a_bytes
+            key = _w_key(s) if weights else _a_key(s)
+            if nbytes and key not in seen:
+                seen.add(key)
+                total += nbytes
+        return total
+
+    def _offsets(self, kind: int, li: int) -> dict[int, int]:
+        """Step index -> offset of its transfer in its tensor (tiled layout), built once per layer."""
+        table = self._tables.get((kind, li))
+        if table is None:
+            table = self._tables[(kind, li)] = {}
+            first: dict[tuple[int, int, int], int] = {}
+            cursor = 0
+            for s in self.works[li].steps:
+                if kind == WRITE_KIND:
+                    if s.out_last:
+                        table[s.index] = cursor
+                        cursor += s.out_bytes
+                    continue
+                nbytes = s.w_bytes if kind == _WEIGHT else s.a_bytes
+                if not nbytes:
+                    continue
+                key = _w_key(s) if kind == _WEIGHT else _a_key(s)
+                if key not in first:
+                    first[key] = cursor
+                    cursor += nbytes
+                table[s.index] = first[key]
+        return table
+
+    def region(self, kind: int, li: int) -> _Region:
+        if kind == _WEIGHT:
+            return self.weights[li]
+        return self.inputs[li] if kind == _ACTIVATION else self.outputs[li]
+
+    def segments(self, kind: int, li: int, step_index: int, nbytes: int) -> list[tuple[int, int]]:
+        """(address, bytes) runs of the transfer of `kind` for step `step_index` of layer `li`."""
+        region = self.region(kind, li)
+        if self.layout == "tiled":
+            return region.ranges(self._offsets(kind, li)[step_index], nbytes)
+        return self._row_major(kind, li, self.works[li].steps[step_index], nbytes, region)
+
+    def _row_major(self, kind: int, li: int, s: Step, nbytes: int, region: _Region) -> list[tuple[int, int]]:
+        g0, m0, k0, n0 = s.origin
+        tg, tm, tk, tn = s.shape
+        groups, m, k, n = s.extent
+        if kind == _WEIGHT:
+            rows, cols, r0, c0, tr = k, n, k0, n0, tk
+        elif kind == _ACTIVATION:
+            rows, cols, r0, c0, tr = m, k, m0, k0, tm
+        else:
+            rows, cols, r0, c0, tr = m, n, m0, n0, tm
+        element = Fraction(region.size, max(groups * rows * cols, 1))
+        parts = _split(nbytes, tg * tr)
+        out: list[tuple[int, int]] = []
+        i = 0
+        for g in range(g0, g0 + tg):
+            for r in range(r0, r0 + tr):
+                size = parts[i]
+                i += 1
+                if size:
+                    start = int(((g * rows + r) * cols + c0) * element)
+                    for run in region.ranges(start, size):
+                        if out and out[-1][0] + out[-1][1] == run[0]:
+                            out[-1] = (out[-1][0], out[-1][1] + run[1])
+                        else:
+                            out.append(run)
+        return out
+
+
+def _w_key(s: Step) -> tuple[int, int, int]:
+    return (s.origin[0], s.origin[2], s.origin[3])
+
+
+def _a_key(s: Step) -> tuple[int, int, int]:
+    return (s.origin[0], s.origin[1], s.origin[2])

@@ -1,0 +1,296 @@
+"""The banked DRAM model inside the engine (dram.model = "banked"): bytes, bounds, latency, row
+locality, refresh, energy, determinism; and the simple model exactly as before."""
+
+import dataclasses
+import hashlib
+import math
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from accelsim.dram_devices import PRESETS, command_energy
+from accelsim.errors import InputError
+from accelsim.hardware import Accelerator, Buffers, Dram, MacArray, from_dict, load_toml, save_toml, seed
+from accelsim.metrics import dram_command_energy_pj, dram_commands, summarize
+from accelsim.precision import Precision
+from accelsim.sim.banked_dram import bank_updates
+from accelsim.sim.banked_dram_timing import KINDS
+from accelsim.sim.dram_runs import RunResult, RunTimeline
+from accelsim.sim.engine import schedule_network, simulate
+from accelsim.trace import signals
+from accelsim.workload.layers import Conv2d, Gemm, Network
+from accelsim.workload.networks import network
+
+
+def _banked(hw: Accelerator, device: str = "ddr4-3200", **dram) -> Accelerator:
+    return hw.replace(dram=dataclasses.replace(hw.dram, model="banked", device=device, **dram))
+
+
+def _small_hw() -> Accelerator:
+    return Accelerator(
+        mac_array=MacArray(lanes=16),
+        buffers=Buffers(weight_bytes=4096, activation_bytes=4096, output_bytes=2048),
+        dram=Dram(queue_depth=2),
+    )
+
+
+def _net() -> Network:
+    layers = (
+        Conv2d("conv", in_channels=8, out_channels=16, in_height=12, in_width=12, padding=1),
+        Gemm("fc", m=4, k=16 * 12 * 12, n=10),
+    )
+    return Network("test", layers).with_precision(Precision.INT8, Precision.INT8)
+
+
+def _digest(trace) -> str:
+    h = hashlib.sha256()
+    for name in trace.specs:
+        h.update(name.encode())
+        h.update(np.asarray(trace.starts[name]).tobytes())
+        h.update(np.asarray(trace.values[name]).tobytes())
+    for key in sorted(trace.transfers):
+        h.update(np.asarray(trace.transfers[key]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_the_simple_model_is_unchanged():
+    # Figures of resnet20 INT8 on the seed measured before the banked model existed (commit 23572ed).
+    trace = simulate(network("resnet20").with_precision(Precision.INT8), seed())
+    total = summarize(trace).total
+    assert trace.end_cycle == 2_501_107
+    assert total.energy.total_j == 0.00019095319020000004
+    assert total.energy.dram_j == 0.00012026040000000002
+    assert total.bus_busy_cycles == 2_466_880
+    assert _digest(trace) == "b22b7443f6747a0e"
+    assert list(trace.specs.values()) == list(signals.SIGNALS)
+    assert dram_commands(trace) is None
+
+
+@pytest.mark.parametrize("device", list(PRESETS))
+def test_banked_runs_conserve_bytes_and_respect_the_device_bandwidth(device):
+    net, hw = _net(), _banked(_small_hw(), device)
+    trace = simulate(net, hw)
+    works = schedule_network(net, hw)
+    t = trace.transfers
+    for i, work in enumerate(works):
+        mine = t["layer"] == i
+        reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
+        writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
+        assert reads == sum(s.w_bytes + s.a_bytes for s in work.steps)
+        assert writes == (0 if work.output_on_chip else sum(s.out_bytes for s in work.steps if s.out_last))
+        assert (trace.meta["counters"][i]["dram_read_bytes"], trace.meta["counters"][i]["dram_write_bytes"]) == (
+            reads,
+            writes,
+        )
+    commands = dram_commands(trace)
+    d = PRESETS[device]
+    # Every burst the requests cover is one column command.
+    assert int(t["bus_bytes"].sum()) == commands.columns * d.request_bytes
+    assert np.all(t["bus_bytes"] >= t["payload_bytes"])
+    assert np.all(t["done_cycle"] <= trace.end_cycle)
+    # Never faster than every channel's data bus busy every cycle.
+    bytes_per_cycle = hw.dram_bytes_per_cycle
+    assert bytes_per_cycle == Fraction(d.channels * d.request_bytes) / (
+        Fraction(str(d.tck_ns)) * d.burst_cycles / 10**9
+    ) / Fraction(10**9)
+    assert trace.end_cycle >= math.ceil(Fraction(int(t["bus_bytes"].sum())) / bytes_per_cycle)
+    assert trace.end_cycle >= summarize(trace).total.bound.cycles
+    assert list(trace.specs.values()) == [*signals.SIGNALS, *signals.BANKED_DRAM_SIGNALS]
+    for name in trace.specs:
+        starts = trace.starts[name]
+        assert starts[0] == 0 and np.all(np.diff(starts) > 0) and starts[-1] < trace.end_cycle, name
+
+
+@pytest.mark.parametrize(("device", "clock_hz"), [(d, c) for d in PRESETS for c in (1e9, 0.7e9)])
+def test_an_isolated_read_takes_trcd_cl_and_one_burst(device, clock_hz):
+    # One GEMM whose weights are one burst: the first request meets idle banks at cycle 0.
+    d = PRESETS[device]
+    net = Network("one", (Gemm("g", m=1, k=8, n=8),)).with_precision(Precision.INT8, Precision.INT8)
+    hw = _banked(_small_hw().replace(clock_hz=clock_hz), device)
+    first = {k: int(v[0]) for k, v in simulate(net, hw).transfers.items()}
+    assert first["issue_cycle"] == 0 and first["bus_bytes"] == d.request_bytes
+    device_cycles = d.trcd_cycles + d.cl_cycles + d.burst_cycles
+    accel_period_ns = Fraction(10**9) / Fraction(clock_hz)
+    assert first["done_cycle"] == math.ceil(device_cycles * Fraction(str(d.tck_ns)) / accel_period_ns)
+
+
+def test_a_sequential_tensor_stream_hits_open_rows():
+    # A large weight tensor streamed once: every row of 128 bursts costs one ACT, and so does
+    # reopening a row a refresh closed (plus the input and output tensors' rows).
+    net = Network("big", (Gemm("g", m=1, k=1024, n=1024),)).with_precision(Precision.INT8, Precision.INT8)
+    hw = _banked(seed())
+    commands = dram_commands(simulate(net, hw))
+    assert commands.row_hit_rate > 0.98
+    rows = math.ceil(1024 * 1024 / (PRESETS["ddr4-3200"].columns * 8))
+    assert rows <= commands.acts <= rows + commands.refs + 4
+
+
+def test_closed_page_and_row_major_layout_cost_row_locality():
+    net = network("resnet20").with_precision(Precision.INT8)
+    tiled = dram_commands(simulate(net, _banked(seed())))
+    closed = dram_commands(simulate(net, _banked(seed(), page_policy="closed")))
+    assert closed.row_hits == 0 and closed.acts == closed.columns
+    row_major = dram_commands(simulate(net, _banked(seed(), layout="row-major")))
+    # Tile rows narrower than a burst each cost a whole burst, and rows spread over more DRAM rows.
+    assert row_major.columns > 2 * tiled.columns
+    assert row_major.acts > tiled.acts
+
+
+def test_refresh_falls_due_every_trefi_per_rank():
+    net = network("resnet20").with_precision(Precision.INT8)
+    hw = _banked(seed())
+    trace = simulate(net, hw)
+    d = PRESETS["ddr4-3200"]
+    end_device = math.ceil(trace.end_cycle * Fraction(10**9) / Fraction(int(hw.clock_hz)) / Fraction(str(d.tck_ns)))
+    interval = d.trefi_cycles // d.ranks
+    refs = dram_commands(trace).refs
+    assert end_device // interval - 1 <= refs <= end_device // interval + 1
+    # The refresh signal holds one rank for tRFC after each REF.
+    ranks_refreshing = trace.integral("dram.refresh")
+    trfc_accel = d.trfc_cycles * d.tck_ns
+    assert abs(ranks_refreshing - refs * trfc_accel) <= refs * 2
+
+
+def test_banked_energy_is_a_function_of_the_command_counts():
+    net = network("resnet20").with_precision(Precision.INT8)
+    hw = _banked(seed(), "lpddr5-6400")
+    trace = simulate(net, hw)
+    summary = summarize(trace)
+    commands = dram_commands(trace)
+    by_command = dram_command_energy_pj(commands, hw)
+    e = command_energy(PRESETS["lpddr5-6400"])
+    assert by_command["act"] == commands.acts * e.act_pj
+    assert by_command["read"] == commands.reads * e.read_pj
+    assert by_command["refresh"] == commands.refs * e.refresh_pj
+    assert summary.total.energy.dram_j == pytest.approx(sum(by_command.values()) * 1e-12, rel=1e-12)
+    # The background covers every rank-cycle of the run once.
+    d = PRESETS["lpddr5-6400"]
+    end_device = commands.active_rank_cycles + commands.idle_rank_cycles
+    assert end_device == pytest.approx(trace.end_cycle * 1.0 / d.tck_ns * d.ranks * d.channels, abs=2 * d.ranks)
+    hit_rate = commands.row_hits / commands.columns
+    assert 0.9 < hit_rate <= 1.0
+
+
+def test_banked_runs_are_deterministic():
+    net = network("resnet20").with_precision(Precision.INT8)
+    hw = _banked(seed(), "hbm2")
+    a, b = simulate(net, hw), simulate(net, hw)
+    assert _digest(a) == _digest(b)
+    assert a.meta["counters"] == b.meta["counters"]
+
+
+def test_dram_fields_validate_and_round_trip(tmp_path):
+    for field, value in (("model", "ramulator"), ("device", "ddr5"), ("page_policy", "adaptive"), ("layout", "zigzag")):
+        with pytest.raises(InputError, match=f"dram.{field}"):
+            from_dict({"dram": {field: value}})
+    with pytest.raises(InputError, match="dram.address_mapping"):
+        from_dict({"dram": {"model": "banked", "address_mapping": "rorororororo"}})
+    hw = _banked(seed(), "hbm2", page_policy="closed", address_mapping="rochrababgco", layout="row-major")
+    save_toml(hw, tmp_path / "hw.toml")
+    assert load_toml(tmp_path / "hw.toml") == hw
+    assert hw.dram.dram_device.address_mapping == "rochrababgco"
+
+
+class _FullTable(RunTimeline):
+    """The timing table applied bank by bank (DRAMsim3's way), to check the per-level bookkeeping.
+    A run interleaved with the previous one meets every constraint but those of that run's column
+    commands: a second table that skips them."""
+
+    def __init__(self, device, page_policy="open"):
+        super().__init__(device, page_policy)
+        self.full = bank_updates(device)
+        banks = device.ranks * device.banks
+        self.e = [[[0] * KINDS for _ in range(banks)] for _ in range(device.channels)]
+        self.without_prev = [[[0] * KINDS for _ in range(banks)] for _ in range(device.channels)]
+        self.skip = None
+
+    def _issue(self, ch, kind, bank, at):
+        super()._issue(ch, kind, bank, at)
+        c = self.channels.index(ch)
+        tables = [self.e[c]] if self.skip == c else [self.e[c], self.without_prev[c]]
+        self.skip = None
+        for table in tables:
+            for dst, follow, delay in self.full[kind][bank]:
+                table[dst][follow] = max(table[dst][follow], at + delay)
+
+    def earliest(self, ch, bank, kind):
+        return self.e[self.channels.index(ch)][bank][kind]
+
+    def _snapshot(self, ch, rank):
+        c = self.channels.index(ch)
+        self.without_prev[c] = [list(row) for row in self.e[c]]
+        self.skip = c  # the next command issued is the run's column command
+        return None
+
+    def _earliest_before(self, ch, bank, kind, snapshot):
+        return self.without_prev[self.channels.index(ch)][bank][kind]
+
+
+@pytest.mark.parametrize("device", list(PRESETS))
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_per_level_constraints_equal_the_full_table(device, policy):
+    d = PRESETS[device]
+    rng = random.Random(7)
+    fast, full = RunTimeline(d, policy), _FullTable(d, policy)
+    t = 0
+    for _ in range(300):
+        address = rng.randrange(0, 1 << 24) * 64 if rng.random() < 0.5 else rng.randrange(0, 1 << 16) * 64
+        nbytes = rng.choice([64, 200, 4096, 20000])
+        is_write = rng.random() < 0.3
+        t += rng.choice([0, 5, 50, 4000])
+        a, b = RunResult(), RunResult()
+        fast.place(address, nbytes, is_write, t, a)
+        full.place(address, nbytes, is_write, t, b)
+        assert (a.first_data, a.last_data_end, a.done, a.spans) == (b.first_data, b.last_data_end, b.done, b.spans)
+    assert fast.counts == full.counts
+
+
+@pytest.mark.parametrize("device", list(PRESETS))
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_batched_runs_meet_every_timing_rule_command_by_command(device, policy):
+    # Sequential tiles (long runs, interleaved bank groups), random tiles and writes, with refresh.
+    from test_banked_dram import check_invariants
+
+    d = PRESETS[device]
+    rng = random.Random(11)
+    timeline = RunTimeline(d, policy, record=True)
+    t = 0
+    cursor = 0
+    end = 0
+    for _ in range(400):
+        if rng.random() < 0.6:
+            address, cursor = cursor, cursor + 8192
+        else:
+            address = rng.randrange(0, 1 << 22) * 64
+        result = RunResult()
+        timeline.place(address, rng.choice([64, 4096, 8192, 30000]), rng.random() < 0.25, t, result)
+        end = max(end, result.done)
+        t = max(t, result.last_command) if rng.random() < 0.7 else t + rng.choice([1, 100, 5000])
+    timeline.refresh_until(end)
+    assert timeline.counts.refs > 0
+    for log, refreshes in zip(timeline.logs, timeline.refresh_logs):
+        check_invariants(d, sorted(log), refreshes, end)
+
+
+def test_a_banked_trace_file_reads_back_to_the_same_summary_and_reports_its_hit_rate(tmp_path, capsys):
+    from accelsim.cli import main
+    from accelsim.trace import store
+
+    trace = simulate(_net(), _banked(_small_hw(), "lpddr5-6400"))
+    store.save(trace, tmp_path / "t.npz")
+    loaded = store.load(tmp_path / "t.npz")
+    assert summarize(loaded).as_dict() == summarize(trace).as_dict()
+    assert loaded.specs == trace.specs
+    commands = dram_commands(trace)
+    assert main(["trace", "info", str(tmp_path / "t.npz")]) == 0
+    out = capsys.readouterr().out
+    assert f"row-buffer hit rate {100 * commands.row_hit_rate:.2f}%" in out
+    assert "banked lpddr5-6400 (open page, tiled layout)" in out
+    for fmt, suffix, shown in (("vcd", ".vcd", "row_name"), ("chrome", ".json", "dram.refresh")):
+        assert (
+            main(["trace", "export", str(tmp_path / "t.npz"), "--format", fmt, "-o", str(tmp_path / f"t{suffix}")]) == 0
+        )
+        text = (tmp_path / f"t{suffix}").read_text()
+        assert shown in text and "MISS" in text, fmt
