@@ -1,0 +1,103 @@
+"""Weight-only group quantization: `wq(bits, group, sym=true)`, e.g. `wq(bits=4, group=128)`.
+
+Weights are stored at `bits` (8 or 4) with a 16-bit scale per `group` consecutive weights along
+the reduction axis of each output column, and with `sym=false` a `bits`-bit zero point per group
+as well (the GPTQ/AWQ layout); activations keep their precision, and the MACs run at it after
+dequantization (where that happens is the hardware's `mac_array.dequantize_in_datapath`). Every
+stored bit is counted by `accelsim.workload.quantized.GroupQuantized`: Q8_0 (`wq(8, 32)`) is 8.5
+bits per weight, Q4_0 (`wq(4, 32)`) 4.5, GPTQ W4 g128 asymmetric 4.15625. Biases stay at the
+activation precision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from accelsim.compress.methods.base import Followup, Parameter, Transform, selected
+from accelsim.compress.methods.registry import register
+from accelsim.errors import InputError
+from accelsim.precision import Precision
+from accelsim.workload.layers import Layer, Network
+from accelsim.workload.quantized import GroupQuantized
+
+if TYPE_CHECKING:
+    from accelsim.compress.accuracy import ParametricAccuracy
+    from accelsim.compress.measured import MeasurementSettings
+
+#: Integer widths a weight may be stored at (the integer precisions of `accelsim.precision`).
+BITS = {8: Precision.INT8, 4: Precision.INT4}
+
+
+def boolean(text: str | bool) -> bool:
+    """`true`/`false` (also 1/0, yes/no) from a pipeline text; a ValueError otherwise."""
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
+def integer_bits(method: str, bits: int) -> Precision:
+    """The integer precision of `bits` (8 or 4); a one-line error otherwise."""
+    if isinstance(bits, bool) or bits not in BITS:
+        raise InputError(f"{method}: bits must be 8 or 4 (got {bits!r})")
+    return BITS[bits]
+
+
+@register
+@dataclass(frozen=True)
+class WeightQuantize(Transform):
+    """Weight-only quantization to `bits` with a scale (and, asymmetric, a zero point) per group
+    of `group` weights along K, on every layer with weights or the named ones."""
+
+    bits: int = 4
+    group: int = 128
+    sym: bool = True
+    layers: tuple[str, ...] | None = None
+
+    method = "wq"
+    parameters = (Parameter("bits", int), Parameter("group", int), Parameter("sym", boolean))
+
+    def __post_init__(self) -> None:
+        integer_bits("wq", self.bits)
+        if isinstance(self.group, bool) or not isinstance(self.group, int) or not 1 <= self.group <= 2**20:
+            raise InputError(f"wq: group must be an integer in [1, 1,048,576] (got {self.group!r})")
+        if not isinstance(self.sym, bool):
+            raise InputError(f"wq: sym must be true or false (got {self.sym!r})")
+
+    @property
+    def storage(self) -> GroupQuantized:
+        zero = 0 if self.sym else self.bits
+        return GroupQuantized(BITS[self.bits], self.group, "k", zero_bits=zero)
+
+    def apply(self, network: Network) -> Network:
+        chosen = selected(network, self.layers, "wq")
+        storage = self.storage
+
+        def quantize(layer: Layer) -> Layer:
+            if layer.name not in chosen or not layer.b_is_weight:
+                return layer
+            if layer.b_storage is not None:
+                raise InputError(f"wq: layer {layer.name} is already group-quantized ({layer.b_storage.describe()})")
+            return dataclasses.replace(layer, weight_precision=storage.precision, b_storage=storage)
+
+        return dataclasses.replace(network, layers=tuple(quantize(layer) for layer in network.layers))
+
+    def describe(self) -> str:
+        scope = f" on {', '.join(self.layers)}" if self.layers is not None else ""
+        kind = "sym" if self.sym else "asym"
+        return f"wq(int{self.bits}, group={self.group}, {kind}{scope})"
+
+    def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
+        """`curves.weight_only` of the weight precision (activations keep their precision), as
+        `quantize` with 16-bit activations; perplexities of LLMs: `accelsim.compress.llm_accuracy`."""
+        return curves.weight_only[BITS[self.bits]]
+
+    def followup(self, settings: MeasurementSettings) -> Followup:
+        """Post-training quantization: calibration only (RTN and GPTQ retrain nothing)."""
+        return Followup(0, settings.finetune_learning_rate)
