@@ -15,15 +15,18 @@ from accelsim.compress.methods.wq import WeightQuantize
 from accelsim.compress.methods.w8a8 import SmoothQuant
 from accelsim.compress.methods.kv import KVQuantize
 from accelsim.compress.methods.lora import LoRA
+from accelsim.compress.methods.decoder_prune import HeadPrune, MLPPrune
 from accelsim.compress.methods.speculative import Speculative
 # isort: on
 
 __all__ = [
     "Distill",
     "Followup",
+    "HeadPrune",
     "KVQuantize",
     "LoRA",
     "LowRank",
+    "MLPPrune",
     "NMPrune",
     "Parameter",
     "Quantize",

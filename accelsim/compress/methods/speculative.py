@@ -25,6 +25,7 @@ from accelsim.compress.methods.distill import Distill
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.workload.layers import Network
+from accelsim.workload.networks import NETWORKS
 from accelsim.workload.provenance import Value
 
 if TYPE_CHECKING:
@@ -35,16 +36,12 @@ if TYPE_CHECKING:
 MAX_K = 64
 
 
-def draft_argument(text: str | Transform) -> str | Transform:
-    """A draft as written in a pipeline: a network name, or a nested `distill(width)` call."""
-    if isinstance(text, Transform):
-        return text
-    value = str(text).strip()
-    if "(" in value:
-        from accelsim.compress.spec import parse_step  # the parser imports the methods
-
-        return parse_step(value)
-    return value
+def draft_argument(value: object) -> str | Transform:
+    """A draft as written in a pipeline: a network name, or a nested `distill(width)` call (the
+    parser builds nested calls into transforms)."""
+    if isinstance(value, (str, Transform)):
+        return value
+    raise InputError("expected a network name or distill(width)")
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,11 @@ class Speculative(Transform):
     acceptance: float = 0.7
 
     method = "speculative"
-    parameters = (Parameter("draft", draft_argument), Parameter("k", int), Parameter("acceptance", float))
+    parameters = (
+        Parameter("draft", draft_argument, structured=True),
+        Parameter("k", int),
+        Parameter("acceptance", float),
+    )
     #: Changes how tokens are generated, not the network: `split_generation` sets it apart.
     generation_level = True
 
@@ -75,8 +76,11 @@ class Speculative(Transform):
                 raise InputError(
                     f"speculative: draft must be a network name or distill(width) (got {self.draft.describe()})"
                 )
-        elif not isinstance(self.draft, str) or not self.draft:
-            raise InputError(f"speculative: draft must be a network name or distill(width) (got {self.draft!r})")
+        elif not isinstance(self.draft, str) or self.draft not in NETWORKS:
+            raise InputError(
+                f"speculative: draft must be a network name or distill(width) (got {self.draft!r}); "
+                f"networks: {', '.join(NETWORKS)}"
+            )
         if isinstance(self.k, bool) or not isinstance(self.k, int) or not 1 <= self.k <= MAX_K:
             raise InputError(f"speculative: k must be an integer in [1, {MAX_K}] (got {self.k!r})")
         a = self.acceptance
@@ -107,12 +111,14 @@ class Speculative(Transform):
         """The draft: `distill(width)` applied to the target, or the built-in network so named."""
         if isinstance(self.draft, Transform):
             return self.draft(target)
-        from accelsim.workload.networks import network
-
-        return network(self.draft)
+        return NETWORKS[self.draft]()
 
     def per_token(self, draft_pass: PassCost, verify_pass: PassCost) -> PassCost:
         return per_token(draft_pass, verify_pass, self.k, self.acceptance)
+
+    def perplexity_setting(self) -> str:
+        """Speculative sampling reproduces the target's distribution: no change."""
+        return "lossless"
 
     def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
         """1: speculative sampling reproduces the target's distribution (Leviathan et al., 2023)."""

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.methods.base import Followup, Parameter, Transform, selected
+from accelsim.compress.methods.base import Followup, Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.precision import Precision
@@ -33,7 +33,7 @@ class SmoothQuant(Transform):
     layers: tuple[str, ...] | None = None
 
     method = "w8a8"
-    parameters = (Parameter("alpha", float),)
+    parameters = (Parameter("alpha", float), Parameter("layers", layer_names, structured=True, keyword=True))
 
     def __post_init__(self) -> None:
         ok = isinstance(self.alpha, (int, float)) and not isinstance(self.alpha, bool) and 0 <= self.alpha <= 1
@@ -52,9 +52,13 @@ class SmoothQuant(Transform):
         scope = f" on {', '.join(self.layers)}" if self.layers is not None else ""
         return f"w8a8(smoothquant, alpha={self.alpha:g}{scope})"
 
+    def perplexity_setting(self) -> str:
+        """The row of `accelsim.compress.llm_perplexity.PUBLISHED` this step reads."""
+        return "w8a8(smoothquant)"
+
     def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
         """`curves.quantization[int8]`: smoothing exists to bring W8A8 to the INT8 curve."""
-        return curves.quantization[Precision.INT8]
+        return 1 - (1 - curves.quantization[Precision.INT8]) * mac_share(network, self.layers)
 
     def followup(self, settings: MeasurementSettings) -> Followup:
         """Post-training: calibration of the activation ranges only."""

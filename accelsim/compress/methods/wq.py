@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.methods.base import Followup, Parameter, Transform, selected
+from accelsim.compress.methods.base import Followup, Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.precision import Precision
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 #: Integer widths a weight may be stored at (the integer precisions of `accelsim.precision`).
 BITS = {8: Precision.INT8, 4: Precision.INT4}
+ALGORITHMS = ("rtn", "gptq", "awq")
 
 
 def boolean(text: str | bool) -> bool:
@@ -58,10 +59,19 @@ class WeightQuantize(Transform):
     bits: int = 4
     group: int = 128
     sym: bool = True
+    #: How the integers are chosen: round-to-nearest, GPTQ or AWQ. Cost-neutral (the same
+    #: storage); it selects the published perplexity (`accelsim.compress.llm_perplexity`).
+    algo: str = "gptq"
     layers: tuple[str, ...] | None = None
 
     method = "wq"
-    parameters = (Parameter("bits", int), Parameter("group", int), Parameter("sym", boolean))
+    parameters = (
+        Parameter("bits", int),
+        Parameter("group", int),
+        Parameter("sym", boolean),
+        Parameter("algo", str),
+        Parameter("layers", layer_names, structured=True, keyword=True),
+    )
 
     def __post_init__(self) -> None:
         integer_bits("wq", self.bits)
@@ -69,6 +79,8 @@ class WeightQuantize(Transform):
             raise InputError(f"wq: group must be an integer in [1, 1,048,576] (got {self.group!r})")
         if not isinstance(self.sym, bool):
             raise InputError(f"wq: sym must be true or false (got {self.sym!r})")
+        if self.algo not in ALGORITHMS:
+            raise InputError(f"wq: algo must be one of {', '.join(ALGORITHMS)} (got {self.algo!r})")
 
     @property
     def storage(self) -> GroupQuantized:
@@ -91,12 +103,16 @@ class WeightQuantize(Transform):
     def describe(self) -> str:
         scope = f" on {', '.join(self.layers)}" if self.layers is not None else ""
         kind = "sym" if self.sym else "asym"
-        return f"wq(int{self.bits}, group={self.group}, {kind}{scope})"
+        return f"wq(int{self.bits}, group={self.group}, {kind}, {self.algo}{scope})"
 
     def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
         """`curves.weight_only` of the weight precision (activations keep their precision), as
         `quantize` with 16-bit activations; perplexities of LLMs: `accelsim.compress.llm_accuracy`."""
-        return curves.weight_only[BITS[self.bits]]
+        return 1 - (1 - curves.weight_only[BITS[self.bits]]) * mac_share(network, self.layers)
+
+    def perplexity_setting(self) -> str:
+        """The row of `accelsim.compress.llm_perplexity.PUBLISHED` this step reads."""
+        return f"wq(int{self.bits}, g{self.group}, {self.algo})"
 
     def followup(self, settings: MeasurementSettings) -> Followup:
         """Post-training quantization: calibration only (RTN and GPTQ retrain nothing)."""
