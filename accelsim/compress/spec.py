@@ -20,6 +20,12 @@ as a step itself (`speculative(draft=distill(0.25), k=4)`):
 | `nm(n, m, layers)` | NMPrune | N < M (default 2:4) |
 | `distill(w, depth)` | Distill | width in (0, 1]; depth in (0, 1] (default 1) |
 | `lowrank(p)` | LowRank | rank ratio in (0, 1] |
+| `wq(bits, group, sym, algo)` | WeightQuantize | weights to 8 or 4 bits, 16-bit scale per group (+ zero point when sym=false) |
+| `w8a8(alpha)` | SmoothQuant | INT8 weights and activations; alpha in [0, 1] (default 0.5) |
+| `kv(bits, scales)` | KVQuantize | KV cache at 8 or 4 bits; scales per token (default) or head |
+| `heads(r)` `mlp(r)` | HeadPrune, MLPPrune | share of attention heads (whole KV groups) or MLP channels removed |
+| `lora(rank, targets, mode, adapters)` | LoRA | targets [q, v] (default); unmerged (default) or merged; adapters per batch |
+| `speculative(draft, k, acceptance)` | Speculative | generation-level: a network name or distill(w); k >= 1; a in [0, 1) |
 
 The parser knows no method: each registers its name, parameters (positional order, converters,
 aliases) and shorthands in `accelsim.compress.methods.registry`, and validates its own values.
