@@ -102,6 +102,8 @@ def test_wq_validates_its_values():
     net = WeightQuantize(4, 128)(_fp16(prefill(TINY, 8)))
     with pytest.raises(InputError, match="already group-quantized"):
         WeightQuantize(8, 32)(net)
+    requantized = _apply("int8", net)  # a uniform precision replaces the group format
+    assert requantized.layers == _apply("int8", prefill(TINY, 8)).layers
 
 
 def test_dequantization_is_vector_work_unless_the_datapath_does_it():

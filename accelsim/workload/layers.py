@@ -190,7 +190,9 @@ class Layer:
         return self.output_block_bytes(self.groups, m, 0, n)
 
     def with_precision(self, weights: Precision, activations: Precision) -> Layer:
-        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations)
+        # Weights given a uniform precision are no longer group-quantized; a KV cache stays so.
+        storage = None if self.b_is_weight else self.b_storage
+        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations, b_storage=storage)
 
     def describe(self) -> str:
         m, k, n = self.gemm_mkn
