@@ -23,12 +23,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.graph import consumers
+from accelsim.compress.decoder_graph import Attention, attention_blocks, mlp_blocks, query_columns
 from accelsim.compress.methods.base import Parameter, Transform, ratio
-from accelsim.compress.methods.kv import _query_columns
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
-from accelsim.workload.layers import Layer, Linear, MatMul, Network
+from accelsim.workload.layers import Layer, MatMul, Network
 
 if TYPE_CHECKING:
     from accelsim.compress.accuracy import ParametricAccuracy
@@ -55,48 +54,41 @@ class HeadPrune(Transform):
         ratio("heads", "ratio", self.ratio)
 
     def apply(self, network: Network) -> Network:
-        layers = list(network.layers)
-        index = {layer.name: i for i, layer in enumerate(layers)}
-        readers = consumers(network)
-        found = False
-        for s, scores in enumerate(network.layers):
-            if not (isinstance(scores, MatMul) and scores.inputs and len(scores.inputs) == 2):
-                continue
-            q, k = (index[name] for name in scores.inputs)
-            context = next((j for j in readers[s] if isinstance(layers[j], MatMul)), None)
-            if context is None or not isinstance(layers[q], Linear) or not isinstance(layers[k], Linear):
-                continue
-            if any(".lora_" in layer.name for layer in layers):
-                raise InputError("heads: apply it before lora (adapters attach to the projections' widths)")
-            found = True
-            self._prune_block(layers, index, readers, q, k, s, context)
-        if not found:
+        blocks = attention_blocks(network)
+        if not blocks:
             raise InputError(f"heads: {network.name} has no attention products of projections")
+        if any(".lora_" in layer.name for layer in network.layers):
+            raise InputError("heads: apply it before lora (adapters attach to the projections' widths)")
+        layers = list(network.layers)
+        for block in blocks:
+            self._prune_block(network, layers, block)
         return dataclasses.replace(network, layers=tuple(layers))
 
-    def _prune_block(
-        self, layers: list[Layer], index: dict[str, int], readers: list[list[int]], q: int, k: int, s: int, c: int
-    ) -> None:
-        scores, context = layers[s], layers[c]
-        assert isinstance(scores, MatMul) and isinstance(context, MatMul) and context.inputs is not None
+    def _prune_block(self, network: Network, layers: list[Layer], block: Attention) -> None:
+        scores = layers[block.scores]
+        assert isinstance(scores, MatMul)
         hd = scores.k
-        v = index[context.inputs[1]]
-        fused = q == k
-        q_cols = _query_columns(layers[q], layers) if fused else layers[q].out_channels
-        kv_cols = (layers[q].out_channels - q_cols) // 2 if fused else layers[k].out_channels
+        q_cols = query_columns(network, block) if block.fused else layers[block.q].out_channels
+        kv_cols = (layers[block.q].out_channels - q_cols) // 2 if block.fused else layers[block.k].out_channels
         heads, kv_heads = q_cols // hd, kv_cols // hd
         group, sequences = heads // kv_heads, scores.batch // kv_heads
         keep = _kept("heads", kv_heads, self.ratio, f"KV head of {scores.name}")
         new_q, new_kv = keep * group * hd, keep * hd
-        if fused:
-            layers[q] = _resized_writer(layers[q], new_q + 2 * new_kv, new_q)
+        if block.fused:
+            layers[block.q] = _resized_writer(layers[block.q], new_q + 2 * new_kv, new_q)
         else:
-            layers[q] = layers[q].with_outputs(new_q)
-            for i in {k, v}:
+            layers[block.q] = layers[block.q].with_outputs(new_q)
+            for i in {block.k, block.v}:
                 layers[i] = _resized_writer(layers[i], new_kv, 0)
-        for i in (s, c):
+        for chain, width in ((block.q_chain, new_q), (block.k_chain, new_kv)):
+            for i in chain:  # rotary embeddings of the kept heads
+                layers[i] = _resized_writer(layers[i], width, 0)
+        for i in (block.scores, block.context):
             layers[i] = dataclasses.replace(layers[i], batch=sequences * keep)
-        for o in readers[c]:  # the output projection reads the heads' concatenated contexts
+        for i in block.probs_chain:  # a softmax over the kept heads' score rows
+            rows = layers[i].rows  # type: ignore[attr-defined]  # a vector layer
+            layers[i] = dataclasses.replace(layers[i], rows=rows // kv_heads * keep)
+        for o in block.outputs:  # the output projection reads the heads' concatenated contexts
             if layers[o].has_channels:
                 layers[o] = layers[o].with_inputs(q_cols, new_q)
 
@@ -133,29 +125,16 @@ class MLPPrune(Transform):
         ratio("mlp", "ratio", self.ratio)
 
     def apply(self, network: Network) -> Network:
-        layers = list(network.layers)
-        readers, producers = consumers(network), network.producers()
-        found = False
-        for d, down in enumerate(network.layers):
-            ups = producers[d]
-            if not isinstance(down, Linear) or not ups or down.independent:
-                continue
-            if not all(isinstance(layers[u], Linear) and readers[u] == [d] for u in ups):
-                continue
-            widths = {layers[u].out_channels for u in ups}
-            # Up projections widen the stream and the down projection narrows it back.
-            if len(widths) != 1 or down.in_features != widths.pop():
-                continue
-            if any(layers[u].in_channels != down.out_features for u in ups):
-                continue
-            found = True
-            hidden = down.in_features
-            keep = _kept("mlp", hidden, self.ratio, f"hidden channel of {down.name}")
-            for u in ups:
-                layers[u] = layers[u].with_outputs(keep)
-            layers[d] = layers[d].with_inputs(hidden, keep)
-        if not found:
+        blocks = mlp_blocks(network)
+        if not blocks:
             raise InputError(f"mlp: {network.name} has no MLP (a Linear reading Linears only it reads)")
+        layers = list(network.layers)
+        for block in blocks:
+            hidden = layers[block.down].in_channels
+            keep = _kept("mlp", hidden, self.ratio, f"hidden channel of {layers[block.down].name}")
+            for i in block.ups + block.between:  # an activation or gating multiply follows its inputs
+                layers[i] = layers[i].with_outputs(keep)
+            layers[block.down] = layers[block.down].with_inputs(hidden, keep)
         return dataclasses.replace(network, layers=tuple(layers))
 
     def describe(self) -> str:

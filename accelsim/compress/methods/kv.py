@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from accelsim.compress.decoder_graph import Attention, attention_blocks, query_columns
 from accelsim.compress.methods.base import Followup, Parameter, Transform
 from accelsim.compress.methods.registry import register
 from accelsim.compress.methods.wq import integer_bits
@@ -53,33 +54,33 @@ class KVQuantize(Transform):
             raise InputError(f"kv: scales must be one of {', '.join(SCALES)} (got {self.scales!r})")
 
     def apply(self, network: Network) -> Network:
+        blocks = attention_blocks(network)
+        if not blocks:
+            raise InputError(f"kv: {network.name} has no attention products reading a K or V projection")
         layers = list(network.layers)
         index = {layer.name: i for i, layer in enumerate(layers)}
-        attention = [i for i, layer in enumerate(layers) if _reads_cache(layer, layers, index)]
-        if not attention:
-            raise InputError(f"kv: {network.name} has no attention products reading a K or V projection")
-        for i in attention:
-            matmul = layers[i]
-            assert isinstance(matmul, MatMul) and matmul.inputs is not None
-            if matmul.b_storage is not None:
-                raise InputError(f"kv: layer {matmul.name} already reads a quantized cache")
-            values = isinstance(layers[index[matmul.inputs[0]]], MatMul)  # context: A is the scores
-            head = matmul.n if values else matmul.k
-            layers[i] = dataclasses.replace(matmul, b_storage=self._storage("n" if values else "k", head))
-            writer = index[matmul.inputs[1]]
-            layers[writer] = self._writer(layers[writer], head, layers)
+        for block in blocks:
+            for product, values in ((block.scores, False), (block.context, True)):
+                matmul = layers[product]
+                assert isinstance(matmul, MatMul) and matmul.inputs is not None
+                if matmul.b_storage is not None:
+                    raise InputError(f"kv: layer {matmul.name} already reads a quantized cache")
+                head = matmul.n if values else matmul.k  # K^T is head x keys, V keys x head
+                layers[product] = dataclasses.replace(matmul, b_storage=self._storage("n" if values else "k", head))
+                # The cache is what the product reads: the projection, or the rotary layer after it.
+                writer = index[matmul.inputs[1]]
+                layers[writer] = self._writer(layers[writer], head, _first_column(network, block))
         return dataclasses.replace(network, layers=tuple(layers))
 
     def _storage(self, axis: str, head: int) -> GroupQuantized:
         precision = integer_bits("kv", self.bits)
         return GroupQuantized(precision, head, axis if self.scales == "token" else "block")
 
-    def _writer(self, layer: Layer, head: int, layers: list[Layer]) -> Layer:
-        """The K or V projection, writing its cache columns quantized (a fused Q/K/V projection
-        writes the last two of its query, key and value parts)."""
+    def _writer(self, layer: Layer, head: int, first: int) -> Layer:
+        """The layer appending K or V to the cache, writing its cache columns quantized (a fused
+        Q/K/V projection writes its query columns at the activation precision)."""
         if layer.out_storage is not None:
             return layer
-        first = _query_columns(layer, layers) if _fused(layer, layers) else 0
         return dataclasses.replace(layer, out_storage=QuantizedOutput(self._storage("n", head), first))
 
     def describe(self) -> str:
@@ -95,28 +96,8 @@ class KVQuantize(Transform):
         return Followup(0, settings.finetune_learning_rate)
 
 
-def _reads_cache(layer: Layer, layers: list[Layer], index: dict[str, int]) -> bool:
-    """An attention product whose B operand is a projection's output (the K or V cache)."""
-    if not isinstance(layer, MatMul) or not layer.inputs or len(layer.inputs) != 2:
-        return False
-    return layers[index[layer.inputs[1]]].b_is_weight
-
-
-def _fused(layer: Layer, layers: list[Layer]) -> bool:
-    """A projection that the scores product reads as both operands (GPT-2's c_attn)."""
-    return any(
-        isinstance(other, MatMul) and other.inputs is not None and other.inputs == (layer.name, layer.name)
-        for other in layers
-    )
-
-
-def _query_columns(layer: Layer, layers: list[Layer]) -> int:
-    """Query columns of a fused Q/K/V projection: its scores product multiplies b x m query rows
-    of head size d (b sequences x KV heads, m = queries x query heads per KV head), which is
-    rows x query columns of the projection."""
-    scores = next(o for o in layers if isinstance(o, MatMul) and o.inputs == (layer.name, layer.name))
-    rows, _, n = layer.gemm_mkn
-    queries, rest = divmod(scores.batch * scores.m * scores.k, rows)
-    if rest or not 0 < queries < n or (n - queries) % 2:
-        raise InputError(f"kv: cannot find the key and value columns of fused projection {layer.name}")
-    return queries
+def _first_column(network: Network, block: Attention) -> int:
+    try:
+        return query_columns(network, block)
+    except ValueError as exc:
+        raise InputError(f"kv: {exc}") from None

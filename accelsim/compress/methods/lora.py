@@ -24,8 +24,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from accelsim.compress.decoder_graph import attention_blocks, query_columns
 from accelsim.compress.methods.base import Parameter, Transform
-from accelsim.compress.methods.kv import _fused, _query_columns
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.workload.layers import Layer, Linear, Network
@@ -44,8 +44,6 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "up": ("mlp.up_proj", "mlp.c_fc", "intermediate"),
     "down": ("mlp.down_proj", "mlp.c_proj"),
 }
-#: The fused Q/K/V projection (GPT-2) and the part of it each target names.
-FUSED_QKV = "attn.c_attn"
 MODES = ("unmerged", "merged")
 
 
@@ -92,7 +90,8 @@ class LoRA(Transform):
             raise InputError(f"lora: adapters must be an integer in [1, 4,096] (got {self.adapters!r})")
 
     def apply(self, network: Network) -> Network:
-        parts = {i: p for i, layer in enumerate(network.layers) if (p := self._parts(layer, network))}
+        fused = {b.q: query_columns(network, b) for b in attention_blocks(network) if b.fused}
+        parts = {i: p for i, layer in enumerate(network.layers) if (p := self._parts(layer, fused.get(i)))}
         if not parts:
             raise InputError(f"lora: {network.name} has no {', '.join(self.targets)} projections")
         if self.mode == "merged":
@@ -106,12 +105,12 @@ class LoRA(Transform):
                 layers += self._adapter(layer, part, width, network.layers[i - 1].name if i else None)
         return dataclasses.replace(network, layers=tuple(layers))
 
-    def _parts(self, layer: Layer, network: Network) -> list[tuple[str, int]]:
-        """(part name, output width) of each adapter this layer gets."""
+    def _parts(self, layer: Layer, query: int | None) -> list[tuple[str, int]]:
+        """(part name, output width) of each adapter this layer gets; `query`: the query columns
+        of a fused Q/K/V projection."""
         if not isinstance(layer, Linear):
             return []
-        if _ends(layer.name, FUSED_QKV) and _fused(layer, list(network.layers)):
-            query = _query_columns(layer, list(network.layers))
+        if query is not None:
             widths = {"q": query, "k": (layer.out_features - query) // 2, "v": (layer.out_features - query) // 2}
             return [(t, widths[t]) for t in self.targets if t in widths]
         hit = any(_ends(layer.name, s) for t in self.targets for s in TARGETS[t])
