@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from accelsim.compress.decoder_graph import on_vector_unit
 from accelsim.compress.methods.base import Followup, Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
@@ -54,7 +55,8 @@ def integer_bits(method: str, bits: int) -> Precision:
 @dataclass(frozen=True)
 class WeightQuantize(Transform):
     """Weight-only quantization to `bits` with a scale (and, asymmetric, a zero point) per group
-    of `group` weights along K, on every layer with weights or the named ones."""
+    of `group` weights along K, on every MAC-array layer with weights or the named ones (a
+    vector layer's norm parameters stay as they are)."""
 
     bits: int = 4
     group: int = 128
@@ -92,7 +94,7 @@ class WeightQuantize(Transform):
         storage = self.storage
 
         def quantize(layer: Layer) -> Layer:
-            if layer.name not in chosen or not layer.b_is_weight:
+            if layer.name not in chosen or not layer.b_is_weight or on_vector_unit(layer):
                 return layer
             if layer.b_storage is not None:
                 raise InputError(f"wq: layer {layer.name} is already group-quantized ({layer.b_storage.describe()})")
