@@ -369,3 +369,11 @@ def test_published_perplexities_are_labelled_with_their_source():
     assert "ratios of llama-2-7b" in carried.detail
     with pytest.raises(InputError, match="llm perplexity: no published value for prune"):
         llm_perplexity("llama-2-7b", parse_pipeline("nm(2, 4)"))
+
+
+def test_group_scales_stack_on_a_two_of_four_format():
+    layer = Linear("w", in_features=128, out_features=4, bias=False, activation_precision=Precision.FP16)
+    both = _apply("nm(2, 4) -> wq(8, 32)", Network("n", (layer,))).layers[0]
+    # 256 kept values of 8 bits with a 2-bit position each, plus 4 x 4 fp16 scales.
+    assert both.weight_bytes * 8 == 256 * (8 + 2) + 4 * 4 * 16
+    assert both.dequantize_ops == 256
