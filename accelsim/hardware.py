@@ -126,6 +126,10 @@ class MacArray:
     sparse_pattern: str = "none"
     #: Systolic geometry only: `tiles` or `scalesim-folds` (SCHEDULES).
     schedule: str = "tiles"
+    #: Group-quantized operands (weight-only quantization, a quantized KV cache) are dequantized
+    #: in the MAC datapath as they enter it (no extra operations), else on the vector unit (one
+    #: vector operation per stored value, `Layer.dequantize_ops`).
+    dequantize_in_datapath: bool = False
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
@@ -142,6 +146,12 @@ class MacArray:
             "mac_array.sparse_pattern",
             '"none" or "N:M" with 1 <= N < M',
             self.sparse_pattern,
+        )
+        _require(
+            isinstance(self.dequantize_in_datapath, bool),
+            "mac_array.dequantize_in_datapath",
+            "true or false",
+            self.dequantize_in_datapath,
         )
         _require(self.schedule in SCHEDULES, "mac_array.schedule", "one of " + ", ".join(SCHEDULES), self.schedule)
         _require(

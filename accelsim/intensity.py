@@ -56,10 +56,9 @@ def layer_intensity(layer: Layer) -> Intensity:
     act = layer.activation_precision
     inputs = storage_bytes(layer.input_tensor_elements, act)
     weights = layer.weight_bytes if layer.b_is_weight else 0
-    if not layer.b_is_weight:  # the second operand is an activation too
-        _, k, n = layer.gemm_mkn
-        inputs += storage_bytes(layer.groups * k * n, act)
-    return Intensity(layer.name, 2 * layer.macs, weights, inputs, storage_bytes(layer.output_elements, act))
+    if not layer.b_is_weight:  # the second operand is an activation too (a KV cache, maybe quantized)
+        inputs += layer.weight_bytes
+    return Intensity(layer.name, 2 * layer.macs, weights, inputs, layer.output_bytes)
 
 
 def total(name: str, parts: Sequence[Intensity]) -> Intensity:

@@ -97,6 +97,7 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "input_on_chip": work.input_bytes_on_chip > 0,
         "output_on_chip": work.output_on_chip,
         "compulsory_bytes": compulsory_bytes(layer, work.input_bytes_on_chip > 0, work.output_on_chip),
+        **_dequantize_meta(layer, hw),
         "plan": {
             "tg": plan.tg,
             "tm": plan.tm,
@@ -106,6 +107,19 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
             "steps": plan.step_count,
             "text": plan.describe(),
         },
+    }
+
+
+def _dequantize_meta(layer: Layer, hw: Accelerator) -> dict[str, Any]:
+    """Where a group-quantized B operand is dequantized and the vector operations that takes
+    (none in the datapath); absent for other layers, so their metadata is unchanged."""
+    if layer.b_storage is None:
+        return {}
+    in_datapath = hw.mac_array.dequantize_in_datapath
+    ops = 0 if in_datapath else layer.dequantize_ops
+    return {
+        "b_storage": layer.b_storage.describe(),
+        "dequantize": {"where": "datapath" if in_datapath else "vector", "vector_ops": ops},
     }
 
 

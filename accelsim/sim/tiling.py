@@ -131,7 +131,7 @@ class TilePlan:
                         storage_bytes(a_elems, a_prec),
                         ki == 0,
                         ki == len(ks) - 1,
-                        storage_bytes(tg * (m1 - m0) * (n1 - n0), a_prec),
+                        layer.output_block_bytes(tg, m1 - m0, n0, n1),
                         tg * (m1 - m0) * (n1 - n0) * acc_bytes_per,
                         (tg, m1 - m0, k1 - k0, n1 - n0),
                         (g[0], m0, k0, n0),

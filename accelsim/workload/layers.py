@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from accelsim.errors import InputError
 from accelsim.precision import Precision, storage_bytes, wider
 from accelsim.workload.provenance import ProvenanceStep
+from accelsim.workload.quantized import GroupQuantized, QuantizedOutput
 from accelsim.workload.sparsity import DENSE, WeightSparsity
 
 
@@ -51,6 +52,13 @@ class Layer:
     inputs: tuple[str, ...] | None = None
     #: Zero weights and their storage format (dense by default; ignored without weights).
     sparsity: WeightSparsity = DENSE
+    #: The B operand stored group-quantized (weight-only quantization, or a quantized KV cache):
+    #: its values at this integer precision plus per-group scales, dequantized to the activation
+    #: precision before the MACs (`accelsim.workload.quantized`). None: stored at `b_precision`.
+    b_storage: GroupQuantized | None = None
+    #: Output columns written quantized (K and V appended to a quantized KV cache). None: every
+    #: output at the activation precision.
+    out_storage: QuantizedOutput | None = None
 
     kind = "layer"
 
@@ -121,6 +129,8 @@ class Layer:
 
     @property
     def b_precision(self) -> Precision:
+        if self.b_storage is not None:
+            return self.b_storage.precision
         return self.weight_precision if self.b_is_weight else self.activation_precision
 
     @property
@@ -133,7 +143,25 @@ class Layer:
         as stored in DRAM, in the layer's sparse format (`accelsim.workload.sparsity`)."""
         bits = self.b_precision.bits
         per_group = self.b_sparsity.stored_bits(k, n, bits, self.gemm_mkn[1]) + bias_terms * bits
+        if self.b_storage is not None:  # scales beside the values; biases stay unquantized
+            per_group += self.b_storage.side_bits(k, n) + bias_terms * (self.activation_precision.bits - bits)
         return -(-groups * per_group // 8)
+
+    def output_block_bytes(self, groups: int, rows: int, n0: int, n1: int) -> int:
+        """Bytes of `groups` x `rows` x output columns [n0, n1) as written to DRAM."""
+        bits = self.activation_precision.bits
+        if self.out_storage is None:
+            return -(-groups * rows * (n1 - n0) * bits // 8)
+        return -(-groups * self.out_storage.block_bits(rows, n0, n1, bits) // 8)
+
+    @property
+    def dequantize_ops(self) -> int:
+        """B-operand values dequantized (one multiply, or multiply-add with a zero point, each)
+        per pass over the operand: 0 unless it is stored group-quantized."""
+        if self.b_storage is None:
+            return 0
+        _, k, n = self.gemm_mkn
+        return self.groups * self.b_sparsity.nonzeros(k, n)
 
     @property
     def weight_bytes(self) -> int:
@@ -158,10 +186,13 @@ class Layer:
 
     @property
     def output_bytes(self) -> int:
-        return storage_bytes(self.output_elements, self.activation_precision)
+        m, _, n = self.gemm_mkn
+        return self.output_block_bytes(self.groups, m, 0, n)
 
     def with_precision(self, weights: Precision, activations: Precision) -> Layer:
-        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations)
+        # Weights given a uniform precision are no longer group-quantized; a KV cache stays so.
+        storage = None if self.b_is_weight else self.b_storage
+        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations, b_storage=storage)
 
     def describe(self) -> str:
         m, k, n = self.gemm_mkn
@@ -169,7 +200,12 @@ class Layer:
         return f"{self.kind} M={m} K={k} N={n}{g}{self._sparsity_note()}"
 
     def _sparsity_note(self) -> str:
-        return "" if self.b_sparsity.is_dense else f", {self.b_sparsity.describe()}"
+        note = "" if self.b_sparsity.is_dense else f", {self.b_sparsity.describe()}"
+        if self.b_storage is not None:
+            note += f", {'weights' if self.b_is_weight else 'B'} {self.b_storage.describe()}"
+        if self.out_storage is not None:
+            note += f", out[{self.out_storage.first_column}:] {self.out_storage.storage.describe()}"
+        return note
 
     # --- widths, for transforms that change them (pruning, distillation, low rank) -------------
     # A layer kind answers these itself, so a transform never asks which kind a layer is.
@@ -456,7 +492,7 @@ class MatMul(Layer):
         return dataclasses.replace(self, k=k, n=n)
 
     def describe(self) -> str:
-        return f"matmul {self.batch}x({self.m}x{self.k} @ {self.k}x{self.n})"
+        return f"matmul {self.batch}x({self.m}x{self.k} @ {self.k}x{self.n}){self._sparsity_note()}"
 
 
 @dataclass(frozen=True)

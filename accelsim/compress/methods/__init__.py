@@ -11,16 +11,29 @@ from accelsim.compress.methods.sparsify import UnstructuredPrune
 from accelsim.compress.methods.nm import NMPrune
 from accelsim.compress.methods.distill import Distill
 from accelsim.compress.methods.lowrank import LowRank
+from accelsim.compress.methods.wq import WeightQuantize
+from accelsim.compress.methods.w8a8 import SmoothQuant
+from accelsim.compress.methods.kv import KVQuantize
+from accelsim.compress.methods.lora import LoRA
+from accelsim.compress.methods.decoder_prune import HeadPrune, MLPPrune
+from accelsim.compress.methods.speculative import Speculative
 # isort: on
 
 __all__ = [
     "Distill",
     "Followup",
+    "HeadPrune",
+    "KVQuantize",
+    "LoRA",
     "LowRank",
+    "MLPPrune",
     "NMPrune",
     "Parameter",
     "Quantize",
+    "SmoothQuant",
+    "Speculative",
     "StructuredPrune",
     "Transform",
     "UnstructuredPrune",
+    "WeightQuantize",
 ]

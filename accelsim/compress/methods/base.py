@@ -38,6 +38,11 @@ class Parameter:
     convert: Callable[[str], Any] = float
     #: A short spelling accepted as `alias=value`.
     alias: str | None = None
+    #: The converter also takes lists (tuples of values) and nested steps (Transforms); it
+    #: raises InputError for what it refuses. Others take one word and raise ValueError.
+    structured: bool = False
+    #: Given only as `name=value` (`layers=[...]`), never by position.
+    keyword: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,25 @@ def ratio(transform: str, name: str, value: float, upper_open: bool = True) -> f
         allowed = "in [0, 1)" if upper_open else "in (0, 1]"
         raise InputError(f"{transform}: {name} must be {allowed} (got {value!r})")
     return float(value)
+
+
+def layer_names(value: Any) -> tuple[str, ...]:
+    """A `layers=[a, b]` argument (or one name) as a tuple of layer names."""
+    items = value if isinstance(value, tuple) else (value,)
+    if not items or not all(isinstance(item, str) for item in items):
+        raise InputError("expected layer names, e.g. [conv1, fc]")
+    if len(set(items)) != len(items):
+        raise InputError(f"a layer is named twice in {', '.join(items)}")
+    return tuple(items)
+
+
+def mac_share(network: Network | None, layers: tuple[str, ...] | None) -> float:
+    """Share of the network's MACs in the named layers (1 for a step on every layer)."""
+    if layers is None or network is None:
+        return 1.0
+    chosen = set(layers)
+    part = sum(layer.macs for layer in network.layers if layer.name in chosen)
+    return part / network.macs if network.macs else 1.0
 
 
 def selected(network: Network, names: tuple[str, ...] | None, transform: str) -> set[str]:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.methods.base import Parameter, Transform, selected
+from accelsim.compress.methods.base import Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.workload.layers import Layer, Network
@@ -27,7 +27,11 @@ class NMPrune(Transform):
     layers: tuple[str, ...] | None = None
 
     method = "nm"
-    parameters = (Parameter("n", int), Parameter("m", int))
+    parameters = (
+        Parameter("n", int),
+        Parameter("m", int),
+        Parameter("layers", layer_names, structured=True, keyword=True),
+    )
 
     def __post_init__(self) -> None:
         WeightSparsity.n_of_m(self.n, self.m)
@@ -51,5 +55,6 @@ class NMPrune(Transform):
     def retention(self, curves: ParametricAccuracy, network: Network | None = None) -> float:
         """1 - nm_scale x (1 - N/M)^2: 2:4 with retraining within half a point of dense
         (A. Mishra et al., "Accelerating sparse deep neural networks", arXiv:2104.08378, 2021).
-        The measured provider keeps the N largest of every M weights, then fine-tunes."""
-        return 1 - curves.nm_scale * (1 - self.n / self.m) ** 2
+        The measured provider keeps the N largest of every M weights, then fine-tunes. On named
+        layers the loss is scaled by their share of the MACs."""
+        return 1 - curves.nm_scale * (1 - self.n / self.m) ** 2 * mac_share(network, self.layers)

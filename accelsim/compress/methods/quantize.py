@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.methods.base import Followup, Parameter, Transform, selected
+from accelsim.compress.methods.base import Followup, Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
 from accelsim.precision import Precision
 from accelsim.workload.layers import Network
@@ -29,7 +29,11 @@ class Quantize(Transform):
     layers: tuple[str, ...] | None = None
 
     method = "quantize"
-    parameters = (Parameter("weights", str, alias="w"), Parameter("activations", str, alias="a"))
+    parameters = (
+        Parameter("weights", str, alias="w"),
+        Parameter("activations", str, alias="a"),
+        Parameter("layers", layer_names, structured=True, keyword=True),
+    )
     shorthands = tuple(p.value for p in Precision)
 
     def __post_init__(self) -> None:
@@ -72,18 +76,9 @@ class Quantize(Transform):
             kept = curves.weight_only[w]
         else:
             kept = curves.quantization[min((w, a), key=lambda p: p.bits)]
-        return 1 - (1 - kept) * _mac_share(network, self.layers)
+        return 1 - (1 - kept) * mac_share(network, self.layers)
 
     def followup(self, settings: MeasurementSettings) -> Followup:
         """Post-training quantization (calibration only), or `qat_epochs` of quantization-aware
         fine-tuning."""
         return Followup(settings.qat_epochs, settings.finetune_learning_rate)
-
-
-def _mac_share(network: Network | None, layers: tuple[str, ...] | None) -> float:
-    """Share of the network's MACs in the named layers (1 for a uniform step)."""
-    if layers is None or network is None:
-        return 1.0
-    chosen = set(layers)
-    part = sum(layer.macs for layer in network.layers if layer.name in chosen)
-    return part / network.macs if network.macs else 1.0

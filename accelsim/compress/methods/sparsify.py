@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from accelsim.compress.methods.base import Parameter, Transform, ratio, selected
+from accelsim.compress.methods.base import Parameter, Transform, layer_names, mac_share, ratio, selected
 from accelsim.compress.methods.registry import register
 from accelsim.errors import InputError
 from accelsim.workload.layers import Layer, Network
@@ -31,7 +31,11 @@ class UnstructuredPrune(Transform):
     layers: tuple[str, ...] | None = None
 
     method = "sparsify"
-    parameters = (Parameter("sparsity", float), Parameter("format", str))
+    parameters = (
+        Parameter("sparsity", float),
+        Parameter("format", str),
+        Parameter("layers", layer_names, structured=True, keyword=True),
+    )
 
     def __post_init__(self) -> None:
         ratio("sparsify", "sparsity", self.sparsity)
@@ -56,5 +60,6 @@ class UnstructuredPrune(Transform):
         """1 - unstructured_scale x s^8: flat to about 70%, then falling (T. Gale et al., "The
         state of sparsity in deep neural networks", arXiv:1902.09574, 2019: ResNet-50 with
         gradual pruning loses about 1.4 points at 80% and 3.7 at 90%). The measured provider
-        applies magnitude masks with exactly the simulated nonzeros, then fine-tunes."""
-        return 1 - curves.unstructured_scale * self.sparsity**8
+        applies magnitude masks with exactly the simulated nonzeros, then fine-tunes. On named
+        layers the loss is scaled by their share of the MACs."""
+        return 1 - curves.unstructured_scale * self.sparsity**8 * mac_share(network, self.layers)
