@@ -88,6 +88,8 @@ class TileScheduler:
     array: MacArrayUnit
     layers: tuple[LayerWork, ...]
     on_step: Callable[[], None] | None = None
+    #: Per layer, the generation step it belongs to (the `step` signal); None: not recorded.
+    layer_steps: tuple[int, ...] | None = None
     counters: list[dict[str, int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,9 +167,12 @@ class TileScheduler:
     def _compute(self) -> Generator[simpy.Event, object, None]:
         env, array = self.env, self.array
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
+        steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
+            if steps is not None and step_sig is not None:
+                step_sig.set(env.now, steps[li])
             self.layer_started[li].succeed()
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
