@@ -21,6 +21,7 @@ from accelsim.metrics import hardware_of, layer_spans, state_cycles, summarize
 from accelsim.metrics.generation import generation_figures, step_spans
 from accelsim.metrics.report import format_si
 from accelsim.plots import BUS_STYLE, STATE_STYLE
+from accelsim.precision import Precision
 from accelsim.replay.model import (
     StateFractions,
     aggregate,
@@ -30,7 +31,6 @@ from accelsim.replay.model import (
     time_unit,
     value_fractions,
 )
-from accelsim.precision import Precision
 from accelsim.trace import signals
 from accelsim.trace.listing import check_window
 from accelsim.trace.trace import Trace
