@@ -33,6 +33,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "read_hf_config": ("accelsim.workload.decoder", "read_hf_config"),
     "prefill": ("accelsim.workload.decoder", "prefill"),
     "decode_step": ("accelsim.workload.decoder", "decode_step"),
+    "generation": ("accelsim.workload.generation", "generation"),
     # compression and accuracy
     "Transform": ("accelsim.compress", "Transform"),
     "Quantize": ("accelsim.compress", "Quantize"),
@@ -62,6 +63,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "save_trace": ("accelsim.trace.store", "save"),
     "summarize": ("accelsim.metrics", "summarize"),
     "network_intensity": ("accelsim.intensity", "network_intensity"),
+    "generation_figures": ("accelsim.metrics.generation", "generation_figures"),
+    "simulate_generation": ("accelsim.study.llm", "simulate_generation"),
+    "GenerationRun": ("accelsim.study.llm", "GenerationRun"),
     # studies
     "Configuration": ("accelsim.study.evaluate", "Configuration"),
     "Evaluation": ("accelsim.study.evaluate", "Evaluation"),

@@ -108,6 +108,8 @@ class TileScheduler:
         self.layer_started = [env.event() for _ in self.layers]
         self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
         self.write_queue = simpy.Store(env)
+        self._counts_of: dict[int, dict[str, int]] = {}
+        self._counted: list[tuple[Step, ...]] = []
 
     def start(self) -> simpy.Event:
         self.env.process(self._loader(weights=True))
@@ -186,7 +188,6 @@ class TileScheduler:
                 if step.a_bytes:
                     yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
                 yield from array.compute(step, work.precision)
-                self._count_step(counter, step)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
                     self.w_slots.put(1)
@@ -200,10 +201,26 @@ class TileScheduler:
                         self.write_queue.put((li, step))
                 if self.on_step is not None:
                     self.on_step()
+            for name, count in self._array_counts(work.steps).items():
+                counter[name] += count
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
         array.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
+
+    def _array_counts(self, steps: tuple[Step, ...]) -> dict[str, int]:
+        """What the array's work on these steps adds to a layer's counters: a sum over the steps
+        that no timing changes, so each step list (shared by layers of one shape) is summed once
+        and added when its layer ends, instead of five counter updates per step."""
+        counts = self._counts_of.get(id(steps))
+        if counts is None:
+            counts = dict.fromkeys(("macs", "sram_weight_read_bytes", "sram_activation_read_bytes"), 0)
+            counts |= dict.fromkeys(("sram_output_write_bytes", "sram_output_read_bytes"), 0)
+            for step in steps:
+                self._count_step(counts, step)
+            self._counts_of[id(steps)] = counts
+            self._counted.append(steps)  # keeps the id valid for the run
+        return counts
 
     @staticmethod
     def _count_step(counter: dict[str, int], step: Step) -> None:
