@@ -64,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "summarize": ("accelsim.metrics", "summarize"),
     "network_intensity": ("accelsim.intensity", "network_intensity"),
     "generation_figures": ("accelsim.metrics.generation", "generation_figures"),
+    "EnergyBreakdown": ("accelsim.metrics.energy", "EnergyBreakdown"),
     "simulate_generation": ("accelsim.study.llm", "simulate_generation"),
     "GenerationRun": ("accelsim.study.llm", "GenerationRun"),
     # studies
