@@ -248,6 +248,19 @@ def summary(
             f"{rows[0].context:,}, {rows[-1].time_s * 1e3:.3g} ms at {rows[-1].context:,} "
             f"({rows[-1].time_s / rows[0].time_s:.2f}x: the KV cache read every step)."
         )
+    for hardware, model, _ in PLATFORMS:
+        c = decoder(model)
+        kv = c.kv_cache_elements(CONTEXT + 1) * 2
+        weights = c.parameter_count * 2
+        lines.append(
+            f"- {model}: {kv / 1e6:.0f} MB of KV cache per sequence at context {CONTEXT} ({c.kv_heads} KV heads) "
+            f"against {weights / 1e9:.2f} GB of weights: at batch {BATCHES[-1]} a step reads "
+            f"{BATCHES[-1] * kv / weights:.1f}x the weights in KV cache, which no batch amortizes."
+        )
+    lines.append(
+        "- Energy uses the energy table's DRAM figure (243.75 pJ/byte, DDR-class) on both presets, so the "
+        "DRAM share of decode energy is an upper bound for LPDDR5 and HBM3."
+    )
     return "\n".join(lines)
 
 
