@@ -248,7 +248,7 @@ def summary(
             f"{rows[0].context:,}, {rows[-1].time_s * 1e3:.3g} ms at {rows[-1].context:,} "
             f"({rows[-1].time_s / rows[0].time_s:.2f}x: the KV cache read every step)."
         )
-    for hardware, model, _ in PLATFORMS:
+    for _, model, _ in PLATFORMS:
         c = decoder(model)
         kv = c.kv_cache_elements(CONTEXT + 1) * 2
         weights = c.parameter_count * 2
