@@ -221,6 +221,11 @@ def energy_figure(phases: Sequence[PhaseEnergy], path: Path) -> None:
     fig.savefig(path)
 
 
+def _num(value: float) -> str:
+    """3 significant digits without an exponent."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def summary(
     batch_points: Sequence[StepPoint], context_points: Sequence[StepPoint], phases: Sequence[PhaseEnergy]
 ) -> str:
@@ -237,8 +242,9 @@ def summary(
         prefill = sum(phase.prefill_per_token_j.values()) * 1e3
         decode = sum(phase.decode_per_token_j.values()) * 1e3
         lines.append(
-            f"| {model} on `{hardware}` | {one.time_s * 1e3:.3g}, {one.energy_per_token_j * 1e3:.3g} | {where} "
-            f"| {ridge_batch(hardware):.0f} | {last.tokens_per_s:,.0f} at {last.batch} | {prefill:.3g} vs {decode:.3g} |"
+            f"| {model} on `{hardware}` | {_num(one.time_s * 1e3)}, {_num(one.energy_per_token_j * 1e3)} | {where} "
+            f"| {ridge_batch(hardware):.0f} | {last.tokens_per_s:,.0f} at {last.batch} "
+            f"| {_num(prefill)} vs {_num(decode)} |"
         )
     lines.append("")
     for hardware, model, _ in PLATFORMS:
@@ -255,7 +261,8 @@ def summary(
         lines.append(
             f"- {model}: {kv / 1e6:.0f} MB of KV cache per sequence at context {CONTEXT} ({c.kv_heads} KV heads) "
             f"against {weights / 1e9:.2f} GB of weights: at batch {BATCHES[-1]} a step reads "
-            f"{BATCHES[-1] * kv / weights:.1f}x the weights in KV cache, which no batch amortizes."
+            f"{BATCHES[-1] * kv / weights:.1f}x the weights in KV cache (the KV traffic grows with the batch, "
+            "the weights' does not)."
         )
     lines.append(
         "- Energy uses the energy table's DRAM figure (243.75 pJ/byte, DDR-class) on both presets, so the "
