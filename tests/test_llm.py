@@ -105,9 +105,13 @@ def test_generation_is_one_network_with_phase_prefixes():
     steps = [step_of(layer.name) for layer in g.network.layers]
     per_phase = len(prefill(TINY, 4).layers)
     assert steps == [k for k in range(4) for _ in range(per_phase)]
-    # A step's first projections wait for the previous phase's logits (its token).
+    # A step's first projections read its token's embedding: an input of the step.
     first = g.network.layers[per_phase]
-    assert first.inputs == ("prefill/lm_head",) and not first.independent
+    assert first.name == "step1/layers.0.self_attn.q_proj" and first.independent
+    assert g.network.layers[per_phase + 3].inputs == (
+        "step1/layers.0.self_attn.q_proj",
+        "step1/layers.0.self_attn.k_proj",
+    )
     with pytest.raises(InputError, match="prompt \\+ generate must be <= 64"):
         generation(TINY, 60, 5)
 

@@ -10,7 +10,10 @@ first): it attends over the prompt and the k - 1 tokens generated before it, plu
 The KV cache is DRAM traffic: the prefill writes the K and V projections of the prompt, each
 step writes its new token's K and V (the projection outputs, whose consumers are the attention
 products) and reads the whole cache as the B operand of its attention products. A step's first
-projections read the previous phase's logits' token (its embedding), so they wait for them.
+projections read its token's embedding, an input of the step as the prompt's is of the prefill
+(not the previous phase's logits, whose width is the vocabulary's: a transform that narrows a
+layer's outputs would otherwise narrow the next step's inputs); the array runs the phases in
+order, so a step still starts after the logits before it.
 """
 
 from __future__ import annotations
@@ -59,12 +62,9 @@ def check_generation(c: DecoderConfig, prompt: int, generate: int, batch: int) -
         )
 
 
-def _renamed(layer: Layer, prefix: str, after: str | None) -> Layer:
-    """`layer` inside its phase: names prefixed; a first projection reads the token `after`
-    (the previous phase's logits) instead of the network input."""
+def _renamed(layer: Layer, prefix: str) -> Layer:
+    """`layer` inside its phase: its name and the names of its inputs prefixed."""
     inputs = None if layer.inputs is None else tuple(prefix + name for name in layer.inputs)
-    if layer.independent and after is not None:
-        return dataclasses.replace(layer, name=prefix + layer.name, independent=False, inputs=(after,))
     return dataclasses.replace(layer, name=prefix + layer.name, inputs=inputs)
 
 
@@ -88,11 +88,6 @@ def generation(c: DecoderConfig, prompt: int, generate: int, batch: int = 1) -> 
     """The prefill of `prompt` tokens and `generate` decode steps of `batch` sequences, as one network."""
     check_generation(c, prompt, generate, batch)
     phases = [prefill(c, prompt, batch)] + [decode_step(c, prompt + k - 1, batch) for k in range(1, generate + 1)]
-    layers: list[Layer] = []
-    after: str | None = None
-    for step, phase in enumerate(phases):
-        prefix = phase_prefix(step)
-        layers += [_renamed(layer, prefix, after) for layer in phase.layers]
-        after = layers[-1].name  # the phase's logits
+    layers = [_renamed(layer, phase_prefix(step)) for step, phase in enumerate(phases) for layer in phase.layers]
     text = f"{c.name}: prefill of {prompt} tokens then {generate} decode steps, batch {batch}"
     return Generation(c, prompt, generate, batch, Network(f"{c.name}-generation", tuple(layers), text))
