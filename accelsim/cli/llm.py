@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 from accelsim.cli.common import check_parent
+from accelsim.cli.run import warn_if_long
 from accelsim.errors import InputError
 from accelsim.hardware import Accelerator, load_toml, preset
 from accelsim.metrics.generation import CLASSES, GenerationFigures, PhaseFigures
 from accelsim.metrics.report import format_si, format_table
 from accelsim.precision import Precision
-from accelsim.study.llm import DEFAULT_HARDWARE, DEFAULT_PRECISION, simulate_generation
+from accelsim.study.llm import DEFAULT_HARDWARE, DEFAULT_PRECISION, generation_network, run_generation
 from accelsim.trace import store
 from accelsim.workload.decoder import DECODERS, DecoderConfig, decoder, read_hf_config
 
@@ -66,16 +67,11 @@ def cmd_llm(args: argparse.Namespace) -> int:
             f"--prompt + --generate: must be <= {config.context:,}, the context of {config.name} "
             f"(got {args.prompt:,} + {args.generate:,})"
         )
-    run = simulate_generation(
-        config,
-        args.prompt,
-        args.generate,
-        hw,
-        batch=args.batch,
-        precision=args.precision,
-        compress=args.compress,
-        progress=not args.json,
+    net = generation_network(
+        config, args.prompt, args.generate, batch=args.batch, precision=args.precision, compress=args.compress
     )
+    warn_if_long(net, hw)
+    run = run_generation(net, config.name, args.prompt, args.generate, args.batch, hw, progress=not args.json)
     if args.trace:
         store.save(run.trace, args.trace)
     if args.json:

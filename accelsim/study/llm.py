@@ -62,12 +62,27 @@ def simulate_generation(
     decoder `config` (a DecoderConfig or a built-in's name) on `hw` (an Accelerator or a preset's
     name); InputError if prompt + generate exceeds the model's context."""
     c = decoder(config) if isinstance(config, str) else config
-    accelerator = preset(hw) if isinstance(hw, str) else hw
     net = generation_network(c, prompt, generate, batch=batch, precision=precision, compress=compress)
+    return run_generation(net, c.name, prompt, generate, batch, hw, progress=progress)
+
+
+def run_generation(
+    net: Network,
+    model: str,
+    prompt: int,
+    generate: int,
+    batch: int,
+    hw: Accelerator | str,
+    *,
+    progress: bool = False,
+) -> GenerationRun:
+    """Simulate a network built by `generation_network` (`simulate_generation` in two parts, so a
+    caller may look at the network first)."""
+    accelerator = preset(hw) if isinstance(hw, str) else hw
     steps = [step_of(layer.name) for layer in net.layers]
     trace = simulate(net, accelerator, progress=progress, layer_steps=steps)
     trace.meta["generation"] = {
-        "model": c.name,
+        "model": model,
         "prompt": prompt,
         "generate": generate,
         "batch": batch,
