@@ -33,6 +33,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "read_hf_config": ("accelsim.workload.decoder", "read_hf_config"),
     "prefill": ("accelsim.workload.decoder", "prefill"),
     "decode_step": ("accelsim.workload.decoder", "decode_step"),
+    "generation": ("accelsim.workload.generation", "generation"),
     # compression and accuracy
     "Transform": ("accelsim.compress", "Transform"),
     "Quantize": ("accelsim.compress", "Quantize"),
@@ -65,6 +66,10 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "dram_command_energy_pj": ("accelsim.metrics", "dram_command_energy_pj"),
     "dram_device": ("accelsim.dram_devices", "dram_device"),
     "network_intensity": ("accelsim.intensity", "network_intensity"),
+    "generation_figures": ("accelsim.metrics.generation", "generation_figures"),
+    "EnergyBreakdown": ("accelsim.metrics.energy", "EnergyBreakdown"),
+    "simulate_generation": ("accelsim.study.llm", "simulate_generation"),
+    "GenerationRun": ("accelsim.study.llm", "GenerationRun"),
     # studies
     "Configuration": ("accelsim.study.evaluate", "Configuration"),
     "Evaluation": ("accelsim.study.evaluate", "Evaluation"),

@@ -461,6 +461,67 @@ def tpu_v1() -> Accelerator:
     )
 
 
+#: edge-llm: a phone-class NPU, Arm Ethos-N77's compute and SRAM (WikiChip, "Ethos - Arm
+#: Holdings": 2048 INT8 MACs = 4,096 OPs/clk, 4.096 INT8 TOPS and 1.024 INT16 TOPS, so 1 GHz;
+#: up to 4 MiB SRAM) beside LPDDR5-6400 on a 64-bit bus (JEDEC JESD209-5: 6400 MT/s x 8 bytes
+#: = 51.2 GB/s). 512 lanes do 4 INT8 or INT4 MACs, or one 16/32-bit MAC, per cycle (the 16-bit
+#: rate is Ethos-N77's INT16 rate; FP16, BF16 and FP32 run at it, an assumption: the chip has
+#: no float format).
+EDGE_LLM_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=4, int4=4)
+EDGE_LLM_SRAM_BYTES = 4 * 1024 * 1024
+EDGE_LLM_DRAM_BYTES_PER_S = 6400e6 * 8
+
+
+def edge_llm() -> Accelerator:
+    """A phone-class NPU (Ethos-N77-class array and SRAM, LPDDR5-6400 x64): 4.1 INT8 TOPS at
+    1 GHz, 51.2 GB/s. Its 4 MiB of SRAM is split here 2 MiB weights, 1.5 MiB activations,
+    0.5 MiB accumulators (Ethos-N shares its SRAM; accelsim's buffers are fixed per run)."""
+    mib = 1024 * 1024
+    split = {"weight": 2 * mib, "activation": 3 * mib // 2, "output": mib // 2}
+    return Accelerator(
+        name="edge-llm",
+        clock_hz=1e9,
+        mac_array=MacArray(lanes=512, pack=EDGE_LLM_PACK),
+        buffers=_split_buffers(split),
+        dram=Dram(bandwidth_bytes_per_s=EDGE_LLM_DRAM_BYTES_PER_S),
+        static_power_w=0.0,
+    )
+
+
+#: datacenter-llm: NVIDIA H100 SXM5's throughput and memories (NVIDIA H100 datasheet and Hopper
+#: whitepaper: 528 tensor cores at 1.83 GHz, 989.4 dense FP16/BF16 TFLOPS, 1,978.9 dense INT8
+#: TOPS, 494.7 TF32 TFLOPS; 3.35 TB/s HBM3; 50 MB L2; 33,792 KB of registers). 135,168 lanes
+#: x the scalable pack (2 FP16, 4 INT8, 1 FP32 MACs a lane) at 1.83 GHz give exactly those
+#: rates. An ideal GEMM engine of that throughput: tensor cores are many small arrays, not one.
+DATACENTER_LLM_LANES = 135_168
+DATACENTER_LLM_L2_BYTES = 50 * 1000 * 1000
+DATACENTER_LLM_REGISTER_BYTES = 33_792 * 1024
+
+
+def datacenter_llm() -> Accelerator:
+    """An H100-SXM5-class accelerator: 989 FP16 TFLOPS at 1.83 GHz, 3.35 TB/s HBM3, the 50 MB
+    L2 split evenly between weights and activations, the register file as accumulators."""
+    half = DATACENTER_LLM_L2_BYTES // 2
+    split = {"weight": half, "activation": half, "output": DATACENTER_LLM_REGISTER_BYTES}
+    return Accelerator(
+        name="datacenter-llm",
+        clock_hz=1.83e9,
+        mac_array=MacArray(lanes=DATACENTER_LLM_LANES),
+        buffers=_split_buffers(split),
+        dram=Dram(bandwidth_bytes_per_s=3.35e12),
+        static_power_w=0.0,
+    )
+
+
+def _split_buffers(capacity: dict[str, int]) -> Buffers:
+    """Buffers of these capacities (bytes by weight, activation, output), each at the access
+    energy of its size."""
+    return Buffers(
+        **{f"{name}_bytes": size for name, size in capacity.items()},
+        **{f"{name}_energy_pj_per_byte": sram_energy_pj_per_byte(size) for name, size in capacity.items()},
+    )
+
+
 def _nvdla_preset(macs: int) -> Callable[[], Accelerator]:
     def make() -> Accelerator:
         return nvdla(macs)
@@ -477,6 +538,8 @@ PRESETS = {
     **{f"nvdla-{macs}": _nvdla_preset(macs) for macs in NVDLA_PRIMER_CONFIGS},
     "eyeriss": eyeriss,
     "tpu-v1": tpu_v1,
+    "edge-llm": edge_llm,
+    "datacenter-llm": datacenter_llm,
 }
 
 

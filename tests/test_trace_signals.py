@@ -62,7 +62,7 @@ def test_declarations_are_consistent():
     names = [spec.name for spec in signals.DISPLAY_ORDER]
     assert len(names) == len(set(names))
     assert set(signals.SIGNALS) <= set(signals.DISPLAY_ORDER)
-    extra = [signals.DRAM_TRANSFER, *signals.BANKED_DRAM_SIGNALS]
+    extra = [signals.DRAM_TRANSFER, *signals.BANKED_DRAM_SIGNALS, *signals.GENERATION_SIGNALS]
     assert [s for s in signals.DISPLAY_ORDER if s not in signals.SIGNALS] == extra
     assert TRANSFER_SIGNAL == signals.DRAM_TRANSFER.name
     for spec in signals.DISPLAY_ORDER:

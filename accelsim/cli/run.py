@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     net = network_of(args)
     carbon_model = carbon_model_of(args)
     check_parent("--trace", args.trace)
-    _warn_if_long(net, hw)
+    warn_if_long(net, hw)
     trace = simulate(net, hw, progress=not args.json)
     summary = summarize(trace, accuracy=args.accuracy)
     if args.trace:
@@ -109,7 +109,7 @@ TILES_PER_S = 20_000
 LONG_RUN_STEPS = 2_000_000
 
 
-def _warn_if_long(net: Network, hw: Accelerator) -> None:
+def warn_if_long(net: Network, hw: Accelerator) -> None:
     """Say up front when a legal run will take minutes (its progress bar follows)."""
     steps = sum(plan_layer(layer, hw).step_count for layer in net.layers)
     if steps > LONG_RUN_STEPS:

@@ -10,8 +10,9 @@ from typing import Any
 from accelsim.cli.common import Parser, accuracy_fraction, add_carbon_options, carbon_model_of
 from accelsim.cli.run import print_summary
 from accelsim.metrics import dram_commands, summarize, tile_figures
+from accelsim.metrics.generation import step_spans
 from accelsim.metrics.report import format_table
-from accelsim.trace import listing, store
+from accelsim.trace import listing, signals, store
 from accelsim.trace.trace import Trace
 from accelsim.workload.provenance import provenance_text, steps_from_json
 
@@ -78,7 +79,29 @@ def cmd_trace_info(args: argparse.Namespace) -> int:
     ]
     print()
     print(format_table(rows, ["signal", "unit", "intervals", "states", "description"], text_columns=(0, 1, 3, 4)))
+    if signals.STEP.name in trace.specs:
+        print()
+        print(_generation_info(trace))
     return 0
+
+
+def _generation_info(trace: Trace) -> str:
+    """Where a generation's prefill ends and each decode step starts, and how long each takes."""
+    spans = step_spans(trace)
+    clock = trace.meta["clock_hz"]
+    prefill_end = spans[0][2]
+    head = f"generation  prefill ends at cycle {prefill_end:,} ({prefill_end / clock * 1e3:.6g} ms)"
+    info = trace.meta.get("generation")
+    if info:
+        head += f"; prompt {info['prompt']:,}, {info['generate']:,} decode steps, batch {info['batch']}"
+    rows = [
+        [str(k), f"{start:,}", f"{end - start:,}", f"{(end - start) / clock * 1e3:.6g}"]
+        for k, start, end in spans
+        if k > 0
+    ]
+    if not rows:
+        return head
+    return head + "\n" + format_table(rows, ["step", "start cycle", "cycles", "ms"])
 
 
 def cmd_trace_show(args: argparse.Namespace) -> int:

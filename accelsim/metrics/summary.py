@@ -128,12 +128,10 @@ class Summary:
 def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
     """Every figure of the run, from the trace and the hardware description it carries."""
     hw = hardware_of(trace)
-    transfers = trace.transfers
-    is_write = transfers["kind"] == WRITE_KIND
+    reads, writes = _bytes_per_layer(trace)
     layers = []
     for i, (meta, (start, stop)) in enumerate(zip(trace.meta["layers"], layer_spans(trace))):
         precision = Precision.parse(meta["mac_precision"])
-        mine = transfers["layer"] == i
         counts = ActivityCounts.from_counters(trace.meta["counters"][i], precision, stop - start)
         compulsory = meta["compulsory_bytes"]
         layers.append(
@@ -145,8 +143,8 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 peak_macs_per_cycle=hw.mac_array.macs_per_cycle(precision),
                 state_cycles=state_cycles(trace, start, stop),
                 bus_busy_cycles=bus_busy_cycles(trace, start, stop),
-                dram_read_bytes=int(np.sum(transfers["payload_bytes"][mine & ~is_write])),
-                dram_write_bytes=int(np.sum(transfers["payload_bytes"][mine & is_write])),
+                dram_read_bytes=int(reads[i]),
+                dram_write_bytes=int(writes[i]),
                 energy=energy_breakdown(counts, hw),
                 # Traces written before sparsity existed perform every MAC.
                 bound=layer_bound(meta.get("performed_macs", meta["macs"]), compulsory, precision, hw),
@@ -158,6 +156,19 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
     efficiency = Efficiency(total.energy.total_j, total.latency_s, total.macs, accuracy)
     provenance = tuple(step.text for step in steps_from_json(trace.meta.get("provenance", ())))
     return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency, provenance)
+
+
+def _bytes_per_layer(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
+    """DRAM payload bytes read and written per layer, in one pass over the transfer table (a
+    generation has tens of thousands of layers: one mask per layer would be quadratic)."""
+    transfers, count = trace.transfers, len(trace.meta["layers"])
+    is_write = transfers["kind"] == WRITE_KIND
+    out = []
+    for rows in (~is_write, is_write):
+        sums = np.zeros(count, dtype=np.int64)
+        np.add.at(sums, transfers["layer"][rows], transfers["payload_bytes"][rows])
+        out.append(sums)
+    return out[0], out[1]
 
 
 def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:

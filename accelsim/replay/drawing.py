@@ -17,9 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, StepPatch
 from matplotlib.ticker import EngFormatter
 
-from accelsim.metrics import layer_spans, summarize
+from accelsim.metrics import hardware_of, layer_spans, state_cycles, summarize
+from accelsim.metrics.generation import generation_figures, step_spans
 from accelsim.metrics.report import format_si
 from accelsim.plots import BUS_STYLE, STATE_STYLE
+from accelsim.precision import Precision
 from accelsim.replay.model import (
     StateFractions,
     aggregate,
@@ -29,6 +31,7 @@ from accelsim.replay.model import (
     time_unit,
     value_fractions,
 )
+from accelsim.trace import signals
 from accelsim.trace.listing import check_window
 from accelsim.trace.trace import Trace
 
@@ -108,9 +111,16 @@ class Steps:
         return patches
 
 
+def _is_generation(trace: Trace) -> bool:
+    return signals.STEP.name in trace.specs
+
+
 def layer_lines(ax: Axes, trace: Trace, scale: Callable[[np.ndarray], np.ndarray]) -> None:
-    """Faint vertical lines where each layer starts."""
-    starts = np.array([a for a, _ in layer_spans(trace)[1:]], dtype=np.int64)
+    """Faint vertical lines where each layer starts (a generation: where each phase starts)."""
+    if _is_generation(trace):
+        starts = np.array([s for _, s, _ in step_spans(trace)[1:]], dtype=np.int64)
+    else:
+        starts = np.array([a for a, _ in layer_spans(trace)[1:]], dtype=np.int64)
     if len(starts):
         ax.vlines(scale(starts), 0, 1, transform=ax.get_xaxis_transform(), color="0.35", lw=0.5, alpha=0.35, zorder=3)
 
@@ -207,7 +217,7 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
     ax_state.text(
         1.0,
         1.02,
-        "grey lines: layer boundaries",
+        "grey lines: " + ("decode step starts" if _is_generation(trace) else "layer boundaries"),
         transform=ax_state.transAxes,
         ha="right",
         va="bottom",
@@ -215,21 +225,56 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
         color="0.35",
     )
 
-    # (d) where each layer's cycles went
-    summary = summarize(trace)
-    _layer_bars(ax_layers, summary.layers)
+    # (d) where each layer's (a generation: each phase's) cycles went
+    if _is_generation(trace):
+        network, hardware, utilization, energy_j = _phase_bars(ax_layers, trace)
+    else:
+        summary = summarize(trace)
+        _layer_bars(ax_layers, summary.layers)
+        network, hardware = summary.network, summary.hardware
+        utilization, energy_j = summary.total.mac_utilization, summary.total.energy.total_j
 
-    total = summary.total
     span = "" if (lo, hi) == (0, trace.end_cycle) else f"  (time panels: cycles {lo:,}–{hi:,})"
     fig.suptitle(
-        f"{summary.network} on {summary.hardware}: {trace.end_cycle:,} cycles = {format_si(total.latency_s, 's')} "
-        f"at {format_si(clock, 'Hz')}  ·  MAC utilization {100 * total.mac_utilization:.1f}%  ·  "
-        f"energy {format_si(total.energy.total_j, 'J')}{span}",
+        f"{network} on {hardware}: {trace.end_cycle:,} cycles = {format_si(trace.end_cycle / clock, 's')} "
+        f"at {format_si(clock, 'Hz')}  ·  MAC utilization {100 * utilization:.1f}%  ·  "
+        f"energy {format_si(energy_j, 'J')}{span}",
         fontsize=14,
         fontweight="bold",
     )
     fig.savefig(path, dpi=100)
     return path
+
+
+def _phase_bars(ax: Axes, trace: Trace) -> tuple[str, str, float, float]:
+    """A generation's cycles per phase (prefill, each decode step) by MAC-array state; returns
+    the title's network, hardware, MAC utilization and energy."""
+    spans = step_spans(trace)
+    names = ["prefill" if k == 0 else f"step {k}" for k, _, _ in spans]
+    cycles = [state_cycles(trace, start, end) for _, start, end in spans]
+    position = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    handles = []
+    for state, (color, label) in STATE_STYLE.items():
+        heights = np.array([c.get(state, 0) for c in cycles], dtype=float)
+        handles.append(ax.bar(position, heights, bottom=bottom, color=color, label=label, width=0.8))
+        bottom += heights
+    every = max(1, len(names) // 24)  # at most about 24 labels
+    ax.set_xticks(position[::every])
+    ax.set_xticklabels(names[::every], rotation=60 if len(names) > 12 else 0, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.08)
+    ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
+    ax.set_ylabel("cycles")
+    ax.set_title("Cycles per phase by MAC array state: the prefill, then each decode step", loc="left")
+    legend(ax, handles[::-1], "MAC array state")
+    figures = generation_figures(trace)
+    phases = [p for p in (figures.prefill, figures.decode) if p is not None]
+    hw = hardware_of(trace)
+    precision = Precision.parse(trace.meta["layers"][0]["mac_precision"])
+    macs = sum(p.macs for p in phases)
+    utilization = macs / (trace.end_cycle * hw.mac_array.macs_per_cycle(precision)) if trace.end_cycle else 0.0
+    return trace.meta["network"]["name"], hw.name, utilization, sum(p.energy.total_j for p in phases)
 
 
 def _layer_bars(ax: Axes, layers: Sequence[Any]) -> None:

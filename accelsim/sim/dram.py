@@ -12,9 +12,7 @@ The queue holds requests waiting for the bus; a requester that finds it full wai
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
-from fractions import Fraction
 
 import numpy as np
 import simpy
@@ -60,7 +58,11 @@ class DramController:
         self.bus_signal = recorder[signals.DRAM_BUS.name]
         self.queue_signal = recorder[signals.DRAM_QUEUE.name]
         self.table = TableRecorder(TRANSFER_COLUMNS)
-        self._bus_free = Fraction(0)  # exact time the bus finishes its current transfer
+        # Exact time in integers: units of 1 / p cycles where bytes_per_cycle = p / q, so a transfer
+        # of n bytes lasts n * q units (Fraction arithmetic per request was a tenth of a run).
+        self._units_per_cycle = self.bytes_per_cycle.numerator
+        self._units_per_byte = self.bytes_per_cycle.denominator
+        self._bus_free = 0  # when the bus finishes its current transfer, in those units
         self._busy_until = 0  # first cycle after the last busy cycle recorded
         env.process(self._bus())
 
@@ -78,10 +80,11 @@ class DramController:
             req = yield self.queue.get()
             assert isinstance(req, Request)
             self.queue_signal.set(env.now, len(self.queue.items))
-            start = max(Fraction(env.now), self._bus_free)
-            end = start + Fraction(req.bus_bytes) / self.bytes_per_cycle
+            per_cycle = self._units_per_cycle
+            start = max(env.now * per_cycle, self._bus_free)
+            end = start + req.bus_bytes * self._units_per_byte
             self._bus_free = end
-            first, after = math.floor(start), math.ceil(end)
+            first, after = start // per_cycle, -(-end // per_cycle)
             if first >= self._busy_until:
                 self.bus_signal.set(self._busy_until, _IDLE)
             # A cycle shared by two transfers shows the later one.
@@ -103,7 +106,7 @@ class DramController:
             )
             env.timeout(done_cycle - env.now).callbacks.append(lambda _, ev=req.done: ev.succeed())
             # The next transfer may start inside the cycle this one ends in.
-            wait = math.floor(end) - env.now
+            wait = end // per_cycle - env.now
             if wait > 0:
                 yield env.timeout(wait)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ from tqdm import tqdm
 
 from accelsim.hardware import Accelerator
 from accelsim.sim import dram, dram_select, mac_array, scheduler
-from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
+from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps
+from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.signals import LAYER, SignalSpec
 from accelsim.trace.trace import Trace
@@ -35,18 +37,24 @@ def plan_network(network: Network, hw: Accelerator) -> list[TilePlan]:
     return [work.plan for work in schedule_network(network, hw)]
 
 
-def _retains_output(network: Network, i: int, work: scheduler.LayerWork, hw: Accelerator) -> bool:
+def _retains_output(
+    network: Network,
+    i: int,
+    work: scheduler.LayerWork,
+    hw: Accelerator,
+    producers: tuple[tuple[int, ...], ...],
+    consumers: list[list[int]],
+) -> bool:
     """Whether layer i's output can stay in the activation buffer for layer i + 1.
 
     Only when the next layer is its one consumer and reads nothing else, the tensor is exactly
     the next layer's input at the same precision, and it fits beside what layer i itself holds
     in the activation buffer (its own input if retained, else its tile slots)."""
-    layers, producers = network.layers, network.producers()
+    layers = network.layers
     if not hw.buffers.retain_activations or i + 1 >= len(layers):
         return False
-    consumers = [j for j, p in enumerate(producers) if i in p]
     layer, nxt = layers[i], layers[i + 1]
-    if consumers != [i + 1] or producers[i + 1] != (i,):
+    if consumers[i] != [i + 1] or producers[i + 1] != (i,):
         return False
     if nxt.input_tensor_elements != layer.output_elements or nxt.activation_precision != layer.activation_precision:
         return False
@@ -64,11 +72,16 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     """Plan every layer and decide which outputs stay on chip, in execution order."""
     works: list[scheduler.LayerWork] = []
     producers = network.producers()
+    consumers: list[list[int]] = [[] for _ in producers]
+    for j, sources in enumerate(producers):
+        for i in dict.fromkeys(sources):  # a layer may read one producer twice (GPT-2's fused QKV)
+            consumers[i].append(j)
     on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
         plan = plan_layer(layer, hw, on_chip_bytes > 0)
-        work = scheduler.LayerWork(plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False)
-        work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw))
+        work = scheduler.LayerWork(plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False)
+        retains = _retains_output(network, i, work, hw, producers, consumers)
+        work = dataclasses.replace(work, output_on_chip=retains)
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
     return works
@@ -131,11 +144,20 @@ def _before_end(starts: np.ndarray, values: np.ndarray, end: int) -> tuple[np.nd
     return starts[:keep], values[:keep]
 
 
-def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Trace:
-    """Run `network` on `hw` and return its complete per-cycle trace."""
+def simulate(
+    network: Network, hw: Accelerator, *, progress: bool = False, layer_steps: Sequence[int] | None = None
+) -> Trace:
+    """Run `network` on `hw` and return its complete per-cycle trace.
+
+    `layer_steps` (a generation: 0 for each prefill layer, k for each layer of decode step k)
+    adds the `step` signal, recorded as the array starts each layer."""
     work = tuple(schedule_network(network, hw))
-    env = simpy.Environment()
     specs = signal_specs(hw)
+    if layer_steps is not None:
+        if len(layer_steps) != len(work):
+            raise ValueError(f"layer_steps: {len(layer_steps)} values for {len(work)} layers")
+        specs = (*specs, signals.STEP)
+    env = simpy.Environment()
     recorder = Recorder(specs)
     controller = dram_select.make_controller(env, hw, recorder, network, work)
     array = mac_array.make_array(env, hw, recorder)
@@ -144,7 +166,14 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
         total=total_steps, unit="tile", desc=network.name, disable=not progress or total_steps < _PROGRESS_MIN_STEPS
     )
     sched = scheduler.TileScheduler(
-        env, hw, recorder, controller, array, work, on_step=bar.update if not bar.disable else None
+        env,
+        hw,
+        recorder,
+        controller,
+        array,
+        work,
+        on_step=bar.update if not bar.disable else None,
+        layer_steps=None if layer_steps is None else tuple(layer_steps),
     )
     done = sched.start()
     env.run(until=done)

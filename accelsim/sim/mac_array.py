@@ -57,6 +57,7 @@ class MacArrayUnit:
         self.lanes = hw.mac_array.lanes
         self.pack = hw.mac_array.pack
         self.overhead_cycles = hw.mac_array.tile_overhead_cycles
+        self._packs: dict[Precision, int] = {}
         self.state = recorder[signals.MAC_STATE.name]
         self.busy_lanes = recorder[signals.MAC_BUSY_LANES.name]
         self.macs = recorder[signals.MAC_MACS.name]
@@ -67,7 +68,9 @@ class MacArrayUnit:
     def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
         """Perform the step's MACs; the array marks itself BUSY."""
         now = self.env.now
-        pack = int(self.pack[precision])
+        pack = self._packs.get(precision)
+        if pack is None:
+            pack = self._packs[precision] = int(self.pack[precision])
         per_cycle = self.lanes * pack
         full, rem = divmod(step.macs, per_cycle)
         self.set_state(MacState.BUSY)

@@ -88,6 +88,8 @@ class TileScheduler:
     array: MacArrayUnit
     layers: tuple[LayerWork, ...]
     on_step: Callable[[], None] | None = None
+    #: Per layer, the generation step it belongs to (the `step` signal); None: not recorded.
+    layer_steps: tuple[int, ...] | None = None
     counters: list[dict[str, int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,8 @@ class TileScheduler:
         self.layer_started = [env.event() for _ in self.layers]
         self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
         self.write_queue = simpy.Store(env)
+        self._counts_of: dict[int, dict[str, int]] = {}
+        self._counted: list[tuple[Step, ...]] = []
 
     def start(self) -> simpy.Event:
         self.env.process(self._loader(weights=True))
@@ -165,9 +169,12 @@ class TileScheduler:
     def _compute(self) -> Generator[simpy.Event, object, None]:
         env, array = self.env, self.array
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
+        steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
+            if steps is not None and step_sig is not None:
+                step_sig.set(env.now, steps[li])
             self.layer_started[li].succeed()
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
@@ -181,7 +188,6 @@ class TileScheduler:
                 if step.a_bytes:
                     yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
                 yield from array.compute(step, work.precision)
-                self._count_step(counter, step)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
                     self.w_slots.put(1)
@@ -195,10 +201,26 @@ class TileScheduler:
                         self.write_queue.put((li, step))
                 if self.on_step is not None:
                     self.on_step()
+            for name, count in self._array_counts(work.steps).items():
+                counter[name] += count
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
         array.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
+
+    def _array_counts(self, steps: tuple[Step, ...]) -> dict[str, int]:
+        """What the array's work on these steps adds to a layer's counters: a sum over the steps
+        that no timing changes, so each step list (shared by layers of one shape) is summed once
+        and added when its layer ends, instead of five counter updates per step."""
+        counts = self._counts_of.get(id(steps))
+        if counts is None:
+            counts = dict.fromkeys(("macs", "sram_weight_read_bytes", "sram_activation_read_bytes"), 0)
+            counts |= dict.fromkeys(("sram_output_write_bytes", "sram_output_read_bytes"), 0)
+            for step in steps:
+                self._count_step(counts, step)
+            self._counts_of[id(steps)] = counts
+            self._counted.append(steps)  # keeps the id valid for the run
+        return counts
 
     @staticmethod
     def _count_step(counter: dict[str, int], step: Step) -> None:

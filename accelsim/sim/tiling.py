@@ -344,10 +344,32 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
             f"{MAX_TILE_STEPS:,}: days of simulation); use larger buffers or a smaller layer"
         )
     # Plans depend on shape and precision only: identical blocks of a network share one search.
-    plan = _plan_shape(dataclasses.replace(layer, name="", independent=False, inputs=None), hw, input_on_chip)
+    plan = _plan_shape(_shape_of(layer), hw, input_on_chip)
     if plan is None:
         raise ConfigError(_too_small(layer, hw))
     return dataclasses.replace(plan, layer=layer, skip_zeros=skips_zero_weights(layer, hw))
+
+
+def _shape_of(layer: Layer) -> Layer:
+    """The layer without what no plan depends on (its name and where its input comes from)."""
+    return dataclasses.replace(layer, name="", independent=False, inputs=None)
+
+
+#: Plans of at most this many steps keep their step list for the next layer of their shape.
+_SHARED_STEPS_MAX = 1 << 14
+
+
+def plan_steps(plan: TilePlan) -> tuple[Step, ...]:
+    """The plan's steps as a tuple; small plans share one tuple per shape, so the decode steps of a
+    generation, which repeat every projection, build each list once."""
+    if plan.step_count > _SHARED_STEPS_MAX:
+        return tuple(plan.steps())
+    return _shared_steps(dataclasses.replace(plan, layer=_shape_of(plan.layer)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_steps(plan: TilePlan) -> tuple[Step, ...]:
+    return tuple(plan.steps())
 
 
 def clear_plan_cache() -> None:
@@ -356,6 +378,7 @@ def clear_plan_cache() -> None:
     from accelsim.sim.mac_array import fold_profile_cache_clear
 
     _plan_shape.cache_clear()
+    _shared_steps.cache_clear()
     _m_tiling.cache_clear()
     fold_profile_cache_clear()
 

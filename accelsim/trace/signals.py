@@ -133,6 +133,10 @@ BUF_OUTPUT = SignalSpec(
 # The schedule is the "Layers" track of timeline exports and part of every transfer's name.
 LAYER = SignalSpec("layer", "index", "layer the MAC array works on", kind=INDEX, group=_SCHEDULE, own_track=False)
 TILE = SignalSpec("tile", "index", "tile step within the layer", kind=INDEX, group=_SCHEDULE, own_track=False)
+#: Recorded by generation runs only (`accelsim llm`): 0 during the prefill, k during decode step k.
+STEP = SignalSpec(
+    "step", "index", "generation phase: 0 prefill, k decode step k", kind=INDEX, group=_SCHEDULE, own_track=False
+)
 
 #: Derived by exports from the transfer table: the transfer holding the bus (`read_weight_L3_t12`).
 DRAM_TRANSFER = SignalSpec(
@@ -156,14 +160,18 @@ SIGNALS = (
 #: What a banked-DRAM run records after SIGNALS.
 BANKED_DRAM_SIGNALS = (DRAM_ROW, DRAM_REFRESH)
 
+#: Recorded by some runs only, after SIGNALS: the phase of a generation.
+GENERATION_SIGNALS = (STEP,)
+
 #: Recorded and derived signals in display order (waveform viewers): the transfer beside the bus,
-#: the banked DRAM's signals after the queue.
+#: the banked DRAM's signals after the queue, a generation's step last.
 DISPLAY_ORDER = (
     *SIGNALS[: SIGNALS.index(DRAM_BUS) + 1],
     DRAM_TRANSFER,
     *SIGNALS[SIGNALS.index(DRAM_BUS) + 1 : SIGNALS.index(DRAM_QUEUE) + 1],
     *BANKED_DRAM_SIGNALS,
     *SIGNALS[SIGNALS.index(DRAM_QUEUE) + 1 :],
+    *GENERATION_SIGNALS,
 )
 
 BY_NAME = {spec.name: spec for spec in DISPLAY_ORDER}

@@ -553,10 +553,12 @@ class Network:
             raise LayerError(f"network {self.name}: layer names are not unique")
         if not all(isinstance(step, ProvenanceStep) for step in self.provenance):
             raise LayerError(f"network {self.name}: provenance must be ProvenanceStep records")
-        for i, layer in enumerate(self.layers):
+        earlier: set[str] = set()  # a set, not names[:i]: a generation has tens of thousands of layers
+        for layer in self.layers:
             for source in layer.inputs or ():
-                if source not in names[:i]:
+                if source not in earlier:
                     raise LayerError(f"layer {layer.name}: inputs: {source!r} is not an earlier layer of {self.name}")
+            earlier.add(layer.name)
 
     def producers(self) -> tuple[tuple[int, ...], ...]:
         """Per layer, the indices of the layers whose outputs it reads (empty: network input)."""
