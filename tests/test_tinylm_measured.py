@@ -166,3 +166,22 @@ def test_pipeline_text_round_trips():
         parse_steps("quantize(4)")
     with pytest.raises(InputError, match="wq: bits must be"):
         parse_steps("wq(bits=5)")
+
+
+def test_the_provider_measures_transforms_named_like_accelsim_methods(lab):
+    from types import SimpleNamespace
+
+    from accelsim.compress.tinylm.provider import MeasuredPerplexity
+
+    provider = MeasuredPerplexity(lab)
+    wq = SimpleNamespace(method="wq", bits=4, group=32, sym=False, algo="gptq", layers=None)
+    heads = SimpleNamespace(method="heads", ratio=0.5, layers=None)
+    speculative = SimpleNamespace(method="speculative", k=4, acceptance=0.7)
+    got = provider.estimate("tinylm", [wq, heads, speculative])
+    want = lab.measure([qt.WeightQuant(4, 32, False, "gptq"), pr.HeadPrune(1)])
+    assert got == want and got.kind == "measured"
+    assert provider.estimate("tinylm", "kv(4)") == lab.measure([qt.KVQuant(4)])
+    with pytest.raises(InputError, match="llama-2-7b is not measured here"):
+        provider.estimate("llama-2-7b", [wq])
+    with pytest.raises(InputError, match="no measurement for lowrank"):
+        provider.estimate("tinylm", [SimpleNamespace(method="lowrank")])

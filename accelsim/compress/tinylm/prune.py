@@ -115,12 +115,12 @@ def prune_heads(params: tm.Params, spec: HeadPrune, head_dim: int) -> tm.Params:
 
 
 def prune_channels(params: tm.Params, spec: ChannelPrune) -> tm.Params:
-    """A copy with `spec.fraction` of every block's MLP channels removed (rounded down)."""
+    """A copy with `spec.fraction` of every block's MLP channels removed (round(width x (1 - fraction)) kept)."""
     out = dict(params)
     for i in range(tm.layer_count(params)):
         p = f"layers.{i}."
         up, down = params[p + "mlp.c_fc.weight"], params[p + "mlp.c_proj.weight"]
-        drop = int(spec.fraction * up.shape[1])
+        drop = up.shape[1] - round(up.shape[1] * (1 - spec.fraction))  # as the simulated `mlp(ratio)` keeps
         score = np.linalg.norm(up, axis=0) * np.linalg.norm(down, axis=1)
         kept = np.sort(np.argsort(score, kind="stable")[drop:])
         out[p + "mlp.c_fc.weight"], out[p + "mlp.c_fc.bias"] = up[:, kept], params[p + "mlp.c_fc.bias"][kept]
