@@ -54,7 +54,11 @@ def main() -> None:
     lab = TinyLMLab(eval_bytes=args.eval_bytes)
     began = time.perf_counter()
     trained = tr.trained(lab.config, lab.settings, "stdlib", lab.cache_dir)
-    origin = f"trained in {trained.seconds:.1f} s" if trained.seconds else "loaded from the cache"
+    origin = (
+        f"trained in {trained.seconds:.1f} s wall, {trained.cpu_seconds:.1f} s of CPU"
+        if trained.seconds
+        else "loaded from the cache"
+    )
     print(f"tinylm: {origin}")
     rows = []
     for label, steps in ROWS:

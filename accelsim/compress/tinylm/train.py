@@ -48,13 +48,15 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """Weights with the configuration and corpus they came from; `seconds` is the training time
-    on this machine when trained now (0.0 when loaded from the cache)."""
+    """Weights with the configuration and corpus they came from; when trained now, `seconds` is
+    the wall time and `cpu_seconds` the processor time it took on this machine (both 0.0 when
+    loaded from the cache): on a shared machine the two differ."""
 
     config: tm.TinyLMConfig
     params: tm.Params
     corpus: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 def windows(data: np.ndarray, length: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -171,11 +173,11 @@ def trained(
     if path.exists():
         with np.load(path, allow_pickle=False) as data:
             return TrainedModel(config, {k: data[k] for k in data.files}, corpus)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     params = train(config, load_corpus(corpus).train, settings)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp.npz")
     np.savez(temporary, **params)
     temporary.replace(path)
-    return TrainedModel(config, params, corpus, seconds)
+    return TrainedModel(config, params, corpus, seconds, cpu)
