@@ -61,6 +61,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "TinyLMLab": ("accelsim.compress.tinylm", "TinyLMLab"),
     "TinyLMConfig": ("accelsim.compress.tinylm", "TinyLMConfig"),
     "tinylm_perplexity": ("accelsim.compress.tinylm", "tinylm_perplexity"),
+    "tinylm_acceptance_rate": ("accelsim.compress.tinylm", "tinylm_acceptance_rate"),
     "MeasuredPerplexity": ("accelsim.compress.tinylm", "MeasuredPerplexity"),
     # simulation, traces, figures
     "simulate": ("accelsim.sim.engine", "simulate"),

@@ -138,6 +138,9 @@ def test_speculative_measurement_reports_acceptance(lab):
     result, same = lab.speculative(k=3, draft=DRAFT, prompts=2, prompt_bytes=8, new_tokens=24)
     assert len(result.tokens) == 48 and result.accepted + result.rounds == 48
     assert isinstance(same, bool)
+    from accelsim.compress.tinylm import tinylm_acceptance_rate
+
+    assert tinylm_acceptance_rate(3, lab, DRAFT) == pytest.approx(lab.speculative(k=3, draft=DRAFT)[0].acceptance_rate)
 
 
 def test_merged_and_unmerged_lora_give_the_same_logits(lab):

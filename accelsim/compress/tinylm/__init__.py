@@ -11,7 +11,13 @@
   measured-perplexity provider.
 """
 
-from accelsim.compress.tinylm.measure import Perplexity, TinyLMLab, parse_steps, tinylm_perplexity
+from accelsim.compress.tinylm.measure import (
+    Perplexity,
+    TinyLMLab,
+    parse_steps,
+    tinylm_acceptance_rate,
+    tinylm_perplexity,
+)
 from accelsim.compress.tinylm.model import TinyLMConfig
 from accelsim.compress.tinylm.provider import MeasuredPerplexity
 from accelsim.compress.tinylm.train import TrainSettings
@@ -23,5 +29,6 @@ __all__ = [
     "TinyLMLab",
     "TrainSettings",
     "parse_steps",
+    "tinylm_acceptance_rate",
     "tinylm_perplexity",
 ]

@@ -136,10 +136,13 @@ class TinyLMLab:
     # --- speculative decoding and LoRA ------------------------------------------------------------
 
     def speculative(
-        self, k: int = 4, draft: tm.TinyLMConfig = DRAFT, prompts: int = 4, prompt_bytes: int = 32, new_tokens: int = 64
+        self, k: int = 4, draft: tm.TinyLMConfig = DRAFT, prompts: int = 4, prompt_bytes: int = 0, new_tokens: int = 0
     ) -> tuple[sp.SpeculativeResult, bool]:
-        """Speculative decoding of held-out prompts with a draft trained like the target; the
-        rounds summed over the prompts, and whether every output equalled greedy decoding."""
+        """Speculative decoding of `prompts` held-out prompts (evenly spaced; `prompt_bytes`
+        default a quarter of the context, `new_tokens` half of it) with a draft trained like the
+        target; the rounds summed over the prompts, and whether every output equalled greedy."""
+        prompt_bytes = prompt_bytes or self.config.context // 4
+        new_tokens = new_tokens or self.config.context // 2
         target = sp.Decoder(self.model(), self.config.head_dim)
         small = sp.Decoder(self.model(draft), draft.head_dim)
         data = load_corpus("stdlib").heldout
@@ -245,3 +248,10 @@ def describe(step: Step) -> str:
 def tinylm_perplexity(description: str = "", lab: TinyLMLab | None = None) -> Perplexity:
     """Measured held-out perplexity of tinylm after the pipeline `description` (text form)."""
     return (lab or TinyLMLab()).measure(parse_steps(description))
+
+
+def tinylm_acceptance_rate(k: int = 4, lab: TinyLMLab | None = None, draft: tm.TinyLMConfig = DRAFT) -> float:
+    """Measured per-proposal acceptance rate of greedy speculative decoding of tinylm with the
+    `draft` tinylm and `k` proposals per round: the `acceptance` the simulated
+    `speculative(draft, k, acceptance)` step takes."""
+    return (lab or TinyLMLab()).speculative(k=k, draft=draft)[0].acceptance_rate
