@@ -96,7 +96,9 @@ class TinyLMLab:
 
     # --- compression ----------------------------------------------------------------------------
 
-    def _finetune(self, params: tm.Params, steps: int, masks: dict[str, np.ndarray] | None = None) -> tm.Params:
+    def finetune(self, params: tm.Params, steps: int, masks: dict[str, np.ndarray] | None = None) -> tm.Params:
+        """`steps` more training steps on the training files at `finetune_learning_rate` (masked
+        weights held at zero): the follow-up of pruning, and, on the dense model, its control."""
         if steps == 0:
             return params
         settings = replace(
@@ -118,11 +120,11 @@ class TinyLMLab:
                 hooks.linear = extra.linear
             elif isinstance(step, pr.NMSparsity):
                 masks = pr.nm_masks(params, step)
-                params = self._finetune(pr.apply_masks(params, masks), step.finetune_steps, masks)
+                params = self.finetune(pr.apply_masks(params, masks), step.finetune_steps, masks)
             elif isinstance(step, pr.HeadPrune):
-                params = self._finetune(pr.prune_heads(params, step, h), step.finetune_steps)
+                params = self.finetune(pr.prune_heads(params, step, h), step.finetune_steps)
             elif isinstance(step, pr.ChannelPrune):
-                params = self._finetune(pr.prune_channels(params, step), step.finetune_steps)
+                params = self.finetune(pr.prune_channels(params, step), step.finetune_steps)
             else:
                 raise InputError(f"tinylm: no measurement for step {type(step).__name__}")
         return params, hooks
