@@ -184,6 +184,8 @@ def test_the_provider_measures_transforms_named_like_accelsim_methods(lab):
     want = lab.measure([qt.WeightQuant(4, 32, False, "gptq"), pr.HeadPrune(1)])
     assert got == want and got.kind == "measured"
     assert provider.estimate("tinylm", "kv(4)") == lab.measure([qt.KVQuant(4)])
+    nothing = [SimpleNamespace(method="heads", ratio=0.1, layers=None), SimpleNamespace(method="mlp", ratio=0.0)]
+    assert provider.steps(nothing) == []
     with pytest.raises(InputError, match="llama-2-7b is not measured here"):
         provider.estimate("llama-2-7b", [wq])
     with pytest.raises(InputError, match="no measurement for lowrank"):

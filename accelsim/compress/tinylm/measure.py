@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,6 @@ class TinyLMLab:
     calibration_windows: int = 32
     eval_bytes: int = 0
     finetune_learning_rate: float = 1e-3
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     # --- the model and its data ---------------------------------------------------------------
 

@@ -47,9 +47,10 @@ def _translate(step: object, config: tm.TinyLMConfig) -> list[Step]:
     if method == "nm":
         return [pr.NMSparsity(get("n"), get("m"))]
     if method == "heads":
-        return [pr.HeadPrune(config.heads - round(config.heads * (1 - get("ratio"))))]
+        removed = config.heads - round(config.heads * (1 - get("ratio")))
+        return [pr.HeadPrune(removed)] if removed else []
     if method == "mlp":
-        return [pr.ChannelPrune(get("ratio"))]
+        return [pr.ChannelPrune(get("ratio"))] if get("ratio") else []
     if method in SERVING_ONLY:
         return []
     raise InputError(
