@@ -57,6 +57,13 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "CALIBRATION_IMAGES": ("accelsim.compress.measured", "CALIBRATION_IMAGES"),
     "numpy_model": ("accelsim.compress.numpy_model", None),
     "single_blas_thread": ("accelsim.compress.threads", "single_blas_thread"),
+    # tinylm: a language model trained here, its perplexity measured under compression
+    "tinylm": ("accelsim.compress.tinylm", None),
+    "TinyLMLab": ("accelsim.compress.tinylm", "TinyLMLab"),
+    "TinyLMConfig": ("accelsim.compress.tinylm", "TinyLMConfig"),
+    "tinylm_perplexity": ("accelsim.compress.tinylm", "tinylm_perplexity"),
+    "tinylm_acceptance_rate": ("accelsim.compress.tinylm", "tinylm_acceptance_rate"),
+    "MeasuredPerplexity": ("accelsim.compress.tinylm", "MeasuredPerplexity"),
     # simulation, traces, figures
     "simulate": ("accelsim.sim.engine", "simulate"),
     "load_trace": ("accelsim.trace.store", "load"),

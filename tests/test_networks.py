@@ -32,6 +32,7 @@ PARAMETERS = {
     "gpt2": 124_439_808,  # published
     "llama-3.2-1b": 1_235_814_400,  # published
     "llama-2-7b": 6_738_415_616,  # published
+    "tinylm": 842_496,  # the numpy model's count (test_tinylm_model)
 }
 
 

@@ -142,7 +142,17 @@ def llama_2_7b() -> DecoderConfig:
     return DecoderConfig("llama-2-7b", 32000, 4096, 32, 32, 32, 11008, 4096)
 
 
-DECODERS = {"gpt2": gpt2, "llama-3.2-1b": llama_3_2_1b, "llama-2-7b": llama_2_7b}
+def tinylm() -> DecoderConfig:
+    """tinylm, the byte-level decoder accelsim trains with numpy on Python's own source
+    (`accelsim.compress.tinylm`): 4 layers, width 128, 4 heads, MLP 512, context 128, vocabulary
+    256, GPT-2 style (LayerNorm, GELU, learned positions, biases, tied embeddings); 842,496
+    parameters, equal to the numpy model's count (tested)."""
+    return DecoderConfig(
+        "tinylm", 256, 128, 4, 4, 4, 512, 128, "gelu", "layernorm", "learned", tied_embeddings=True, bias=True
+    )
+
+
+DECODERS = {"gpt2": gpt2, "llama-3.2-1b": llama_3_2_1b, "llama-2-7b": llama_2_7b, "tinylm": tinylm}
 
 
 def decoder(name: str) -> DecoderConfig:
