@@ -25,6 +25,8 @@ class ActivityCounts:
     sram_activation_bytes: int
     sram_output_bytes: int
     cycles: int
+    #: Vector-unit operations, at `mac_precision` (a vector layer's compute precision).
+    vector_ops: int = 0
 
     @classmethod
     def from_counters(cls, counters: Mapping[str, int], precision: Precision, cycles: int) -> ActivityCounts:
@@ -36,6 +38,8 @@ class ActivityCounts:
             sram_activation_bytes=counters["sram_activation_read_bytes"] + counters["sram_activation_write_bytes"],
             sram_output_bytes=counters["sram_output_read_bytes"] + counters["sram_output_write_bytes"],
             cycles=cycles,
+            # Traces written before the vector unit existed have no such counter.
+            vector_ops=counters.get("vector_ops", 0),
         )
 
 

@@ -87,6 +87,7 @@ class Figures:
                 "sram": self.energy.sram_j,
                 "dram": self.energy.dram_j,
                 "static": self.energy.static_j,
+                "vector": self.energy.vector_j,
                 "total": self.energy.total_j,
             },
             "bound": {
@@ -149,15 +150,32 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 dram_write_bytes=int(np.sum(transfers["payload_bytes"][mine & is_write])),
                 energy=energy_breakdown(counts, hw),
                 # Traces written before sparsity existed perform every MAC.
-                bound=layer_bound(meta.get("performed_macs", meta["macs"]), compulsory, precision, hw),
+                bound=layer_bound(
+                    meta.get("performed_macs", meta["macs"]), compulsory, precision, hw, meta.get("vector_ops", 0)
+                ),
                 clock_hz=hw.clock_hz,
-                detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value},
+                detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value}
+                | _vector_detail(trace, meta, start, stop),
             )
         )
     total = _total(trace, hw, layers)
     efficiency = Efficiency(total.energy.total_j, total.latency_s, total.macs, accuracy)
     provenance = tuple(step.text for step in steps_from_json(trace.meta.get("provenance", ())))
     return Summary(trace.meta["network"]["name"], hw.name, tuple(layers), total, efficiency, provenance)
+
+
+def _vector_detail(trace: Trace, meta: dict[str, Any], start: int, stop: int) -> dict[str, Any]:
+    """A vector layer's unit, operations and vector-unit state cycles (nothing for a GEMM layer,
+    so GEMM-only runs report what they always did)."""
+    if meta.get("unit", "mac") != "vector":
+        return {}
+    names = trace.specs["vector.state"].states
+    cycles = trace.cycles_per_value("vector.state", start, stop)
+    return {
+        "unit": "vector",
+        "vector_ops": trace.integral("vector.ops", start, stop),
+        "vector_state_cycles": {names[v]: n for v, n in sorted(cycles.items())},
+    }
 
 
 def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:
@@ -185,7 +203,21 @@ def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:
         energy=energy,
         bound=bound,
         clock_hz=hw.clock_hz,
+        detail=_vector_total(trace, layers),
     )
+
+
+def _vector_total(trace: Trace, layers: list[Figures]) -> dict[str, Any]:
+    """The run's vector operations and the share of its cycles in vector layers, when it has any."""
+    vector = [f for f in layers if f.detail.get("unit") == "vector"]
+    if not vector:
+        return {}
+    cycles = sum(f.cycles for f in vector)
+    return {
+        "vector_ops": trace.integral("vector.ops"),
+        "vector_layer_cycles": cycles,
+        "vector_share": cycles / trace.end_cycle if trace.end_cycle else 0.0,
+    }
 
 
 def tile_figures(trace: Trace) -> list[dict[str, Any]]:

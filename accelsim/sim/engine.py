@@ -10,14 +10,14 @@ import simpy
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator
-from accelsim.sim import dram, mac_array, scheduler
+from accelsim.sim import dram, mac_array, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Layer, Network
 
 #: What a run records: every recorded signal of accelsim.trace.signals, in its order.
-SIGNAL_SPECS = mac_array.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
+SIGNAL_SPECS = mac_array.SIGNALS + vector_unit.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
 
 #: Runs with more tile steps than this show a progress bar when progress is requested.
 _PROGRESS_MIN_STEPS = 20_000
@@ -60,7 +60,9 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
         plan = plan_layer(layer, hw, on_chip_bytes > 0)
-        work = scheduler.LayerWork(plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False)
+        work = scheduler.LayerWork(
+            plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
+        )
         work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw))
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
@@ -78,8 +80,10 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "weight_precision": layer.weight_precision.value,
         "activation_precision": layer.activation_precision.value,
         "mac_precision": layer.mac_precision.value,
+        "unit": layer.unit,
         "macs": layer.macs,
         "performed_macs": performed_macs(layer, hw),
+        "vector_ops": layer.vector_ops,
         "parameters": layer.parameter_count,
         "nonzero_weights": layer.nonzero_weights,
         "sparsity": layer.b_sparsity.describe(),
@@ -122,7 +126,14 @@ def simulate(network: Network, hw: Accelerator, *, progress: bool = False) -> Tr
         total=total_steps, unit="tile", desc=network.name, disable=not progress or total_steps < _PROGRESS_MIN_STEPS
     )
     sched = scheduler.TileScheduler(
-        env, hw, recorder, controller, array, work, on_step=bar.update if not bar.disable else None
+        env,
+        hw,
+        recorder,
+        controller,
+        array,
+        work,
+        on_step=bar.update if not bar.disable else None,
+        vector=vector_unit.VectorUnitSim(env, hw, recorder),
     )
     done = sched.start()
     env.run(until=done)

@@ -29,6 +29,7 @@ from accelsim.precision import Precision
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
+from accelsim.sim.vector_unit import VectorUnitSim
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, SignalRecorder
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
@@ -38,6 +39,7 @@ SIGNALS = (signals.BUF_WEIGHT, signals.BUF_ACTIVATION, signals.BUF_OUTPUT, signa
 
 COUNTERS = (
     "macs",
+    "vector_ops",
     "dram_read_bytes",
     "dram_write_bytes",
     "dram_read_bus_bytes",
@@ -61,6 +63,7 @@ class LayerWork:
     producers: tuple[int, ...]  # layers whose outputs this layer's input is made of
     input_bytes_on_chip: int  # > 0: the input is held in the activation buffer already
     output_on_chip: bool  # the output stays in the activation buffer for the next layer
+    unit: str = "mac"  # the unit computing the layer: "mac" (the array) or "vector"
 
     @property
     def holds_activations(self) -> bool:
@@ -88,6 +91,7 @@ class TileScheduler:
     array: MacArrayUnit
     layers: tuple[LayerWork, ...]
     on_step: Callable[[], None] | None = None
+    vector: VectorUnitSim | None = None
     counters: list[dict[str, int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -154,33 +158,49 @@ class TileScheduler:
         return event
 
     def _wait_tile(
-        self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int], stall: MacState
+        self,
+        table: dict[tuple[int, int], simpy.Event],
+        key: tuple[int, int],
+        stall: MacState,
+        unit: MacArrayUnit | VectorUnitSim,
     ) -> Generator[simpy.Event, object, None]:
         event = self._ready(table, key)
         if not event.processed:
-            self.array.set_state(stall)
+            unit.set_state(stall)
             yield event
         del table[key]
 
+    def _unit(self, work: LayerWork) -> MacArrayUnit | VectorUnitSim:
+        """The unit computing a layer; the other one is IDLE meanwhile (one layer at a time)."""
+        if work.unit != "vector":
+            if self.vector is not None:
+                self.vector.set_state(MacState.IDLE)
+            return self.array
+        if self.vector is None:
+            raise ValueError("a vector layer needs the scheduler's vector unit")
+        self.array.set_state(MacState.IDLE)
+        return self.vector
+
     def _compute(self) -> Generator[simpy.Event, object, None]:
-        env, array = self.env, self.array
+        env = self.env
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
             self.layer_started[li].succeed()
+            unit = self._unit(work)
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
                 if step.out_first:
                     if self.o_slots.level == 0:
-                        array.set_state(MacState.STALL_OUTPUT)
+                        unit.set_state(MacState.STALL_OUTPUT)
                     yield self.o_slots.get(1)
                     self.o_buf.add(env.now, step.acc_bytes)
                 if step.w_bytes:
-                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS)
+                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS, unit)
                 if step.a_bytes:
-                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
-                yield from array.compute(step, work.precision)
+                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS, unit)
+                yield from unit.compute(step, work.precision)
                 self._count_step(counter, step)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
@@ -197,7 +217,9 @@ class TileScheduler:
                     self.on_step()
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
-        array.set_state(MacState.IDLE)
+        self.array.set_state(MacState.IDLE)
+        if self.vector is not None:
+            self.vector.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
 
     @staticmethod
@@ -205,6 +227,7 @@ class TileScheduler:
         # The array reads each operand tile once per step and reads and writes the partial sums
         # (the first reduction step only writes them); write-back reads the finished tile.
         counter["macs"] += step.macs
+        counter["vector_ops"] += step.vector_ops
         counter["sram_weight_read_bytes"] += step.w_resident_bytes
         counter["sram_activation_read_bytes"] += step.a_resident_bytes
         counter["sram_output_write_bytes"] += step.acc_bytes
