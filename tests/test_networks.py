@@ -53,7 +53,8 @@ def test_folded_weight_elements(name):
     net = network(name)
     bn_channels = sum(x.out_channels for x in net.layers if isinstance(x, Conv2d) and x.batch_norm)
     folded = sum(x.folded_parameters for x in net.layers if isinstance(x, Linear))
-    stored = sum(x.weight_elements for x in net.layers if x.b_is_weight)
+    # A rotary embedding's cos/sin table is a stored constant, not a parameter.
+    stored = sum(x.weight_elements for x in net.layers if x.b_is_weight and getattr(x, "trainable", True))
     assert stored == PARAMETERS[name] - bn_channels - folded
 
 
@@ -75,8 +76,8 @@ def test_names_unique_and_first_layer_independent(name):
 def test_only_layers_reading_the_network_input_are_independent():
     for name in NETWORKS:
         layers = network(name).layers
-        # Llama's q, k and v projections all read the embeddings.
-        expected = {"seed-gemms": len(layers), "bert-base-layer": 3, "llama-3.2-1b": 3, "llama-2-7b": 3}.get(name, 1)
+        # A decoder's first norm reads the embeddings (its q, k and v projections read the norm).
+        expected = {"seed-gemms": len(layers), "bert-base-layer": 3}.get(name, 1)
         assert sum(x.independent for x in layers) == expected, name
         assert layers[0].independent
 
