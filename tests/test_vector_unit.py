@@ -142,7 +142,7 @@ def test_bad_vector_layers_are_refused():
     with pytest.raises(LayerError, match="function"):
         Activation("x", function="tanh")
     with pytest.raises(LayerError, match="head_dim"):
-        Rotary("r", row_length=10, head_dim=4)
+        Rotary("r", row_length=10, head_dim=3)
     with pytest.raises(LayerError, match="row_length"):
         Pool("p", rows=1, row_length=5, in_height=2, in_width=2)
 

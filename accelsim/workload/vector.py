@@ -18,6 +18,7 @@ ARM CMSIS-NN / Intel SVML polynomial kernels). Per element, or per row of length
 | --- | --- | --- |
 | add, mul (two inputs) | one add or multiply | 1 per element |
 | relu | max(x, 0) | 1 per element |
+| relu6 | min(max(x, 0), 6) (MobileNetV2) | 2 per element |
 | gelu | tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Hendrycks & Gimpel 2016, as GPT-2): x^2, x^3, 0.044715 x^3, + x, x sqrt(2/pi), tanh (4), + 1, x x, x 0.5 | 12 per element |
 | silu | x / (1 + exp(-x)) (Elfwing et al. 2018; Llama's SwiGLU): negate, exp (4), + 1, reciprocal (4), multiply | 11 per element |
 | softmax | max (L - 1 compares), subtract L, exp 4L, sum L - 1, one reciprocal 4, multiply L | 8L + 2 per row |
@@ -213,7 +214,7 @@ class Elementwise(VectorOp):
 
 @dataclass(frozen=True)
 class Activation(VectorOp):
-    """An elementwise activation function: `function` is relu, gelu or silu."""
+    """An elementwise activation function: `function` is relu, relu6, gelu or silu."""
 
     function: str = "relu"
 
@@ -236,6 +237,7 @@ class Activation(VectorOp):
 #: Operations per element of each activation function (module docstring).
 ACTIVATION_OPS = {
     "relu": 1,
+    "relu6": 2,
     "gelu": 8 + SPECIAL_FUNCTION_OPS,
     "silu": 3 + 2 * SPECIAL_FUNCTION_OPS,
 }
@@ -246,6 +248,14 @@ class Softmax(VectorOp):
     """Softmax along each row: max, subtract, exp, sum, divide."""
 
     kind = "softmax"
+
+    @property
+    def has_channels(self) -> bool:
+        """Its rows are attention scores: their length is the sequence, not a width."""
+        return False
+
+    def narrowed(self, width: float) -> Layer:
+        return self
 
     @property
     def row_ops(self) -> int:
@@ -312,12 +322,18 @@ class Rotary(VectorOp):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check(self.name, "head_dim", self.head_dim)
-        if self.head_dim % 2 or self.row_length % self.head_dim:
-            raise LayerError(f"layer {self.name}: head_dim must be even and divide row_length")
+        if self.head_dim % 2 or self.head_dim > self.row_length:
+            raise LayerError(f"layer {self.name}: head_dim must be even and at most row_length")
 
     @property
     def row_parameters(self) -> int:
         return self.head_dim
+
+    def _with_channels(self, channels: int) -> Layer:
+        # The heads stay; each head's size follows the width (as an attention product's does).
+        heads = max(self.row_length // self.head_dim, 1)
+        head_dim = max(2, channels // heads // 2 * 2)
+        return dataclasses.replace(self, row_length=max(channels, head_dim), head_dim=head_dim)
 
     @property
     def trainable(self) -> bool:
