@@ -9,9 +9,10 @@ import numpy as np
 import simpy
 from tqdm import tqdm
 
-from accelsim.hardware import Accelerator
+from accelsim.hardware import Accelerator, ConfigError
 from accelsim.sim import dram, mac_array, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer
+from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Layer, Network
@@ -47,6 +48,24 @@ def _retains_output(network: Network, i: int, work: scheduler.LayerWork, hw: Acc
     return held + _output_tile_bytes(work) <= hw.buffers.activation_bytes
 
 
+def _smaller_tiles_to_retain(
+    network: Network, i: int, work: scheduler.LayerWork, hw: Accelerator
+) -> scheduler.LayerWork:
+    """A vector layer takes its largest row blocks; when its output then does not fit beside its
+    input slots, smaller blocks that leave room for the output keep it on chip (the same bytes
+    in, none out) if the next layer can read it from there."""
+    layer = network.layers[i]
+    budget = hw.buffers.activation_bytes - layer.output_bytes
+    if budget <= 0 or work.input_bytes_on_chip:
+        return work
+    try:
+        plan = plan_vector(layer, hw, False, budget)  # type: ignore[arg-type]
+    except ConfigError:
+        return work
+    smaller = dataclasses.replace(work, plan=plan, steps=tuple(plan.steps()))
+    return dataclasses.replace(smaller, output_on_chip=True) if _retains_output(network, i, smaller, hw) else work
+
+
 def _output_tile_bytes(work: scheduler.LayerWork) -> int:
     """Bytes of a layer's output as its tiles land in the buffer: each tile rounds up on its own
     (two INT4 values a byte), so this can exceed the whole tensor's bytes."""
@@ -64,6 +83,8 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
             plan, tuple(plan.steps()), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
         )
         work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw))
+        if layer.unit == "vector" and not work.output_on_chip:
+            work = _smaller_tiles_to_retain(network, i, work, hw)
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
     return works

@@ -104,30 +104,35 @@ def _tile(layer: VectorOp, r0: int, r1: int, part: int, parts: int) -> tuple[tup
     return w_key, n * (q1 - q0), wb, ab, ob
 
 
-def _fits(layer: VectorOp, hw: Accelerator, rows: int, parts: int, input_on_chip: bool) -> bool:
+def _fits(layer: VectorOp, hw: Accelerator, rows: int, parts: int, input_on_chip: bool, budget: int) -> bool:
     """Whether every tile of `rows` rows in `parts` parts fits its buffer slots (bounded by the
-    largest part, ceil(total / parts), of each quantity)."""
+    largest part, ceil(total / parts), of each quantity), input slots within `budget` bytes."""
     slots = hw.buffers.slots
     wb = storage_bytes(rows * layer.row_parameters + -(-layer.shared_parameters // parts), layer.weight_precision)
     ab = storage_bytes(layer.input_count * rows * -(-layer.row_length // parts), layer.activation_precision)
     ob = storage_bytes(rows * -(-layer.out_length // parts), layer.output_precision)
     return (
         wb * slots <= hw.buffers.weight_bytes
-        and (input_on_chip or ab * slots <= hw.buffers.activation_bytes)
+        and (input_on_chip or ab * slots <= budget)
         and ob * slots <= hw.buffers.output_bytes
     )
 
 
-def plan_vector(layer: VectorOp, hw: Accelerator, input_on_chip: bool = False) -> VectorPlan:
-    """The plan of a vector layer: the largest row block that fits, else the fewest row parts."""
+def plan_vector(
+    layer: VectorOp, hw: Accelerator, input_on_chip: bool = False, activation_budget_bytes: int | None = None
+) -> VectorPlan:
+    """The plan of a vector layer: the largest row block that fits, else the fewest row parts.
+    `activation_budget_bytes`: the input slots may use only this much of the activation buffer
+    (the engine leaves the rest to the layer's output, kept there for the next layer)."""
     bits = hw.buffers.accumulator_bits
+    budget = hw.buffers.activation_bytes if activation_budget_bytes is None else activation_budget_bytes
     for tm in reversed(_candidates(layer.rows)):
-        if _fits(layer, hw, tm, 1, input_on_chip):
+        if _fits(layer, hw, tm, 1, input_on_chip, budget):
             return VectorPlan(layer, 1, tm, layer.row_length, 1, "rows", bits, input_on_chip, parts=1)
     longest = max(layer.row_length, layer.out_length, layer.shared_parameters, 1)
     parts = 2
     while parts <= longest:
-        if _fits(layer, hw, 1, parts, input_on_chip):
+        if _fits(layer, hw, 1, parts, input_on_chip, budget):
             if layer.rows * parts > MAX_TILE_STEPS:
                 break
             return VectorPlan(layer, 1, 1, -(-layer.row_length // parts), 1, "rows", bits, input_on_chip, parts=parts)

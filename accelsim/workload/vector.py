@@ -41,7 +41,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from accelsim.precision import Precision, storage_bytes
-from accelsim.workload.layers import Layer, LayerError, _check, scaled
+from accelsim.workload.layers import Layer, LayerError, Network, _check, scaled
 
 #: Operations of one special function (exp, tanh, reciprocal, rsqrt); module docstring.
 SPECIAL_FUNCTION_OPS = 4
@@ -415,3 +415,46 @@ class Quantize(VectorOp):
     def describe(self) -> str:
         word = "quantize" if self.to_precision.is_integer else "dequantize"
         return f"{word} {self.rows}x{self.row_length} {self.activation_precision.value} -> {self.to_precision.value}"
+
+
+def without_vector_layers(network: Network) -> Network:
+    """The network as an accelerator without a vector unit of its own runs it: every vector
+    layer removed, a batch-norm folded back into the convolution before it (one bias per
+    channel), and a layer that read a removed one reading what that one read (a residual add:
+    the sum named by its terms, a sum as its first term, as GEMM-only networks name it). For hardware whose
+    convolution pipeline applies batch-norm, activation and element-wise adds on the fly
+    (NVDLA's SDP), and for comparisons with a GEMM-only model (seed 001's arithmetic intensity)."""
+    layers = network.layers
+    producers = network.producers()
+    kept: list[Layer] = []
+    sources: dict[int, tuple[int, ...]] = {}  # a removed layer -> the kept layers it stands for
+    folded: set[int] = set()
+    for i, layer in enumerate(layers):
+        if layer.unit == "vector":
+            terms = [sources.get(p, (p,)) for p in producers[i]]
+            # A sum whose second term is a sum is named by that term's first (the block input).
+            sources[i] = terms[0] + terms[1][:1] if len(terms) == 2 else tuple(s for t in terms for s in t)
+            if isinstance(layer, BatchNorm) and len(producers[i]) == 1 and producers[i][0] not in sources:
+                folded.add(producers[i][0])
+    for i, layer in enumerate(layers):
+        if layer.unit == "vector":
+            continue
+        if i in folded:
+            layer = dataclasses.replace(layer, batch_norm=True)
+        reads = tuple(s for p in producers[i] for s in sources.get(p, (p,)))
+        if producers[i] and not reads:  # it read vector layers reading the network input
+            layer = dataclasses.replace(layer, inputs=None, independent=True)
+        elif producers[i] and (layer.inputs is not None or reads != (_previous_kept(i, sources),)):
+            layer = dataclasses.replace(layer, inputs=tuple(layers[s].name for s in reads))
+        elif producers[i]:
+            layer = dataclasses.replace(layer, inputs=None)
+        kept.append(layer)
+    return dataclasses.replace(network, layers=tuple(kept))
+
+
+def _previous_kept(i: int, removed: dict[int, tuple[int, ...]]) -> int:
+    """The kept layer before layer i (what `inputs=None` reads once vector layers are gone)."""
+    j = i - 1
+    while j in removed:
+        j -= 1
+    return j
