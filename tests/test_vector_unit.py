@@ -302,3 +302,72 @@ def test_random_vector_layers_match_their_twin(kind, rows, length, precision, la
     assert abs(reads_a - layer.input_bytes) < len(work.steps)
     assert storage_bytes(layer.output_elements, layer.output_precision) == layer.output_bytes
     assert dataclasses.replace(layer, name="w").vector_ops == layer.vector_ops
+
+
+# ---- built-ins ------------------------------------------------------------------------------
+
+
+def test_seed_000_network_has_no_vector_layers_and_runs_as_before():
+    from accelsim.workload.networks import network
+
+    net = network("seed-gemms")
+    assert all(layer.unit == "mac" for layer in net.layers)
+    # the seed study's FP16 row (README, seed 000 table): 4,764,160 cycles, 952,832 DRAM bytes
+    total = summarize(simulate(net.with_precision(FP16), hardware.seed())).total
+    assert (total.cycles, total.dram_read_bytes + total.dram_write_bytes) == (4_764_160, 952_832)
+    assert total.energy.vector_j == 0 and "vector_ops" not in total.detail
+
+
+def test_accelsim_ai_keeps_seed_001s_convention():
+    from accelsim.intensity import network_intensity
+    from accelsim.workload.networks import network
+
+    layers, total = network_intensity(network("resnet20"))
+    assert round(total.flops_per_byte, 2) == 29.85
+    assert len(layers) == 22  # 19 convolutions, 2 projection shortcuts, fc: no vector layer
+
+
+@pytest.mark.parametrize(
+    "name, parameters", [("gpt2", 124_439_808), ("llama-3.2-1b", 1_235_814_400), ("llama-2-7b", 6_738_415_616)]
+)
+def test_decoder_parameter_counts_are_unchanged_with_their_vector_layers(name, parameters):
+    from accelsim.workload.decoder import decoder, prefill
+
+    net = prefill(decoder(name), 16)
+    assert net.parameter_count == parameters == decoder(name).parameter_count
+    kinds = {layer.kind for layer in net.layers if layer.unit == "vector"}
+    norm = "layernorm" if name == "gpt2" else "rmsnorm"
+    assert {norm, "softmax", "activation", "elementwise"} <= kinds
+    assert ("rotary" in kinds) == (name != "gpt2")
+    norms = [layer for layer in net.layers if layer.kind == norm]
+    assert len(norms) == 2 * decoder(name).layers + 1  # two per block and the final one
+
+
+def test_cnn_built_ins_keep_parameters_and_macs_and_their_gemm_view():
+    from accelsim.workload.networks import network
+    from accelsim.workload.vector import without_vector_layers
+
+    for name, parameters in (("resnet20", 270_906), ("resnet50", 25_557_032), ("mobilenet_v2", 3_504_872)):
+        net = network(name)
+        gemm = without_vector_layers(net)
+        assert net.parameter_count == gemm.parameter_count == parameters
+        assert net.macs == gemm.macs and all(layer.unit == "mac" for layer in gemm.layers)
+        assert any(isinstance(layer, Elementwise) and len(layer.inputs) == 2 for layer in net.layers)
+    r50 = network("resnet50")
+    assert sum(isinstance(layer, BatchNorm) for layer in r50.layers) == 53  # one per convolution
+    assert [layer.name for layer in r50.layers if isinstance(layer, Pool)] == ["maxpool", "avgpool"]
+
+
+def test_a_trace_with_vector_layers_reads_back_and_exports(tmp_path):
+    from accelsim.trace import store
+    from accelsim.trace.export import export
+
+    hw = _small_hw()
+    net = _chain()
+    trace = simulate(net, hw)
+    store.save(trace, tmp_path / "t.npz")
+    loaded = store.load(tmp_path / "t.npz")
+    assert loaded.integral("vector.ops") == trace.integral("vector.ops") > 0
+    assert summarize(loaded).as_dict() == summarize(trace).as_dict()
+    export(loaded, "vcd", tmp_path / "t.vcd")
+    assert "$scope module vector $end" in (tmp_path / "t.vcd").read_text()

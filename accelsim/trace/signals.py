@@ -126,7 +126,9 @@ BUF_OUTPUT = SignalSpec(
     "buf.output", "bytes", "output buffer bytes held (partial sums and tiles awaiting write-back)", group=_BUFFERS
 )
 # The schedule is the "Layers" track of timeline exports and part of every transfer's name.
-LAYER = SignalSpec("layer", "index", "layer the MAC array works on", kind=INDEX, group=_SCHEDULE, own_track=False)
+LAYER = SignalSpec(
+    "layer", "index", "layer the MAC array or the vector unit works on", kind=INDEX, group=_SCHEDULE, own_track=False
+)
 TILE = SignalSpec("tile", "index", "tile step within the layer", kind=INDEX, group=_SCHEDULE, own_track=False)
 
 #: Derived by exports from the transfer table: the transfer holding the bus (`read_weight_L3_t12`).
