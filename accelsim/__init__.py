@@ -27,6 +27,22 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Linear": ("accelsim.workload.layers", "Linear"),
     "Gemm": ("accelsim.workload.layers", "Gemm"),
     "MatMul": ("accelsim.workload.layers", "MatMul"),
+    **{
+        name: ("accelsim.workload.vector", name)
+        for name in (
+            "VectorOp",
+            "Elementwise",
+            "Activation",
+            "Softmax",
+            "LayerNorm",
+            "RMSNorm",
+            "BatchNorm",
+            "Rotary",
+            "Pool",
+            "Quantize",
+            "without_vector_layers",
+        )
+    },
     "with_batch": ("accelsim.workload.batched", "with_batch"),
     "DecoderConfig": ("accelsim.workload.decoder", "DecoderConfig"),
     "decoder": ("accelsim.workload.decoder", "decoder"),

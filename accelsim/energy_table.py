@@ -15,6 +15,11 @@ Derived values (not in the paper; the rule is stated so it can be challenged):
 - SRAM energy per byte interpolates the three published sizes linearly in log2(capacity) and is
   clamped outside 8 KB..1 MB; a 64-bit read is 8 bytes.
 - DRAM: the midpoint of 1.3-2.6 nJ per 64 bits, 1.95 nJ / 8 B = 243.75 pJ per byte.
+- A vector-unit operation (one add, compare, multiply or step of a transcendental on one element,
+  see `accelsim.workload.vector`) passes once through a lane's fused multiply-add datapath at the
+  operand precision, so it costs what a MAC at that precision costs: Horowitz's multiply plus add
+  (as above). An add or compare alone costs less, so this is an upper bound; keeping one figure
+  per precision keeps the energy of a layer a function of its operation count alone.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ _ACCUMULATE_PJ = {
 
 #: Energy of one multiply-accumulate at each operand precision, pJ.
 MAC_ENERGY_PJ: dict[Precision, float] = {p: _MULT_PJ[p] + _ACCUMULATE_PJ[p] for p in Precision}
+
+#: Energy of one vector-unit operation at each operand precision, pJ (a pass through a lane's
+#: multiply-add datapath: the MAC figure; see the module docstring).
+VECTOR_OP_ENERGY_PJ: dict[Precision, float] = dict(MAC_ENERGY_PJ)
 
 #: (capacity in bytes, energy of a 64-bit read in pJ) from Horowitz 2014.
 _SRAM_POINTS = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))

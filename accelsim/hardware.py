@@ -20,7 +20,12 @@ import tomli_w
 
 from accelsim.dram_devices import PAGE_POLICIES, AddressMapping, DramDevice
 from accelsim.dram_devices import PRESETS as DRAM_PRESETS
-from accelsim.energy_table import DRAM_ENERGY_PJ_PER_BYTE, MAC_ENERGY_PJ, sram_energy_pj_per_byte
+from accelsim.energy_table import (
+    DRAM_ENERGY_PJ_PER_BYTE,
+    MAC_ENERGY_PJ,
+    VECTOR_OP_ENERGY_PJ,
+    sram_energy_pj_per_byte,
+)
 from accelsim.errors import InputError
 from accelsim.precision import Precision
 
@@ -85,6 +90,13 @@ SCALABLE_PACK = PerPrecision(fp32=1, fp16=2, bf16=2, int8=4, int4=8)
 #: Fixed-width array: one MAC per lane per cycle whatever the precision.
 FIXED_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=1, int4=1)
 DEFAULT_MAC_ENERGY_PJ = PerPrecision(**{p.value: MAC_ENERGY_PJ[p] for p in Precision})
+DEFAULT_VECTOR_ENERGY_PJ = PerPrecision(**{p.value: VECTOR_OP_ENERGY_PJ[p] for p in Precision})
+#: A vector lane is a SIMD ALU that splits like the MAC lanes: 2 FP16/BF16, 4 INT8, 8 INT4.
+DEFAULT_VECTOR_OPS_PER_LANE = PerPrecision(fp32=1, fp16=2, bf16=2, int8=4, int4=8)
+#: Vector lanes of the seed hardware: one per four MAC lanes (64 / 4). NVDLA pairs its 2048-MAC
+#: array with a 16-element-per-cycle SDP (1:128); TPUs and NPUs for transformers use wider ones
+#: (softmax and norms are a share of time there); 1:4 is between, and a preset may set its own.
+DEFAULT_VECTOR_LANES = 16
 
 GEOMETRIES = ("vector", "systolic")
 #: Systolic dataflows: output, weight or input stationary (SCALE-Sim's os, ws, is).
@@ -184,6 +196,28 @@ class MacArray:
 
 
 @dataclass(frozen=True)
+class VectorUnit:
+    """The vector unit beside the MAC array: `lanes` SIMD ALUs, each doing
+    `ops_per_lane[precision]` elementwise or reduction operations per cycle (see
+    `accelsim.workload.vector` for what one operation is). It reads and writes through the same
+    buffers as the array; the two never compute at once (a layer runs on one of them), so it
+    needs no SRAM ports of its own and none are modelled."""
+
+    lanes: int = DEFAULT_VECTOR_LANES
+    ops_per_lane: PerPrecision = DEFAULT_VECTOR_OPS_PER_LANE
+    energy_per_op_pj: PerPrecision = DEFAULT_VECTOR_ENERGY_PJ
+
+    def __post_init__(self) -> None:
+        _positive_int("vector_unit", "lanes", self.lanes, maximum=2**24)
+        self.ops_per_lane.validate("vector_unit.ops_per_lane", integer=True)
+        self.energy_per_op_pj.validate("vector_unit.energy_per_op_pj", integer=False)
+
+    def ops_per_cycle(self, precision: Precision) -> int:
+        """Peak vector operations per cycle at this precision."""
+        return self.lanes * int(self.ops_per_lane[precision])
+
+
+@dataclass(frozen=True)
 class Buffers:
     """On-chip SRAM buffers. Capacities in bytes; energy per byte read or written."""
 
@@ -279,7 +313,7 @@ class Dram:
 
 @dataclass(frozen=True)
 class Accelerator:
-    """A complete accelerator: clock, MAC array, buffers, DRAM and static power."""
+    """A complete accelerator: clock, MAC array, buffers, DRAM, vector unit and static power."""
 
     name: str = "custom"
     clock_hz: float = 1e9
@@ -287,6 +321,7 @@ class Accelerator:
     buffers: Buffers = field(default_factory=Buffers)
     dram: Dram = field(default_factory=Dram)
     static_power_w: float = 0.02
+    vector_unit: VectorUnit = field(default_factory=VectorUnit)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string", self.name)
@@ -321,7 +356,8 @@ def seed() -> Accelerator:
 
     The study gives no buffer sizes; ours are 64 KiB weight, 64 KiB activation and 32 KiB output
     SRAM (160 KiB in all, the size class of Eyeriss's 108 KB global buffer for a 168-PE array),
-    with double buffering.
+    with double buffering. Nor does it give a vector unit (its network has only GEMMs); ours has
+    16 lanes, one per four MAC lanes (DEFAULT_VECTOR_LANES), splitting like the MAC lanes.
     """
     return Accelerator(name="seed")
 
@@ -482,6 +518,8 @@ def edge_llm() -> Accelerator:
         name="edge-llm",
         clock_hz=1e9,
         mac_array=MacArray(lanes=512, pack=EDGE_LLM_PACK),
+        # No vector width is published for this class of NPU: the seed's one ALU per four MAC lanes.
+        vector_unit=VectorUnit(lanes=128),
         buffers=_split_buffers(split),
         dram=Dram(bandwidth_bytes_per_s=EDGE_LLM_DRAM_BYTES_PER_S),
         static_power_w=0.0,
@@ -494,6 +532,9 @@ def edge_llm() -> Accelerator:
 #: x the scalable pack (2 FP16, 4 INT8, 1 FP32 MACs a lane) at 1.83 GHz give exactly those
 #: rates. An ideal GEMM engine of that throughput: tensor cores are many small arrays, not one.
 DATACENTER_LLM_LANES = 135_168
+#: The non-GEMM work runs on the CUDA cores: 132 SMs x 128 FP32 cores (Hopper whitepaper), two FP16
+#: operations a core per cycle (packed half2), as the vector unit's default pack gives.
+DATACENTER_LLM_VECTOR_LANES = 132 * 128
 DATACENTER_LLM_L2_BYTES = 50 * 1000 * 1000
 DATACENTER_LLM_REGISTER_BYTES = 33_792 * 1024
 
@@ -507,6 +548,7 @@ def datacenter_llm() -> Accelerator:
         name="datacenter-llm",
         clock_hz=1.83e9,
         mac_array=MacArray(lanes=DATACENTER_LLM_LANES),
+        vector_unit=VectorUnit(lanes=DATACENTER_LLM_VECTOR_LANES),
         buffers=_split_buffers(split),
         dram=Dram(bandwidth_bytes_per_s=3.35e12),
         static_power_w=0.0,
@@ -551,8 +593,8 @@ def preset(name: str) -> Accelerator:
 
 # ---- TOML ----------------------------------------------------------------------------------
 
-_SECTIONS = {"mac_array": MacArray, "buffers": Buffers, "dram": Dram}
-_TABLES = {"pack", "energy_per_mac_pj"}
+_SECTIONS = {"mac_array": MacArray, "buffers": Buffers, "dram": Dram, "vector_unit": VectorUnit}
+_TABLES = {"pack", "energy_per_mac_pj", "ops_per_lane", "energy_per_op_pj"}
 
 
 def _build(cls: type, data: dict[str, Any], section: str) -> Any:

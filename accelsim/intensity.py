@@ -6,9 +6,11 @@
   weights are quantized); summed over every layer with a GEMM view (convolutions, linear layers,
   the 1x1 projection shortcuts; an activation-by-activation MatMul counts both operands as
   inputs). Input activations are the feature map as its producer wrote it, not an im2col copy.
+  Vector layers (batch-norm, activations, pooling, residual adds, norms, softmax) are left out,
+  as seed 001 leaves them out: its ResNet-20 figure counts convolution and linear layers only.
 - **accelsim's** (simulated): the same FLOPs over the DRAM bytes the simulated schedule actually
   moved for the layer (reads and writes): tiles fetched twice count twice, and activations kept on
-  chip for the next layer count not at all.
+  chip for the next layer count not at all (over the same MAC layers).
 """
 
 from __future__ import annotations
@@ -75,9 +77,11 @@ def total(name: str, parts: Sequence[Intensity]) -> Intensity:
 
 def network_intensity(network: Network, trace: Trace | None = None) -> tuple[list[Intensity], Intensity]:
     """Per layer and for the network; with the network's `trace`, also the simulated bytes."""
-    layers = [layer_intensity(layer) for layer in network.layers]
+    # Seed 001's convention counts convolution and linear layers (the MAC layers) only.
+    mac = [i for i, layer in enumerate(network.layers) if layer.unit == "mac"]
+    layers = [layer_intensity(network.layers[i]) for i in mac]
     if trace is not None:
         t = trace.transfers
-        moved = np.bincount(t["layer"].astype(np.int64), weights=t["payload_bytes"], minlength=len(layers))
-        layers = [dataclasses.replace(x, simulated_bytes=int(m)) for x, m in zip(layers, moved)]
+        moved = np.bincount(t["layer"].astype(np.int64), weights=t["payload_bytes"], minlength=len(network.layers))
+        layers = [dataclasses.replace(x, simulated_bytes=int(moved[i])) for x, i in zip(layers, mac)]
     return layers, total(network.name, layers)

@@ -43,6 +43,7 @@ ENERGY_STYLE = (
     ("sram_energy_j", "#17becf", "on-chip SRAM"),
     ("dram_energy_j", "#9467bd", "DRAM"),
     ("static_energy_j", "#7f7f7f", "static (leakage x time)"),
+    ("vector_energy_j", "#bcbd22", "vector unit"),
 )
 PRECISION_COLORS = {
     "fp32": "#1f77b4",

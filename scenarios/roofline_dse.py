@@ -1,7 +1,7 @@
 """Roofline design-space exploration: MAC lanes x DRAM bandwidth x precision on ResNet-18 and ResNet-50.
 
 A sweep (accelsim.study) over the seed accelerator with its precision-scalable array: MAC lanes
-16..1024, DRAM bandwidth 0.2..100 GB/s, FP32 / INT8 / INT4, 378 points, stored resumably in
+16..1024 (vector lanes a quarter of them, the seed's ratio), DRAM bandwidth 0.2..100 GB/s, FP32 / INT8 / INT4, 378 points, stored resumably in
 `results.jsonl` (rerun to continue a killed run). It writes heatmaps of latency and energy per
 inference, a roofline with every point, and the crossover bandwidth at which each network turns
 from memory-bound to compute-bound, per precision and lane count (table and figure).
@@ -68,7 +68,18 @@ class Grid:
     def points(self) -> list[Point]:
         """networks x precisions x lanes x bandwidths, in that order."""
         return [
-            Point(net, PRECISIONS[p], p, HARDWARE, (("mac_array.lanes", n), ("dram.bandwidth_bytes_per_s", bw * 1e9)))
+            Point(
+                net,
+                PRECISIONS[p],
+                p,
+                HARDWARE,
+                (
+                    ("mac_array.lanes", n),
+                    # the vector unit grows with the array, at the seed's one lane per four MACs
+                    ("vector_unit.lanes", max(1, n // 4)),
+                    ("dram.bandwidth_bytes_per_s", bw * 1e9),
+                ),
+            )
             for net in self.networks
             for p in self.precisions
             for n in self.lanes

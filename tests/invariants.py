@@ -8,6 +8,8 @@ import numpy as np
 from accelsim.metrics import summarize
 from accelsim.sim.engine import schedule_network
 from accelsim.sim.tiling import fold_overhead_cycles, performed_macs, systolic_mapping
+from accelsim.sim.vector_unit import busy_lane_cycles as vector_lane_cycles
+from accelsim.sim.vector_unit import tile_cycles
 from accelsim.trace.signals import MacState
 
 
@@ -46,6 +48,24 @@ def check_invariants(trace, net, hw):
     # run of billions of cycles costs its intervals).
     states, macs = _joint(trace, "mac.state", "mac.macs")
     assert np.all(states[macs > 0] == MacState.BUSY)
+
+    # Conservation of vector operations: per-cycle operations sum to the tiles' and the layers'
+    # (MAC counts above exclude vector layers, whose steps perform none); busy lanes match each
+    # tile's full cycles and last partial one; operations only while the vector unit is BUSY;
+    # never both units BUSY in one cycle (a layer runs on one of them).
+    assert trace.integral("vector.ops") == sum(s.vector_ops for layer_steps in steps for s in layer_steps)
+    assert trace.integral("vector.ops") == sum(layer.vector_ops for layer in net.layers)
+    vector_lanes = sum(
+        vector_lane_cycles(s.vector_ops, hw, layer.mac_precision)
+        for layer, layer_steps in zip(net.layers, steps)
+        for s in layer_steps
+    )
+    assert trace.integral("vector.busy_lanes") == vector_lanes
+    assert set(np.unique(trace.values["vector.state"])) <= {int(s) for s in MacState}
+    vstates, ops = _joint(trace, "vector.state", "vector.ops")
+    assert np.all(vstates[ops > 0] == MacState.BUSY)
+    mstates, vstates = _joint(trace, "mac.state", "vector.state")
+    assert not np.any((mstates == MacState.BUSY) & (vstates == MacState.BUSY))
 
     # Conservation of bytes: DRAM moved exactly what the scheduler requested, per layer.
     t = trace.transfers
@@ -91,7 +111,10 @@ def _joint(trace, a, b):
 
 
 def _array_cycles(step, layer, hw):
-    """Cycles the array needs for a step: MACs over the peak rate, or a systolic array's folds."""
+    """Cycles the array (or the vector unit) needs for a step: MACs over the peak rate, a
+    systolic array's folds, or a vector step's operations over the vector unit's rate."""
+    if layer.unit == "vector":
+        return tile_cycles(step.vector_ops, hw, layer.mac_precision)
     if not hw.mac_array.systolic:
         return -(-step.macs // hw.mac_array.macs_per_cycle(layer.mac_precision))
     groups, m, k, n = step.shape

@@ -138,7 +138,8 @@ def test_a_hugging_face_config_runs_from_the_command_line(tmp_path, capsys):
     assert main(["run", "--network-file", str(path), "--precision", "int8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["network"] == "tiny-llama"  # the default 128-token prompt pass keeps the model's name
-    assert out["layers"][0]["name"] == "layers.0.self_attn.q_proj"
+    assert out["layers"][0]["name"] == "layers.0.input_norm"  # its RMSNorm, on the vector unit
+    assert out["layers"][1]["name"] == "layers.0.self_attn.q_proj"
     path.write_text("{}")
     assert main(["run", "--network-file", str(path)]) == 2
     assert "lacks num_attention_heads" in capsys.readouterr().err

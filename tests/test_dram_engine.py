@@ -22,6 +22,7 @@ from accelsim.sim.engine import schedule_network, simulate
 from accelsim.trace import signals
 from accelsim.workload.layers import Conv2d, Gemm, Network
 from accelsim.workload.networks import network
+from accelsim.workload.vector import without_vector_layers
 
 
 def _banked(hw: Accelerator, device: str = "ddr4-3200", **dram) -> Accelerator:
@@ -47,6 +48,8 @@ def _net() -> Network:
 def _digest(trace) -> str:
     h = hashlib.sha256()
     for name in trace.specs:
+        if name.startswith("vector."):  # the vector unit came later (idle in a GEMM-only run)
+            continue
         h.update(name.encode())
         h.update(np.asarray(trace.starts[name]).tobytes())
         h.update(np.asarray(trace.values[name]).tobytes())
@@ -56,8 +59,9 @@ def _digest(trace) -> str:
 
 
 def test_the_simple_model_is_unchanged():
-    # Figures of resnet20 INT8 on the seed measured before the banked model existed (commit 23572ed).
-    trace = simulate(network("resnet20").with_precision(Precision.INT8), seed())
+    # Figures of resnet20 INT8 on the seed measured before the banked model existed (commit 23572ed),
+    # on the GEMM view the built-in had then.
+    trace = simulate(without_vector_layers(network("resnet20")).with_precision(Precision.INT8), seed())
     total = summarize(trace).total
     assert trace.end_cycle == 2_501_107
     assert total.energy.total_j == 0.00019095319020000004

@@ -134,7 +134,9 @@ def test_gtkw_opens_the_dump_in_groups(tmp_path, trace):
         f"[*] accelsim: cycles 0:{trace.end_cycle} at 1000 MHz; one cycle = 1000 ps = 1 unit of 1 ns\n"
     )
     assert "[*] time in ns = cycle number; gtkwave --rcvar 'scale_to_time_dimension n'" in text
-    assert re.findall(r"^-(.+)$", text, re.M) == [g for g in ("MAC array", "DRAM", "Buffers", "Schedule") for _ in "ab"]
+    assert re.findall(r"^-(.+)$", text, re.M) == [
+        g for g in ("MAC array", "Vector unit", "DRAM", "Buffers", "Schedule") for _ in "ab"
+    ]
     vcd = VCDVCD(str(path), only_sigs=True)
     listed = re.findall(r"^accelsim\.\S+$", text, re.M)
     assert "accelsim.mac.state_name" in listed and "accelsim.dram.transfer" in listed

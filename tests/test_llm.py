@@ -43,14 +43,20 @@ def test_decode_step_moves_exactly_weights_kv_and_activations():
     trace = simulate(net, ROOMY)
     total = summarize(trace).total
     layers = trace.meta["layers"]
-    weights = sum(m["weight_bytes"] for m, layer in zip(layers, net.layers) if layer.b_is_weight)
-    kv = sum(m["weight_bytes"] for m, layer in zip(layers, net.layers) if not layer.b_is_weight)
+    gemms = [(m, layer) for m, layer in zip(layers, net.layers) if layer.unit == "mac"]
+    weights = sum(m["weight_bytes"] for m, layer in gemms if layer.b_is_weight)
+    kv = sum(m["weight_bytes"] for m, layer in gemms if not layer.b_is_weight)
+    norms = sum(m["weight_bytes"] for m, layer in zip(layers, net.layers) if layer.unit == "vector")
     reads = sum(m["input_bytes"] for m in layers if not m["input_on_chip"])
     writes = sum(m["output_bytes"] for m in layers if not m["output_on_chip"])
     # By hand: every weight once, the whole K and V cache (context + the new token) once.
     assert weights == _linear_weights(TINY) * FP16_BYTES
     assert kv == TINY.kv_cache_elements(context + 1) * FP16_BYTES
-    assert total.dram_read_bytes == weights + kv + reads
+    # Two RMSNorm weights per block and the final norm's, and the rotary cos/sin of the new
+    # position for Q and K (head_size values each), on the vector unit.
+    rotary = 2 * TINY.layers * TINY.head_size
+    assert norms == ((2 * TINY.layers + 1) * TINY.hidden_size + rotary) * FP16_BYTES
+    assert total.dram_read_bytes == weights + norms + kv + reads
     assert total.dram_write_bytes == writes
     assert total.dram_read_bytes + total.dram_write_bytes == total.bound.compulsory_bytes
 
@@ -71,7 +77,8 @@ def test_prefill_is_the_gemm_stack_by_hand():
         (1, p, c.intermediate_size, c.hidden_size),
     ]
     expected = block * c.layers + [(1, 1, c.hidden_size, c.vocab_size)]  # logits of the last token
-    assert [(layer.groups, *layer.gemm_mkn) for layer in net.layers] == expected
+    gemms = [layer for layer in net.layers if layer.unit == "mac"]
+    assert [(layer.groups, *layer.gemm_mkn) for layer in gemms] == expected
     assert net.macs == sum(g * m * k * n for g, m, k, n in expected)
 
 
@@ -105,13 +112,11 @@ def test_generation_is_one_network_with_phase_prefixes():
     steps = [step_of(layer.name) for layer in g.network.layers]
     per_phase = len(prefill(TINY, 4).layers)
     assert steps == [k for k in range(4) for _ in range(per_phase)]
-    # A step's first projections read its token's embedding: an input of the step.
+    # A step's first norm reads its token's embedding: an input of the step.
     first = g.network.layers[per_phase]
-    assert first.name == "step1/layers.0.self_attn.q_proj" and first.independent
-    assert g.network.layers[per_phase + 3].inputs == (
-        "step1/layers.0.self_attn.q_proj",
-        "step1/layers.0.self_attn.k_proj",
-    )
+    assert first.name == "step1/layers.0.input_norm" and first.independent
+    assert g.network.layers[per_phase + 1].inputs == ("step1/layers.0.input_norm",)
+    assert g.network.layers[per_phase + 6].inputs == ("step1/layers.0.rotary.q", "step1/layers.0.rotary.k")
     with pytest.raises(InputError, match="prompt \\+ generate must be <= 64"):
         generation(TINY, 60, 5)
 
@@ -148,8 +153,9 @@ def test_decode_steps_reuse_their_plans():
 def test_layer_classes():
     net = decode_step(TINY, 3)
     classes = [layer_class(layer) for layer in net.layers]
-    assert classes[:9] == ["gemm"] * 3 + ["attention"] * 2 + ["gemm"] * 4
+    assert classes[:10] == ["vector"] + ["gemm"] * 3 + ["vector"] * 2 + ["attention", "vector", "attention", "gemm"]
     assert classes.count("attention") == 2 * TINY.layers
+    assert [c for c in classes if c != "vector"][:9] == ["gemm"] * 3 + ["attention"] * 2 + ["gemm"] * 4
 
 
 def _write_config(tmp_path):

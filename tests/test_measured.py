@@ -12,6 +12,7 @@ from accelsim.compress.measured import MeasuredAccuracy, MeasurementSettings, ad
 from accelsim.errors import InputError
 from accelsim.workload.layers import Conv2d, Linear, Network
 from accelsim.workload.networks import network
+from accelsim.workload.vector import without_vector_layers
 
 pytest.importorskip("sklearn")
 
@@ -122,8 +123,10 @@ def test_unsupported_networks_and_settings_are_one_line_errors():
         nm.check_supported(network("bert-base-layer"))
     with pytest.raises(InputError, match="measured accuracy: layer gemm0: a gemm is not supported; supported: conv2d"):
         nm.check_supported(network("seed-gemms"))
+    with pytest.raises(InputError, match="measured accuracy: layer conv1.relu: a activation is not supported"):
+        nm.check_supported(network("resnet20"))  # its ReLUs are layers of the vector unit
     with pytest.raises(InputError, match="only chains of layers"):
-        nm.check_supported(network("resnet20"))
+        nm.check_supported(without_vector_layers(network("resnet20")))
     with pytest.raises(InputError, match="student_init must be teacher or scratch"):
         MeasurementSettings(student_init="random")
 

@@ -34,7 +34,10 @@ def test_a_point_is_its_simulation_and_its_accuracy():
     assert r.accuracy_per_j == pytest.approx(r.accuracy / r.energy_j)
     assert r.mac_precision == "int4" and r.weight_bytes == point.network.weight_bytes
     assert sum(r.state_cycles.values()) == r.cycles and point.trace is not None
-    assert r.energy_j == pytest.approx(r.mac_energy_j + r.sram_energy_j + r.dram_energy_j + r.static_energy_j)
+    assert r.energy_j == pytest.approx(
+        r.mac_energy_j + r.sram_energy_j + r.dram_energy_j + r.static_energy_j + r.vector_energy_j
+    )
+    assert r.vector_energy_j > 0  # ResNet-20's ReLUs, residual adds and pool
 
 
 def test_a_point_without_a_provider_has_no_accuracy():

@@ -10,12 +10,13 @@ import pytest
 
 from accelsim.hardware import Accelerator, Buffers, Dram, MacArray
 from accelsim.precision import Precision
-from accelsim.sim import dram, engine, mac_array
+from accelsim.sim import dram, engine, mac_array, vector_unit
 from accelsim.sim.engine import simulate
 from accelsim.trace import signals, store
 from accelsim.trace.export import _GROUPS, TRANSFER_SIGNAL
 from accelsim.trace.signals import SignalSpec
 from accelsim.workload.layers import Conv2d, Gemm, Network
+from accelsim.workload.vector import Activation
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = {spec.name for spec in signals.SIGNALS}
@@ -40,6 +41,7 @@ def _systolic_hw() -> Accelerator:
 def _network() -> Network:
     layers = (
         Conv2d("conv", in_channels=8, out_channels=16, in_height=12, in_width=12, padding=1),
+        Activation("relu", rows=16, row_length=12 * 12, channels_on_rows=True),  # records the vector unit
         Gemm("fc", m=4, k=16 * 12 * 12, n=10),
     )
     return Network("test", layers).with_precision(Precision.INT8, Precision.INT8)
@@ -71,7 +73,7 @@ def test_declarations_are_consistent():
         assert spec.group != signals.OTHER_GROUP, spec.name
     grouped = [name for _, members in _GROUPS for name in members]
     assert grouped == names
-    assert [title for title, _ in _GROUPS] == ["MAC array", "DRAM", "Buffers", "Schedule"]
+    assert [title for title, _ in _GROUPS] == ["MAC array", "Vector unit", "DRAM", "Buffers", "Schedule"]
     assert signals.MAC_STATE.states == tuple(s.name for s in signals.MacState)
     assert signals.DRAM_BUS.states == signals.BUS_STATES == ("IDLE", "READ", "WRITE")
 
@@ -79,9 +81,17 @@ def test_declarations_are_consistent():
 def test_export_roles_come_from_the_declarations():
     counters = [s.name for s in signals.SIGNALS if s.is_counter]
     slices = [s.name for s in signals.SIGNALS if s.is_slice_track]
-    assert counters == ["mac.busy_lanes", "dram.queue", "buf.weight", "buf.activation", "buf.output"]
-    assert slices == ["mac.state"]
+    assert counters == [
+        "mac.busy_lanes",
+        "vector.busy_lanes",
+        "dram.queue",
+        "buf.weight",
+        "buf.activation",
+        "buf.output",
+    ]
+    assert slices == ["mac.state", "vector.state"]
     assert signals.MAC_STATE.title == "MAC array"
+    assert signals.VECTOR_STATE.title == "Vector unit"
     assert signals.LAYER.kind == signals.TILE.kind == signals.INDEX
 
 
@@ -95,7 +105,7 @@ def test_old_import_paths_still_work():
     assert dram.BUS_STATES is signals.BUS_STATES
     assert RecorderSpec is SignalSpec
     assert metrics_layer_spans is layer_spans
-    assert mac_array.SIGNALS + dram.SIGNALS == signals.SIGNALS[:5]
+    assert mac_array.SIGNALS + vector_unit.SIGNALS + dram.SIGNALS == signals.SIGNALS[:8]
 
 
 def test_the_file_format_readme_documents_every_signal():

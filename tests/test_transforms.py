@@ -23,6 +23,7 @@ from accelsim.workload.layers import Conv2d, Linear, MatMul, Network
 from accelsim.workload.networks import network
 from accelsim.workload.provenance import ProvenanceStep, steps_from_json
 from accelsim.workload.sparsity import DENSE, WeightSparsity
+from accelsim.workload.vector import VectorOp
 
 
 def _two_linears():
@@ -36,7 +37,7 @@ def _two_linears():
 
 
 def _channels_out(layer):
-    return layer.out_channels if isinstance(layer, Conv2d) else layer.out_features
+    return layer.out_channels if isinstance(layer, (Conv2d, VectorOp)) else layer.out_features
 
 
 def check_consistent(net):
@@ -48,7 +49,7 @@ def check_consistent(net):
         widths = {_channels_out(s) for s in sources}
         assert len(widths) == 1, (layer.name, widths)
         width = widths.pop()
-        if isinstance(layer, Conv2d):
+        if isinstance(layer, (Conv2d, VectorOp)):  # a vector layer's channels follow its input's
             assert layer.in_channels == width, layer.name
         else:
             assert layer.in_features % width == 0, layer.name
@@ -247,21 +248,22 @@ def test_depth_keeps_ceil_of_each_stage_as_efficientnet_does():
     assert [(count, len(run)) for count, run in residual_stages(r20)] == [(3, 3), (3, 2), (3, 2)]
     r14 = Distill(1.0, depth=0.5)(r20)
     names = [layer.name for layer in r14.layers]
-    assert len(names) == 16 and "layer1.2.conv1" not in names and "layer3.2.conv2" not in names
+    assert sum(layer.unit == "mac" for layer in r14.layers) == 16
+    assert "layer1.2.conv1" not in names and "layer3.2.conv2" not in names and "layer3.2.add" not in names
     check_consistent(r14)
     by_name = {layer.name: layer for layer in r14.layers}
-    # Readers of a dropped block's sum read the block's input sum instead.
-    assert by_name["layer2.0.conv1"].inputs == ("layer1.1.conv2", "layer1.0.conv2")
-    assert by_name["fc"].inputs == ("layer3.1.conv2", "layer3.0.conv2")
+    # Readers of a dropped block's output (its residual add's ReLU) read the block's input instead.
+    assert by_name["layer2.0.conv1"].inputs == by_name["layer2.0.downsample"].inputs == ("layer1.1.relu",)
+    assert names[-3:] == ["layer3.1.relu", "avgpool", "fc"]
     # ResNet-18 -> ResNet-10: one basic block per stage; ResNet-50 [3, 4, 6, 3] -> [2, 2, 3, 2].
     r10 = Distill(1.0, depth=0.5)(network("resnet18"))
     assert sum(layer.name.endswith(".conv2") for layer in r10.layers) == 4
     r50 = Distill(1.0, depth=0.5)(network("resnet50"))
-    blocks = {layer.name.rsplit(".", 1)[0] for layer in r50.layers if layer.name.startswith("layer")}
+    blocks = {".".join(layer.name.split(".")[:2]) for layer in r50.layers if layer.name.startswith("layer")}
     assert [sum(b.startswith(f"layer{s}.") for b in blocks) for s in range(1, 5)] == [2, 2, 3, 2]
     # The smallest depth keeps only each stage's first block; the width still applies.
     r8 = Distill(0.5, depth=0.01)(r20)
-    assert len(r8.layers) == 10 and by_name["conv1"].out_channels == 16
+    assert sum(layer.unit == "mac" for layer in r8.layers) == 10 and by_name["conv1"].out_channels == 16
     assert {layer.out_channels for layer in r8.layers if isinstance(layer, Conv2d)} == {8, 16, 32}
     with pytest.raises(InputError, match="distill: depth 0.5 needs residual blocks with identity shortcuts; mlp"):
         Distill(1.0, depth=0.5)(network("mlp"))
@@ -272,7 +274,8 @@ def test_consecutive_dropped_blocks_rewire_through_each_other():
     shallow = Distill(1.0, depth=0.01)(r50)
     check_consistent(shallow)
     by_name = {layer.name: layer for layer in shallow.layers}
-    assert by_name["layer3.0.conv1"].inputs == ("layer2.0.conv3", "layer2.0.downsample")
+    assert by_name["layer3.0.conv1"].inputs == ("layer2.0.relu",)
+    assert by_name["layer3.0.add"].inputs == ("layer3.0.conv3.bn", "layer3.0.downsample.bn")
     assert trace_ok(shallow)
 
 

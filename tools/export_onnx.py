@@ -7,7 +7,9 @@ Each convolution becomes Conv (+ BatchNormalization when the layer folds one) + 
 reading several producers adds them first (the residual sum); a 3x3/2 max pool appears where the
 spatial size drops between layers; a Linear reads a global average pool through Gemm. The
 weights are zeros: the file carries the shapes and the dataflow accelsim imports, not a trained
-model. The tests import this file back and compare it with the built-in network.
+model. The network exported is the built-in's GEMM view (`without_vector_layers`: its batch-norm,
+ReLU, pool and residual-add layers become the nodes above, which the importer folds back), and
+the tests import this file back and compare it with that view.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from accelsim.errors import InputError
 from accelsim.workload.layers import Conv2d, Linear, Network
 from accelsim.workload.networks import network
+from accelsim.workload.vector import without_vector_layers
 
 
 def _onnx() -> Any:
@@ -34,6 +37,7 @@ def _onnx() -> Any:
 def graph(net: Network) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     """(nodes, inputs, outputs, initializers) of `net` as an ONNX graph."""
     onnx = _onnx()
+    net = without_vector_layers(net)
     helper, numpy_helper = onnx.helper, onnx.numpy_helper
     nodes: list[Any] = []
     inits: list[Any] = []

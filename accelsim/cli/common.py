@@ -129,14 +129,15 @@ def scalesim_notes(args: argparse.Namespace, net: Network, trace: Trace, summary
         warn([_layer_bandwidth(trace, i, figures) for i, figures in enumerate(summary.layers)], "note")
         return
     hw = config.accelerator
-    calc = [systolic_cycles(layer, hw, *layer.gemm_mkn) for layer in net.layers]
-    ratios = [f.cycles / c for f, c in zip(summary.layers, calc)]
-    worst = max(range(len(ratios)), key=ratios.__getitem__)
+    # SCALE-Sim's CALC answer covers the GEMM layers; vector layers have no systolic schedule.
+    calc = {i: systolic_cycles(layer, hw, *layer.gemm_mkn) for i, layer in enumerate(net.layers) if layer.unit == "mac"}
+    ratios = {i: summary.layers[i].cycles / c for i, c in calc.items()}
+    worst = max(ratios, key=ratios.__getitem__)
     warn(
         [
             f"--scalesim-memory accelsim: {summary.total.cycles:,} cycles on accelsim's DRAM bus at Bandwidth = "
-            f"{config.bandwidth_words_per_cycle} words/cycle, {summary.total.cycles / sum(calc):.3f}x the "
-            f"{sum(calc):,} of CALC's stall-free answer (the compute schedule alone); most on layer "
+            f"{config.bandwidth_words_per_cycle} words/cycle, {summary.total.cycles / sum(calc.values()):.3f}x the "
+            f"{sum(calc.values()):,} of CALC's stall-free answer (the compute schedule alone); most on layer "
             f"{summary.layers[worst].name}: {ratios[worst]:.3f}x"
         ]
     )

@@ -45,9 +45,22 @@ def prunable_layers(network: Network) -> list[int]:
             continue
         if not network.interior and (i == last or not readers[i]):
             continue
-        if all(producers[j] == (i,) and network.layers[j].has_channels for j in readers[i]):
+        if _feeds_only(network, i, producers, readers):
             out.append(i)
     return out
+
+
+def _feeds_only(network: Network, i: int, producers: tuple[tuple[int, ...], ...], readers: list[list[int]]) -> bool:
+    """Whether every reader of layer i has channels and reads nothing else, through depthwise
+    readers (a depthwise convolution, a batch-norm, an activation: their outputs follow their
+    inputs), so that removing i's channels removes theirs too and reaches no residual add."""
+    for j in readers[i]:
+        reader = network.layers[j]
+        if producers[j] != (i,) or not reader.has_channels:
+            return False
+        if reader.is_depthwise and not _feeds_only(network, j, producers, readers):
+            return False
+    return True
 
 
 def resize_outputs(network: Network, i: int, keep: int) -> Network:
@@ -97,12 +110,42 @@ def _identity_block(network: Network, first: int, readers: list[list[int]]) -> R
     i = first
     while len(readers[i]) == 1 and producers[readers[i][0]] == (i,):
         i = readers[i][0]
+    explicit = _explicit_add_block(network, first, i, readers)
+    if explicit is not None:
+        return explicit
     total = (layers[i].name, sources[0])
     sums = [j for j in readers[i] if layers[j].inputs == total]
     carried = [j for j in readers[i] if (layers[j].inputs or ())[1:2] == (layers[i].name,)]
     if sums and len(sums) + len(carried) == len(readers[i]):
         return ResidualBlock(first, i, sources)
     return None
+
+
+def _explicit_add_block(network: Network, first: int, i: int, readers: list[list[int]]) -> ResidualBlock | None:
+    """A block whose chain first..i ends in a residual add layer of (i, the block input), and
+    the add's own activation if one vector layer reads only the add (ResNet's ReLU)."""
+    layers, producers = network.layers, network.producers()
+    sources = layers[first].inputs or ()
+    if len(sources) != 1 or len(readers[i]) != 1:
+        return None
+    add = readers[i][0]
+    if layers[add].unit != "vector" or layers[add].inputs != (layers[i].name, sources[0]):
+        return None
+    last = add
+    if len(readers[add]) == 1 and producers[readers[add][0]] == (add,) and layers[readers[add][0]].unit == "vector":
+        last = readers[add][0]
+    return ResidualBlock(first, last, sources)
+
+
+def _from_stem(network: Network, name: str) -> bool:
+    """Whether layer `name` is the network's first layer or reaches it through vector layers
+    only (the stem's batch-norm, activation and pooling)."""
+    index = {layer.name: i for i, layer in enumerate(network.layers)}
+    producers = network.producers()
+    i = index[name]
+    while i > 0 and network.layers[i].unit == "vector" and len(producers[i]) == 1:
+        i = producers[i][0]
+    return i == 0
 
 
 def residual_stages(network: Network) -> list[tuple[int, list[ResidualBlock]]]:
@@ -114,9 +157,9 @@ def residual_stages(network: Network) -> list[tuple[int, list[ResidualBlock]]]:
     runs: list[list[ResidualBlock]] = []
     for block in blocks:
         previous = runs[-1][-1] if runs else None
-        if previous is not None and block.sources == (network.layers[previous.last].name, previous.sources[0]):
+        output = network.layers[previous.last].name if previous is not None else None
+        if previous is not None and block.sources in ((output, previous.sources[0]), (output,)):
             runs[-1].append(block)
         else:
             runs.append([block])
-    stem = (network.layers[0].name,)
-    return [(len(run) + (run[0].sources != stem), run) for run in runs]
+    return [(len(run) + (not _from_stem(network, run[0].sources[0])), run) for run in runs]

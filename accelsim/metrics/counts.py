@@ -29,6 +29,8 @@ class ActivityCounts:
     #: Banked DRAM only (zero otherwise): commands issued and rank-cycles of background, by the
     #: device's clock, which its command energy table prices.
     dram_commands: DramCommands | None = None
+    #: Vector-unit operations, at `mac_precision` (a vector layer's compute precision).
+    vector_ops: int = 0
 
     @classmethod
     def from_counters(cls, counters: Mapping[str, int], precision: Precision, cycles: int) -> ActivityCounts:
@@ -41,6 +43,8 @@ class ActivityCounts:
             sram_output_bytes=counters["sram_output_read_bytes"] + counters["sram_output_write_bytes"],
             cycles=cycles,
             dram_commands=DramCommands.from_counters(counters) if "dram_act_commands" in counters else None,
+            # Traces written before the vector unit existed have no such counter.
+            vector_ops=counters.get("vector_ops", 0),
         )
 
 

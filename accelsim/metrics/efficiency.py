@@ -29,10 +29,12 @@ class Bound:
         return "compute" if self.compute_cycles >= self.memory_cycles else "memory"
 
 
-def layer_bound(macs: int, compulsory_bytes: int, precision: Precision, hw: Accelerator) -> Bound:
-    """Compute cycles ceil(MACs / (lanes x pack)); memory cycles ceil(bytes / bytes_per_cycle)."""
+def layer_bound(macs: int, compulsory_bytes: int, precision: Precision, hw: Accelerator, vector_ops: int = 0) -> Bound:
+    """Compute cycles ceil(MACs / (lanes x pack)) plus, for a vector layer, ceil(operations /
+    (vector lanes x ops per lane)); memory cycles ceil(bytes / bytes_per_cycle)."""
+    vector = -(-vector_ops // hw.vector_unit.ops_per_cycle(precision))
     return Bound(
-        compute_cycles=math.ceil(macs / hw.mac_array.macs_per_cycle(precision)),
+        compute_cycles=math.ceil(macs / hw.mac_array.macs_per_cycle(precision)) + vector,
         memory_cycles=memory_cycles(compulsory_bytes, hw),
         compulsory_bytes=compulsory_bytes,
     )

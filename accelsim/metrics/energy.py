@@ -17,10 +17,11 @@ class EnergyBreakdown:
     sram_j: float = 0.0
     dram_j: float = 0.0
     static_j: float = 0.0
+    vector_j: float = 0.0
 
     @property
     def total_j(self) -> float:
-        return self.mac_j + self.sram_j + self.dram_j + self.static_j
+        return self.mac_j + self.sram_j + self.dram_j + self.static_j + self.vector_j
 
     def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
         return EnergyBreakdown(
@@ -28,6 +29,7 @@ class EnergyBreakdown:
             self.sram_j + other.sram_j,
             self.dram_j + other.dram_j,
             self.static_j + other.static_j,
+            self.vector_j + other.vector_j,
         )
 
 
@@ -44,6 +46,7 @@ def energy_breakdown(counts: ActivityCounts, hw: Accelerator) -> EnergyBreakdown
         sram_j=sram_pj * 1e-12,
         dram_j=dram_energy_j(counts, hw),
         static_j=hw.static_power_w * counts.cycles / hw.clock_hz,
+        vector_j=counts.vector_ops * hw.vector_unit.energy_per_op_pj[counts.mac_precision] * 1e-12,
     )
 
 

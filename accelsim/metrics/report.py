@@ -85,9 +85,16 @@ def format_summary(summary: Summary) -> str:
         f" memory {t.bound.memory_cycles:,})  simulated/bound {t.bound_ratio:.3f}",
         f"DRAM   read {t.dram_read_bytes:,} B  written {t.dram_write_bytes:,} B  bus utilization {100 * t.bus_utilization:.1f}%",
         f"energy {format_si(e.total_j, 'J')}: MAC {format_si(e.mac_j, 'J')}, SRAM {format_si(e.sram_j, 'J')},"
-        f" DRAM {format_si(e.dram_j, 'J')}, static {format_si(e.static_j, 'J')}",
+        f" DRAM {format_si(e.dram_j, 'J')}, static {format_si(e.static_j, 'J')}"
+        + (f", vector {format_si(e.vector_j, 'J')}" if e.vector_j else ""),
         f"efficiency {eff.inferences_per_j:,.1f} inferences/J  {eff.tops_per_w:.4f} TOPS/W  EDP {eff.edp_j_s:.4g} J*s",
     ]
+    if "vector_ops" in t.detail:
+        lines.insert(
+            -1,
+            f"vector {t.detail['vector_ops']:,} operations in vector layers taking"
+            f" {t.detail['vector_layer_cycles']:,} cycles ({100 * t.detail['vector_share']:.1f}% of the run)",
+        )
     if eff.accuracy is not None:
         lines.append(f"accuracy {eff.accuracy:.4f}  accuracy/energy {eff.accuracy_per_j:,.2f} per J")
     return "\n".join(lines)

@@ -87,6 +87,7 @@ class Figures:
                 "sram": self.energy.sram_j,
                 "dram": self.energy.dram_j,
                 "static": self.energy.static_j,
+                "vector": self.energy.vector_j,
                 "total": self.energy.total_j,
             },
             "bound": {
@@ -147,9 +148,12 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 dram_write_bytes=int(writes[i]),
                 energy=energy_breakdown(counts, hw),
                 # Traces written before sparsity existed perform every MAC.
-                bound=layer_bound(meta.get("performed_macs", meta["macs"]), compulsory, precision, hw),
+                bound=layer_bound(
+                    meta.get("performed_macs", meta["macs"]), compulsory, precision, hw, meta.get("vector_ops", 0)
+                ),
                 clock_hz=hw.clock_hz,
-                detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value},
+                detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value}
+                | _vector_detail(trace, meta, start, stop),
             )
         )
     total = _total(trace, hw, layers)
@@ -169,6 +173,20 @@ def _bytes_per_layer(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
         np.add.at(sums, transfers["layer"][rows], transfers["payload_bytes"][rows])
         out.append(sums)
     return out[0], out[1]
+
+
+def _vector_detail(trace: Trace, meta: dict[str, Any], start: int, stop: int) -> dict[str, Any]:
+    """A vector layer's unit, operations and vector-unit state cycles (nothing for a GEMM layer,
+    so GEMM-only runs report what they always did)."""
+    if meta.get("unit", "mac") != "vector":
+        return {}
+    names = trace.specs["vector.state"].states
+    cycles = trace.cycles_per_value("vector.state", start, stop)
+    return {
+        "unit": "vector",
+        "vector_ops": trace.integral("vector.ops", start, stop),
+        "vector_state_cycles": {names[v]: n for v, n in sorted(cycles.items())},
+    }
 
 
 def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:
@@ -196,7 +214,21 @@ def _total(trace: Trace, hw: Accelerator, layers: list[Figures]) -> Figures:
         energy=energy,
         bound=bound,
         clock_hz=hw.clock_hz,
+        detail=_vector_total(trace, layers),
     )
+
+
+def _vector_total(trace: Trace, layers: list[Figures]) -> dict[str, Any]:
+    """The run's vector operations and the share of its cycles in vector layers, when it has any."""
+    vector = [f for f in layers if f.detail.get("unit") == "vector"]
+    if not vector:
+        return {}
+    cycles = sum(f.cycles for f in vector)
+    return {
+        "vector_ops": trace.integral("vector.ops"),
+        "vector_layer_cycles": cycles,
+        "vector_share": cycles / trace.end_cycle if trace.end_cycle else 0.0,
+    }
 
 
 def tile_figures(trace: Trace) -> list[dict[str, Any]]:

@@ -149,7 +149,8 @@ class TensorPlacement:
     def segments(self, kind: int, li: int, step_index: int, nbytes: int) -> list[tuple[int, int]]:
         """(address, bytes) runs of the transfer of `kind` for step `step_index` of layer `li`."""
         region = self.region(kind, li)
-        if self.layout == "tiled":
+        # A vector layer's tiles are blocks of whole rows: contiguous in either layout.
+        if self.layout == "tiled" or self.works[li].unit == "vector":
             return region.ranges(self._offsets(kind, li)[step_index], nbytes)
         return self._row_major(kind, li, self.works[li].steps[step_index], nbytes, region)
 

@@ -10,9 +10,10 @@ import numpy as np
 import simpy
 from tqdm import tqdm
 
-from accelsim.hardware import Accelerator
-from accelsim.sim import dram, dram_select, mac_array, scheduler
+from accelsim.hardware import Accelerator, ConfigError
+from accelsim.sim import dram, dram_select, mac_array, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps
+from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
 from accelsim.trace.signals import LAYER, SignalSpec
@@ -20,7 +21,7 @@ from accelsim.trace.trace import Trace
 from accelsim.workload.layers import Layer, Network
 
 #: What a run records: every recorded signal of accelsim.trace.signals, in its order.
-SIGNAL_SPECS = mac_array.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
+SIGNAL_SPECS = mac_array.SIGNALS + vector_unit.SIGNALS + dram.SIGNALS + scheduler.SIGNALS
 
 
 def signal_specs(hw: Accelerator) -> tuple[SignalSpec, ...]:
@@ -62,6 +63,33 @@ def _retains_output(
     return held + _output_tile_bytes(work) <= hw.buffers.activation_bytes
 
 
+def _smaller_tiles_to_retain(
+    network: Network,
+    i: int,
+    work: scheduler.LayerWork,
+    hw: Accelerator,
+    producers: tuple[tuple[int, ...], ...],
+    consumers: list[list[int]],
+) -> scheduler.LayerWork:
+    """A vector layer takes its largest row blocks; when its output then does not fit beside its
+    input slots, smaller blocks that leave room for the output keep it on chip (the same bytes
+    in, none out) if the next layer can read it from there."""
+    layer = network.layers[i]
+    budget = hw.buffers.activation_bytes - layer.output_bytes
+    if budget <= 0 or work.input_bytes_on_chip:
+        return work
+    try:
+        plan = plan_vector(layer, hw, False, budget)  # type: ignore[arg-type]
+    except ConfigError:
+        return work
+    smaller = dataclasses.replace(work, plan=plan, steps=plan_steps(plan))
+    return (
+        dataclasses.replace(smaller, output_on_chip=True)
+        if _retains_output(network, i, smaller, hw, producers, consumers)
+        else work
+    )
+
+
 def _output_tile_bytes(work: scheduler.LayerWork) -> int:
     """Bytes of a layer's output as its tiles land in the buffer: each tile rounds up on its own
     (two INT4 values a byte), so this can exceed the whole tensor's bytes."""
@@ -79,9 +107,12 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
         plan = plan_layer(layer, hw, on_chip_bytes > 0)
-        work = scheduler.LayerWork(plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False)
-        retains = _retains_output(network, i, work, hw, producers, consumers)
-        work = dataclasses.replace(work, output_on_chip=retains)
+        work = scheduler.LayerWork(
+            plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
+        )
+        work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw, producers, consumers))
+        if layer.unit == "vector" and not work.output_on_chip:
+            work = _smaller_tiles_to_retain(network, i, work, hw, producers, consumers)
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
     return works
@@ -98,8 +129,10 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "weight_precision": layer.weight_precision.value,
         "activation_precision": layer.activation_precision.value,
         "mac_precision": layer.mac_precision.value,
+        "unit": layer.unit,
         "macs": layer.macs,
         "performed_macs": performed_macs(layer, hw),
+        "vector_ops": layer.vector_ops,
         "parameters": layer.parameter_count,
         "nonzero_weights": layer.nonzero_weights,
         "sparsity": layer.b_sparsity.describe(),
@@ -174,6 +207,7 @@ def simulate(
         work,
         on_step=bar.update if not bar.disable else None,
         layer_steps=None if layer_steps is None else tuple(layer_steps),
+        vector=vector_unit.VectorUnitSim(env, hw, recorder),
     )
     done = sched.start()
     env.run(until=done)

@@ -29,6 +29,7 @@ from accelsim.precision import Precision
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
+from accelsim.sim.vector_unit import VectorUnitSim
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, SignalRecorder
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
@@ -38,6 +39,7 @@ SIGNALS = (signals.BUF_WEIGHT, signals.BUF_ACTIVATION, signals.BUF_OUTPUT, signa
 
 COUNTERS = (
     "macs",
+    "vector_ops",
     "dram_read_bytes",
     "dram_write_bytes",
     "dram_read_bus_bytes",
@@ -61,6 +63,7 @@ class LayerWork:
     producers: tuple[int, ...]  # layers whose outputs this layer's input is made of
     input_bytes_on_chip: int  # > 0: the input is held in the activation buffer already
     output_on_chip: bool  # the output stays in the activation buffer for the next layer
+    unit: str = "mac"  # the unit computing the layer: "mac" (the array) or "vector"
 
     @property
     def holds_activations(self) -> bool:
@@ -90,6 +93,7 @@ class TileScheduler:
     on_step: Callable[[], None] | None = None
     #: Per layer, the generation step it belongs to (the `step` signal); None: not recorded.
     layer_steps: tuple[int, ...] | None = None
+    vector: VectorUnitSim | None = None
     counters: list[dict[str, int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -158,16 +162,31 @@ class TileScheduler:
         return event
 
     def _wait_tile(
-        self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int], stall: MacState
+        self,
+        table: dict[tuple[int, int], simpy.Event],
+        key: tuple[int, int],
+        stall: MacState,
+        unit: MacArrayUnit | VectorUnitSim,
     ) -> Generator[simpy.Event, object, None]:
         event = self._ready(table, key)
         if not event.processed:
-            self.array.set_state(stall)
+            unit.set_state(stall)
             yield event
         del table[key]
 
+    def _unit(self, work: LayerWork) -> MacArrayUnit | VectorUnitSim:
+        """The unit computing a layer; the other one is IDLE meanwhile (one layer at a time)."""
+        if work.unit != "vector":
+            if self.vector is not None:
+                self.vector.set_state(MacState.IDLE)
+            return self.array
+        if self.vector is None:
+            raise ValueError("a vector layer needs the scheduler's vector unit")
+        self.array.set_state(MacState.IDLE)
+        return self.vector
+
     def _compute(self) -> Generator[simpy.Event, object, None]:
-        env, array = self.env, self.array
+        env = self.env
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
         for li, work in enumerate(self.layers):
@@ -176,18 +195,19 @@ class TileScheduler:
             if steps is not None and step_sig is not None:
                 step_sig.set(env.now, steps[li])
             self.layer_started[li].succeed()
+            unit = self._unit(work)
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
                 if step.out_first:
                     if self.o_slots.level == 0:
-                        array.set_state(MacState.STALL_OUTPUT)
+                        unit.set_state(MacState.STALL_OUTPUT)
                     yield self.o_slots.get(1)
                     self.o_buf.add(env.now, step.acc_bytes)
                 if step.w_bytes:
-                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS)
+                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS, unit)
                 if step.a_bytes:
-                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS)
-                yield from array.compute(step, work.precision)
+                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS, unit)
+                yield from unit.compute(step, work.precision)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
                     self.w_slots.put(1)
@@ -205,7 +225,9 @@ class TileScheduler:
                 counter[name] += count
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
-        array.set_state(MacState.IDLE)
+        self.array.set_state(MacState.IDLE)
+        if self.vector is not None:
+            self.vector.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
 
     def _array_counts(self, steps: tuple[Step, ...]) -> dict[str, int]:
@@ -214,7 +236,7 @@ class TileScheduler:
         and added when its layer ends, instead of five counter updates per step."""
         counts = self._counts_of.get(id(steps))
         if counts is None:
-            counts = dict.fromkeys(("macs", "sram_weight_read_bytes", "sram_activation_read_bytes"), 0)
+            counts = dict.fromkeys(("macs", "vector_ops", "sram_weight_read_bytes", "sram_activation_read_bytes"), 0)
             counts |= dict.fromkeys(("sram_output_write_bytes", "sram_output_read_bytes"), 0)
             for step in steps:
                 self._count_step(counts, step)
@@ -227,6 +249,7 @@ class TileScheduler:
         # The array reads each operand tile once per step and reads and writes the partial sums
         # (the first reduction step only writes them); write-back reads the finished tile.
         counter["macs"] += step.macs
+        counter["vector_ops"] += step.vector_ops
         counter["sram_weight_read_bytes"] += step.w_resident_bytes
         counter["sram_activation_read_bytes"] += step.a_resident_bytes
         counter["sram_output_write_bytes"] += step.acc_bytes

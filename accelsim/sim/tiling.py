@@ -59,6 +59,7 @@ class Step:
     shape: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of this step's product
     origin: tuple[int, int, int, int] = (0, 0, 0, 0)  # (group, m, k, n) where this step's product starts
     extent: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of the whole layer
+    vector_ops: int = 0  # operations of the vector unit (a vector layer's step; no MACs then)
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,11 @@ def minimum_tile_steps(layer: Layer, hw: Accelerator) -> int:
 def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> TilePlan:
     """The cheapest plan for `layer` on `hw`; ConfigError if even the smallest tile cannot fit, or
     if the layer needs more than MAX_TILE_STEPS tiles (checked before the search, which would take
-    as long)."""
+    as long). A vector layer is planned by `accelsim.sim.vector_tiling`."""
+    if layer.unit == "vector":
+        from accelsim.sim.vector_tiling import plan_vector  # it builds on this module
+
+        return plan_vector(layer, hw, input_on_chip)  # type: ignore[arg-type]
     steps = minimum_tile_steps(layer, hw)
     if steps > MAX_TILE_STEPS:
         raise ConfigError(

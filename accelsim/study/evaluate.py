@@ -74,6 +74,8 @@ class Result:
     accuracy_kind: str  # measured, table, modelled, given; "" without a provider
     accuracy_detail: str
     state_cycles: dict[str, int] = field(default_factory=dict)
+    #: Energy of the vector unit's operations (0 for a network of GEMM layers only).
+    vector_energy_j: float = 0.0
 
     @property
     def dram_bytes(self) -> int:
@@ -164,6 +166,7 @@ class Result:
             sram_energy_j=energy.sram_j,
             dram_energy_j=energy.dram_j,
             static_energy_j=energy.static_j,
+            vector_energy_j=energy.vector_j,
             accuracy=None if estimate is None else estimate.value,
             accuracy_kind="" if estimate is None else estimate.kind,
             accuracy_detail="" if estimate is None else estimate.detail,

@@ -69,6 +69,7 @@ _CSV_FIELDS = (
     "sram_energy_j",
     "dram_energy_j",
     "static_energy_j",
+    "vector_energy_j",
     "accuracy",
     "accuracy_kind",
     "accuracy_per_j",

@@ -105,7 +105,7 @@ class RowState(enum.IntEnum):
     MISS = 2
 
 
-_MAC, _DRAM, _BUFFERS, _SCHEDULE = "MAC array", "DRAM", "Buffers", "Schedule"
+_MAC, _VECTOR, _DRAM, _BUFFERS, _SCHEDULE = "MAC array", "Vector unit", "DRAM", "Buffers", "Schedule"
 
 MAC_STATE = SignalSpec(
     "mac.state", "state", "MAC array state", tuple(s.name for s in MacState), group=_MAC, track_title=_MAC
@@ -115,6 +115,16 @@ MAC_BUSY_LANES = SignalSpec(
 )
 # Busy lanes times the precision's packing: a timeline would show busy lanes twice.
 MAC_MACS = SignalSpec("mac.macs", "MACs", "multiply-accumulates performed this cycle", group=_MAC, own_track=False)
+# The vector unit's states are the MAC array's (MacState): the scheduler names what it waits for.
+VECTOR_STATE = SignalSpec(
+    "vector.state", "state", "vector unit state", tuple(s.name for s in MacState), group=_VECTOR, track_title=_VECTOR
+)
+VECTOR_BUSY_LANES = SignalSpec(
+    "vector.busy_lanes", "lanes", "vector lanes doing an operation this cycle", group=_VECTOR
+)
+VECTOR_OPS = SignalSpec(
+    "vector.ops", "operations", "vector operations performed this cycle", group=_VECTOR, own_track=False
+)
 # The "DRAM bus" track of timeline exports shows each transfer, which says more than the state.
 DRAM_BUS = SignalSpec(
     "dram.bus", "state", "what the DRAM data bus carries this cycle", BUS_STATES, group=_DRAM, own_track=False
@@ -131,7 +141,9 @@ BUF_OUTPUT = SignalSpec(
     "buf.output", "bytes", "output buffer bytes held (partial sums and tiles awaiting write-back)", group=_BUFFERS
 )
 # The schedule is the "Layers" track of timeline exports and part of every transfer's name.
-LAYER = SignalSpec("layer", "index", "layer the MAC array works on", kind=INDEX, group=_SCHEDULE, own_track=False)
+LAYER = SignalSpec(
+    "layer", "index", "layer the MAC array or the vector unit works on", kind=INDEX, group=_SCHEDULE, own_track=False
+)
 TILE = SignalSpec("tile", "index", "tile step within the layer", kind=INDEX, group=_SCHEDULE, own_track=False)
 #: Recorded by generation runs only (`accelsim llm`): 0 during the prefill, k during decode step k.
 STEP = SignalSpec(
@@ -148,6 +160,9 @@ SIGNALS = (
     MAC_STATE,
     MAC_BUSY_LANES,
     MAC_MACS,
+    VECTOR_STATE,
+    VECTOR_BUSY_LANES,
+    VECTOR_OPS,
     DRAM_BUS,
     DRAM_QUEUE,
     BUF_WEIGHT,

@@ -16,6 +16,7 @@ from typing import Any
 
 from accelsim.errors import InputError
 from accelsim.workload.layers import Layer, Linear, MatMul, Network
+from accelsim.workload.vector import Activation, Elementwise, LayerNorm, RMSNorm, Rotary, Softmax
 
 MLP_KINDS = ("gelu", "swiglu")
 NORM_KINDS = ("layernorm", "rmsnorm")
@@ -222,66 +223,78 @@ def read_hf_config(path: str | Path, name: str | None = None) -> DecoderConfig:
 
 
 def _block(
-    c: DecoderConfig, i: int, rows: int, queries: int, keys: int, batch: int, hidden: tuple[str, ...]
-) -> tuple[list[Layer], tuple[str, ...]]:
-    """One transformer block on `rows` = batch x query tokens, attending over `keys` tokens.
+    c: DecoderConfig, i: int, rows: int, queries: int, keys: int, batch: int, hidden: str | None
+) -> tuple[list[Layer], str]:
+    """One transformer block on `rows` = batch x query tokens, attending over `keys` tokens;
+    `hidden` names the layer whose output is the residual stream (None: the embeddings).
 
     Grouped-query attention runs as one product per KV head whose rows are the query rows of all
-    its query heads, so each K and V is read once however many heads share it. The parameters of
-    the two norms are counted on the first layer each norm feeds (folded, as BERT's built-in does)."""
+    its query heads, so each K and V is read once however many heads share it. The non-GEMM work
+    runs on the vector unit (`accelsim.workload.vector`): the two norms (which hold their own
+    gamma, beta), rotary embeddings of Q and K (Llama), the softmax over every head's score rows,
+    the MLP's activation (GELU; SiLU times up for SwiGLU) and the two residual adds."""
     p, group, hd = f"layers.{i}.", c.heads // c.kv_heads, c.head_size
     layers: list[Layer] = []
+    h = c.hidden_size
+    norm_kind = LayerNorm if c.norm == "layernorm" else RMSNorm
+    stream = {"inputs": (hidden,)} if hidden else {"independent": True}
 
-    def project(name: str, width_in: int, width_out: int, folded: int = 0, **source: Any) -> str:
+    def project(name: str, width_in: int, width_out: int, source: str) -> str:
         layers.append(
-            Linear(
-                p + name,
-                in_features=width_in,
-                out_features=width_out,
-                tokens=rows,
-                bias=c.bias,
-                folded_parameters=folded,
-                **source,
-            )
+            Linear(p + name, in_features=width_in, out_features=width_out, tokens=rows, bias=c.bias, inputs=(source,))
         )
         return p + name
 
+    def vector(layer: Layer) -> str:
+        layers.append(layer)
+        return layer.name
+
+    norm1 = vector(norm_kind(p + "input_norm", rows=rows, row_length=h, **stream))
     # GPT-2 fuses the Q, K and V projections into one; Llama has three.
     qkv = (
         [("attn.c_attn", c.q_size + 2 * c.kv_size)]
         if c.mlp == "gelu"
         else [("self_attn.q_proj", c.q_size), ("self_attn.k_proj", c.kv_size), ("self_attn.v_proj", c.kv_size)]
     )
-    source = {"inputs": hidden} if hidden else {"independent": True}
-    names = [project(n, c.hidden_size, w, c.norm_parameters * (j == 0), **source) for j, (n, w) in enumerate(qkv)]
+    names = [project(n, h, w, norm1) for n, w in qkv]
     q, k, v = names if len(names) == 3 else names * 3
+    if c.position == "rotary":
+        q = vector(Rotary(p + "rotary.q", rows=rows, row_length=c.q_size, head_dim=hd, inputs=(q,)))
+        k = vector(Rotary(p + "rotary.k", rows=rows, row_length=c.kv_size, head_dim=hd, inputs=(k,)))
     heads = batch * c.kv_heads
     layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k)))
-    layers.append(
-        MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(p + "attn.scores", v))
-    )
-    o = project("attn.o_proj", c.q_size, c.hidden_size)
-    after_attention = (o, *hidden)[:2]  # the residual stream: this output plus what it adds to
+    probs = vector(Softmax(p + "attn.softmax", rows=heads * queries * group, row_length=keys))
+    layers.append(MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(probs, v)))
+    o = project("attn.o_proj", c.q_size, h, p + "attn.context")
+    residual = vector(Elementwise(p + "attn.residual", rows=rows, row_length=h, inputs=(o, hidden) if hidden else (o,)))
+    norm2 = vector(norm_kind(p + "post_attention_norm", rows=rows, row_length=h))
     # GPT-2: up -> GELU -> down; Llama: SiLU(gate) x up -> down.
-    ups = ["mlp.c_fc"] if c.mlp == "gelu" else ["mlp.gate_proj", "mlp.up_proj"]
-    ups = [
-        project(n, c.hidden_size, c.intermediate_size, c.norm_parameters * (j == 0), inputs=after_attention)
-        for j, n in enumerate(ups)
-    ]
-    down = "mlp.c_proj" if c.mlp == "gelu" else "mlp.down_proj"
-    out = project(down, c.intermediate_size, c.hidden_size, inputs=tuple(ups))
-    return layers, (out, *after_attention)[:2]
+    f = c.intermediate_size
+    if c.mlp == "gelu":
+        up = project("mlp.c_fc", h, f, norm2)
+        act = vector(Activation(p + "mlp.gelu", rows=rows, row_length=f, function="gelu"))
+        down = project("mlp.c_proj", f, h, act)
+    else:
+        project("mlp.gate_proj", h, f, norm2)  # the SiLU below reads it
+        silu = vector(Activation(p + "mlp.silu", rows=rows, row_length=f, function="silu"))
+        up = project("mlp.up_proj", h, f, norm2)
+        act = vector(Elementwise(p + "mlp.gate_mul", rows=rows, row_length=f, op="mul", inputs=(silu, up)))
+        down = project("mlp.down_proj", f, h, act)
+    out = vector(Elementwise(p + "mlp.residual", rows=rows, row_length=h, inputs=(down, residual)))
+    return layers, out
 
 
 def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str) -> Network:
     layers: list[Layer] = []
-    hidden: tuple[str, ...] = ()
+    hidden: str | None = None
     for i in range(c.layers):
         block, hidden = _block(c, i, batch * queries, queries, keys, batch, hidden)
         layers += block
-    # Logits of each sequence's last token; the embedding table is the head's weights when tied,
-    # else it is counted (folded) here as well; learned positions and the final norm likewise.
+    # The final norm and the logits of each sequence's last token; the embedding table is the
+    # head's weights when tied, else it is counted (folded) here, learned positions likewise.
     embeddings = c.embedding_parameters - (c.vocab_size * c.hidden_size if c.tied_embeddings else 0)
+    norm_kind = LayerNorm if c.norm == "layernorm" else RMSNorm
+    layers.append(norm_kind("final_norm", rows=batch, row_length=c.hidden_size, inputs=(hidden,) if hidden else None))
     layers.append(
         Linear(
             "lm_head",
@@ -289,8 +302,7 @@ def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, d
             out_features=c.vocab_size,
             tokens=batch,
             bias=False,
-            folded_parameters=embeddings + c.norm_parameters,
-            inputs=hidden,
+            folded_parameters=embeddings,
         )
     )
     return Network(name, tuple(layers), description)

@@ -61,6 +61,13 @@ class Layer:
     out_storage: QuantizedOutput | None = None
 
     kind = "layer"
+    #: The unit that computes the layer: "mac" (the MAC array) or "vector" (the vector unit).
+    unit = "mac"
+
+    @property
+    def vector_ops(self) -> int:
+        """Vector-unit operations (`accelsim.workload.vector`); a GEMM layer has none."""
+        return 0
 
     # --- GEMM view, per group ------------------------------------------------------------------
     @property

@@ -1,8 +1,12 @@
 """Built-in networks, batch 1, FP32, each layer lowered to the shapes in `layers`.
 
-Only layers with a GEMM view are listed: pooling, activations, softmax, residual adds and
-normalisation are not layers (batch-norm and LayerNorm fold into the preceding layer's weights).
-A pooling layer only changes the next layer's input height and width.
+GEMM layers (convolutions, linear layers, attention products) run on the MAC array; the rest
+(batch-norm, activations, pooling, residual adds; a decoder's norms, rotary embeddings and
+softmax) are vector layers (`accelsim.workload.vector`) run on the vector unit. Batch-norm is
+unfolded: a convolution followed by a BatchNorm layer holding the channel's scale and shift
+(what inference runs without folding; the parameter count is unchanged). ResNet-20 keeps seed
+001's model, batch-norm folded away into its convolutions (no bias), so it has no BatchNorm
+layers; the measured digits models and the BERT layer are unchanged (GEMM layers only).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 
 from accelsim.workload.decoder import DECODERS, DEFAULT_PREFILL_TOKENS, prefill
 from accelsim.workload.layers import Conv2d, Gemm, Layer, LayerError, Linear, MatMul, Network
+from accelsim.workload.vector import Activation, BatchNorm, Elementwise, Pool
 
 #: (channels, height, width) of a feature map.
 Shape = tuple[int, int, int]
@@ -30,10 +35,12 @@ def _conv(
     inputs: tuple[str, ...] | None = None,
     padding: int | None = None,
     bias: bool = False,
+    activation: str | None = "relu",
 ) -> Shape:
     """Append a square convolution on `x` ("same" padding kernel // 2 unless given, no bias unless
-    asked); return its output shape. `inputs` names the layers whose outputs make `x` (None: the
-    previous layer)."""
+    asked), then its batch-norm `<name>.bn` and its activation `<name>.<activation>` (None: none)
+    as vector layers; return the output shape (`layers[-1]` is the output layer). `inputs` names
+    the layers whose outputs make `x` (None: the previous layer)."""
     c, h, w = x
     conv = Conv2d(
         name,
@@ -46,18 +53,45 @@ def _conv(
         padding=kernel // 2 if padding is None else padding,
         groups=groups,
         bias=bias,
-        batch_norm=batch_norm,
         independent=not layers,
         inputs=inputs,
     )
     layers.append(conv)
-    return out_channels, conv.out_height, conv.out_width
+    shape = (out_channels, conv.out_height, conv.out_width)
+    if batch_norm:
+        layers.append(BatchNorm(f"{name}.bn", **_map(shape)))
+    if activation:
+        layers.append(Activation(f"{name}.{activation}", function=activation, **_map(shape)))
+    return shape
 
 
-def _pool(x: Shape, kernel: int = 3, stride: int = 2, padding: int = 1) -> Shape:
-    """Output shape of a max pool (not a layer)."""
+def _map(x: Shape) -> dict[str, int | bool]:
+    """A feature map as a vector layer sees it: a row per channel."""
     c, h, w = x
-    return c, (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+    return {"rows": c, "row_length": h * w, "channels_on_rows": True}
+
+
+def _pool(
+    layers: list[Layer], name: str, x: Shape, kernel: int = 3, stride: int = 2, padding: int = 1, mode: str = "max"
+) -> Shape:
+    """Append a pooling layer on `x` (a max pool 3x3/2 pad 1 unless given); return its output shape."""
+    c, h, w = x
+    pool = Pool(name, mode=mode, in_height=h, in_width=w, kernel=kernel, stride=stride, padding=padding, **_map(x))
+    layers.append(pool)
+    return c, pool.out_height, pool.out_width
+
+
+def _global_pool(layers: list[Layer], x: Shape) -> Shape:
+    """Append the global average pool before a classifier."""
+    return _pool(layers, "avgpool", x, kernel=x[1], stride=1, padding=0, mode="avg")
+
+
+def _residual(layers: list[Layer], prefix: str, x: Shape, main: str, shortcut: str, relu: bool = True) -> str:
+    """Append the residual add of `main` and `shortcut` (and a ReLU); return the output's name."""
+    layers.append(Elementwise(f"{prefix}.add", inputs=(main, shortcut), **_map(x)))
+    if relu:
+        layers.append(Activation(f"{prefix}.relu", **_map(x)))
+    return layers[-1].name
 
 
 # --- seed GEMMs -------------------------------------------------------------------------------------
@@ -93,20 +127,30 @@ def resnet20() -> Network:
     """ResNet-20 for CIFAR-10 with 1x1 projection shortcuts (option B), batch-norm folded away."""
     layers: list[Layer] = []
     x = _conv(layers, "conv1", (3, 32, 32), 16, 3, batch_norm=False)
-    # The block input is the residual sum of the layers in `sources`.
-    sources: tuple[str, ...] = ("conv1",)
+    source = layers[-1].name  # the block input
     for stage, planes in enumerate((16, 32, 64), start=1):
         for block in range(3):
             stride = 2 if stage > 1 and block == 0 else 1
             prefix = f"layer{stage}.{block}"
-            y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, batch_norm=False, inputs=sources)
-            y = _conv(layers, f"{prefix}.conv2", y, planes, 3, batch_norm=False)
-            shortcut = sources[:1]  # identity: the residual add reads the block input again
+            y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, batch_norm=False, inputs=(source,))
+            y = _conv(layers, f"{prefix}.conv2", y, planes, 3, batch_norm=False, activation=None)
+            main, shortcut = layers[-1].name, source  # identity: the residual add reads the block input
             if stride != 1 or x[0] != planes:
-                _conv(layers, f"{prefix}.downsample", x, planes, 1, stride, batch_norm=False, inputs=sources)
-                shortcut = (f"{prefix}.downsample",)
-            x, sources = y, (f"{prefix}.conv2",) + shortcut
-    layers.append(Linear("fc", in_features=x[0], out_features=10, inputs=sources))
+                _conv(
+                    layers,
+                    f"{prefix}.downsample",
+                    x,
+                    planes,
+                    1,
+                    stride,
+                    batch_norm=False,
+                    inputs=(source,),
+                    activation=None,
+                )
+                shortcut = layers[-1].name
+            x, source = y, _residual(layers, prefix, y, main, shortcut)
+    x = _global_pool(layers, x)
+    layers.append(Linear("fc", in_features=x[0], out_features=10))
     return Network(
         "resnet20",
         tuple(layers),
@@ -120,31 +164,33 @@ def _resnet_imagenet(name: str, bottleneck: bool, blocks: tuple[int, ...], param
     expansion = 4 if bottleneck else 1
     layers: list[Layer] = []
     x = _conv(layers, "conv1", (3, 224, 224), 64, 7, 2)
-    x = _pool(x)  # max pool 3x3/2 pad 1: 112 -> 56
-    sources: tuple[str, ...] = ("conv1",)  # the block input is the residual sum of these
+    x = _pool(layers, "maxpool", x)  # max pool 3x3/2 pad 1: 112 -> 56
+    source = "maxpool"  # the block input
     for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), blocks), start=1):
         for block in range(count):
             stride = 2 if stage > 1 and block == 0 else 1
             prefix = f"layer{stage}.{block}"
             if bottleneck:
-                y = _conv(layers, f"{prefix}.conv1", x, planes, 1, inputs=sources)
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 1, inputs=(source,))
                 y = _conv(layers, f"{prefix}.conv2", y, planes, 3, stride)
-                y = _conv(layers, f"{prefix}.conv3", y, planes * expansion, 1)
+                y = _conv(layers, f"{prefix}.conv3", y, planes * expansion, 1, activation=None)
             else:
-                y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, inputs=sources)
-                y = _conv(layers, f"{prefix}.conv2", y, planes, 3)
-            main = layers[-1].name
-            shortcut = sources[:1]  # identity: the residual add reads the block input again
+                y = _conv(layers, f"{prefix}.conv1", x, planes, 3, stride, inputs=(source,))
+                y = _conv(layers, f"{prefix}.conv2", y, planes, 3, activation=None)
+            main, shortcut = layers[-1].name, source  # identity: the residual add reads the block input
             if stride != 1 or x[0] != planes * expansion:
-                _conv(layers, f"{prefix}.downsample", x, planes * expansion, 1, stride, inputs=sources)
-                shortcut = (f"{prefix}.downsample",)
-            x, sources = y, (main,) + shortcut
-    layers.append(Linear("fc", in_features=x[0], out_features=1000, inputs=sources))
+                _conv(
+                    layers, f"{prefix}.downsample", x, planes * expansion, 1, stride, inputs=(source,), activation=None
+                )
+                shortcut = layers[-1].name
+            x, source = y, _residual(layers, prefix, y, main, shortcut)
+    x = _global_pool(layers, x)
+    layers.append(Linear("fc", in_features=x[0], out_features=1000))
     return Network(
         name,
         tuple(layers),
         f"torchvision {name} for ImageNet, input 3x224x224; {params} parameters as published by "
-        "torchvision (batch-norm gamma and beta counted, folded into a bias for inference)",
+        "torchvision (batch-norm gamma and beta counted, unfolded: a BatchNorm layer per convolution)",
     )
 
 
@@ -175,29 +221,38 @@ _MOBILENET_V2_SETTINGS = (
 def mobilenet_v2() -> Network:
     """torchvision MobileNetV2 (width 1.0): inverted residuals with depthwise 3x3 convs."""
     layers: list[Layer] = []
-    x = _conv(layers, "features.0", (3, 224, 224), 32, 3, 2)
-    sources: tuple[str, ...] = ("features.0",)  # the block input is the residual sum of these
+    x = _conv(layers, "features.0", (3, 224, 224), 32, 3, 2, activation="relu6")
+    source = layers[-1].name  # the block input
     index = 1
     for t, c, n, s in _MOBILENET_V2_SETTINGS:
         for i in range(n):
             prefix = f"features.{index}"
             hidden = x[0] * t
             stride = s if i == 0 else 1
-            y = x if t == 1 else _conv(layers, f"{prefix}.expand", x, hidden, 1, inputs=sources)
+            y = x if t == 1 else _conv(layers, f"{prefix}.expand", x, hidden, 1, inputs=(source,), activation="relu6")
             y = _conv(
-                layers, f"{prefix}.depthwise", y, hidden, 3, stride, groups=hidden, inputs=None if t > 1 else sources
+                layers,
+                f"{prefix}.depthwise",
+                y,
+                hidden,
+                3,
+                stride,
+                groups=hidden,
+                inputs=None if t > 1 else (source,),
+                activation="relu6",
             )
             residual = stride == 1 and x[0] == c
-            x = _conv(layers, f"{prefix}.project", y, c, 1)
-            sources = (f"{prefix}.project",) + (sources[:1] if residual else ())
+            x = _conv(layers, f"{prefix}.project", y, c, 1, activation=None)
+            source = _residual(layers, prefix, x, layers[-1].name, source, relu=False) if residual else layers[-1].name
             index += 1
-    x = _conv(layers, f"features.{index}", x, 1280, 1, inputs=sources)
+    x = _conv(layers, f"features.{index}", x, 1280, 1, inputs=(source,), activation="relu6")
+    x = _global_pool(layers, x)
     layers.append(Linear("classifier", in_features=x[0], out_features=1000))
     return Network(
         "mobilenet_v2",
         tuple(layers),
         "torchvision MobileNetV2 (width 1.0) for ImageNet, input 3x224x224; 3,504,872 parameters as "
-        "published by torchvision (batch-norm gamma and beta counted, folded into a bias for inference)",
+        "published by torchvision (batch-norm gamma and beta counted, unfolded: a BatchNorm layer per convolution)",
     )
 
 
@@ -206,18 +261,20 @@ def mobilenet_v2() -> Network:
 
 def alexnet() -> Network:
     """AlexNet as Krizhevsky et al. (2012) split it over two GPUs and Eyeriss (JSSC 2017) ran it:
-    input 3x227x227, CONV2, CONV4 and CONV5 in two groups, biases, no batch-norm."""
+    input 3x227x227, CONV2, CONV4 and CONV5 in two groups, biases, no batch-norm; ReLU after
+    every layer but the last, max pools after CONV1, CONV2 and CONV5."""
     layers: list[Layer] = []
     x = _alexnet_conv(layers, "conv1", (3, 227, 227), 96, 11, stride=4, padding=0)
-    x = _pool(x, padding=0)  # max pool 3x3/2: 55 -> 27
+    x = _pool(layers, "pool1", x, padding=0)  # max pool 3x3/2: 55 -> 27
     x = _alexnet_conv(layers, "conv2", x, 256, 5, padding=2, groups=2)
-    x = _pool(x, padding=0)  # 27 -> 13
+    x = _pool(layers, "pool2", x, padding=0)  # 27 -> 13
     x = _alexnet_conv(layers, "conv3", x, 384, 3, padding=1)
     x = _alexnet_conv(layers, "conv4", x, 384, 3, padding=1, groups=2)
     x = _alexnet_conv(layers, "conv5", x, 256, 3, padding=1, groups=2)
-    c, h, w = _pool(x, padding=0)  # 13 -> 6
-    layers.append(Linear("fc6", in_features=c * h * w, out_features=4096))
-    layers.append(Linear("fc7", in_features=4096, out_features=4096))
+    c, h, w = _pool(layers, "pool5", x, padding=0)  # 13 -> 6
+    for name, inputs, outputs in (("fc6", c * h * w, 4096), ("fc7", 4096, 4096)):
+        layers.append(Linear(name, in_features=inputs, out_features=outputs))
+        layers.append(Activation(f"{name}.relu", rows=1, row_length=outputs))
     layers.append(Linear("fc8", in_features=4096, out_features=1000))
     return Network(
         "alexnet",
@@ -237,7 +294,7 @@ def _alexnet_conv(
     padding: int = 0,
     groups: int = 1,
 ) -> Shape:
-    """Append an AlexNet convolution (bias, no batch-norm) on `x`; return its output shape."""
+    """Append an AlexNet convolution (bias, no batch-norm) and its ReLU on `x`; return its output shape."""
     return _conv(layers, name, x, out_channels, kernel, stride, groups, False, None, padding, True)
 
 
@@ -344,7 +401,8 @@ def _default_prefill(name: str) -> Network:
     description = (
         f"{config.name}: {config.parameter_count:,} parameters ({config.layers} layers, hidden "
         f"{config.hidden_size}, {config.heads} heads / {config.kv_heads} KV heads), input a {DEFAULT_PREFILL_TOKENS}-token "
-        "prompt (prefill): GEMMs and attention products (norms, softmax and activations not yet modelled)"
+        "prompt (prefill): GEMMs and attention products on the MAC array; norms, rotary embeddings, softmax, "
+        "activations and residual adds on the vector unit"
     )
     return dataclasses.replace(net, description=description)
 
