@@ -263,13 +263,16 @@ def _block(
     return layers, (out, *after_attention)[:2]
 
 
-def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str) -> Network:
+def _decoder(
+    c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str, logits: int = 1
+) -> Network:
+    """`queries` tokens per sequence attending over `keys`; logits of the last `logits` of them."""
     layers: list[Layer] = []
     hidden: tuple[str, ...] = ()
     for i in range(c.layers):
         block, hidden = _block(c, i, batch * queries, queries, keys, batch, hidden)
         layers += block
-    # Logits of each sequence's last token; the embedding table is the head's weights when tied,
+    # Logits of each sequence's last `logits` tokens; the embedding table is the head's weights when tied,
     # else it is counted (folded) here as well; learned positions and the final norm likewise.
     embeddings = c.embedding_parameters - (c.vocab_size * c.hidden_size if c.tied_embeddings else 0)
     layers.append(
@@ -277,7 +280,7 @@ def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, d
             "lm_head",
             in_features=c.hidden_size,
             out_features=c.vocab_size,
-            tokens=batch,
+            tokens=batch * logits,
             bias=False,
             folded_parameters=embeddings + c.norm_parameters,
             inputs=hidden,
@@ -317,6 +320,22 @@ def decode_step(c: DecoderConfig, context: int, batch: int = 1) -> Network:
     _check_tokens(c, "context + 1", context + 1, batch)
     text = f"{c.name} decode step at context {context} x batch {batch}: GEMMs and attention over the KV cache"
     return _decoder(c, f"{c.name}-decode", 1, context + 1, batch, text)
+
+
+def verify_step(c: DecoderConfig, context: int, queries: int, batch: int = 1) -> Network:
+    """Speculative decoding's verification pass: `queries` tokens per sequence (the last accepted
+    token and the draft's proposals) attending over `context` cached tokens and themselves in one
+    pass, with logits at every one of them (each checks a proposal or adds the target's token).
+    Shaped as a decode step with `queries` rows per sequence; the score block is computed whole,
+    as the prefill's is (an unfused implementation masks it)."""
+    if not isinstance(queries, int) or isinstance(queries, bool) or queries < 1:
+        raise InputError(f"decoder {c.name}: verified tokens must be an integer >= 1 (got {queries!r})")
+    _check_tokens(c, "context + verified tokens", context + queries, batch)
+    text = (
+        f"{c.name} verification of {queries} tokens at context {context} x batch {batch}: "
+        "GEMMs, attention over the KV cache, logits at every verified token"
+    )
+    return _decoder(c, f"{c.name}-verify", queries, context + queries, batch, text, logits=queries)
 
 
 #: Prompt length of a decoder built-in run as a network (`accelsim run --network gpt2`).
