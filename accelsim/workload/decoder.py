@@ -246,9 +246,17 @@ def _block(
     names = [project(n, c.hidden_size, w, c.norm_parameters * (j == 0), **source) for j, (n, w) in enumerate(qkv)]
     q, k, v = names if len(names) == 3 else names * 3
     heads = batch * c.kv_heads
-    layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k)))
+    layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k), keys_axis="n"))
     layers.append(
-        MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(p + "attn.scores", v))
+        MatMul(
+            p + "attn.context",
+            batch=heads,
+            m=queries * group,
+            k=keys,
+            n=hd,
+            inputs=(p + "attn.scores", v),
+            keys_axis="k",
+        )
     )
     o = project("attn.o_proj", c.q_size, c.hidden_size)
     after_attention = (o, *hidden)[:2]  # the residual stream: this output plus what it adds to
