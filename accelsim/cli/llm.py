@@ -8,12 +8,22 @@ from typing import Any
 
 from accelsim.cli.common import check_parent
 from accelsim.cli.run import warn_if_long
+from accelsim.compress.methods.speculative import split_generation
+from accelsim.compress.spec import parse_pipeline
 from accelsim.errors import InputError
 from accelsim.hardware import Accelerator, load_toml, preset
 from accelsim.metrics.generation import CLASSES, GenerationFigures, PhaseFigures
 from accelsim.metrics.report import format_si, format_table
+from accelsim.metrics.speculative import SpeculativeFigures
 from accelsim.precision import Precision
-from accelsim.study.llm import DEFAULT_HARDWARE, DEFAULT_PRECISION, generation_network, run_generation
+from accelsim.study.llm import (
+    DEFAULT_HARDWARE,
+    DEFAULT_PRECISION,
+    GenerationRun,
+    generation_network,
+    run_generation,
+)
+from accelsim.study.speculative import SpeculativeRun, run_speculative, speculative_plan, speculative_step
 from accelsim.trace import store
 from accelsim.workload.decoder import DECODERS, DecoderConfig, decoder, read_hf_config
 
@@ -67,23 +77,36 @@ def cmd_llm(args: argparse.Namespace) -> int:
             f"--prompt + --generate: must be <= {config.context:,}, the context of {config.name} "
             f"(got {args.prompt:,} + {args.generate:,})"
         )
-    net = generation_network(
-        config, args.prompt, args.generate, batch=args.batch, precision=args.precision, compress=args.compress
-    )
-    warn_if_long(net, hw)
-    run = run_generation(net, config.name, args.prompt, args.generate, args.batch, hw, progress=not args.json)
+    layered, generation_level = split_generation(parse_pipeline(args.compress) if args.compress else ())
+    run: GenerationRun | SpeculativeRun
+    if generation_level:
+        step = speculative_step(generation_level)
+        plan = speculative_plan(
+            config, args.prompt, args.generate, step, layered, batch=args.batch, precision=args.precision
+        )
+        warn_if_long(plan.network, hw)
+        run = run_speculative(plan, hw, progress=not args.json)
+    else:
+        net = generation_network(
+            config, args.prompt, args.generate, batch=args.batch, precision=args.precision, compress=args.compress
+        )
+        warn_if_long(net, hw)
+        run = run_generation(net, config.name, args.prompt, args.generate, args.batch, hw, progress=not args.json)
     if args.trace:
         store.save(run.trace, args.trace)
     if args.json:
         print(json.dumps(run.figures.as_dict(), indent=2))
         return 0
-    print(format_generation(run.figures))
+    if isinstance(run.figures, SpeculativeFigures):
+        print(format_speculative(run.figures))
+    else:
+        print(format_generation(run.figures))
     if args.trace:
         print(f"trace written to {args.trace} ({run.trace.interval_count:,} intervals)")
     return 0
 
 
-def _phase_row(phase: PhaseFigures, tokens: int) -> list[str]:
+def _phase_row(phase: PhaseFigures, tokens: float) -> list[str]:
     split = [f"{phase.class_cycles.get(c, 0) / max(phase.cycles, 1):.1%}" for c in CLASSES]
     return [
         phase.name,
@@ -118,6 +141,40 @@ def format_generation(f: GenerationFigures) -> str:
     phases = [(f.prefill, f.prompt * f.batch)]
     if f.decode is not None:
         phases.append((f.decode, f.generate * f.batch))
+    headers = ["phase", "time", "energy", "per token", "DRAM bytes", *(f"{c} time" for c in CLASSES), "bound"]
+    lines.append(format_table([_phase_row(p, n) for p, n in phases], headers, text_columns=(0, 8)))
+    return "\n".join(lines)
+
+
+def format_speculative(f: SpeculativeFigures) -> str:
+    """The report of `accelsim llm` with `speculative`: figures per accepted token, the rounds."""
+    g = f.generation
+    lines = [
+        f"{g.model} on {g.hardware}: prompt {g.prompt:,} tokens, {g.generate:,} generated, batch {g.batch}",
+        f"speculative           draft {f.draft} ({f.draft_parameters:,} parameters), k={f.k}, "
+        f"acceptance {f.acceptance:g}: {f.tokens_per_round:.4f} tokens per round, "
+        f"{f.rounds} rounds simulated ({f.expected_tokens:.2f} tokens expected)",
+        f"time to first token   {format_si(f.time_to_first_token_s, 's')} (target and draft prompt passes)",
+    ]
+    if f.per_token is not None:
+        lines += [
+            f"draft step            {format_si(f.draft_pass.time_s, 's')}, {format_si(f.draft_pass.energy_j, 'J')} "
+            f"(mean); verification {format_si(f.verify_pass.time_s, 's')}, "
+            f"{format_si(f.verify_pass.energy_j, 'J')} (mean)",
+            f"time per output token {format_si(f.time_per_output_token_s or 0.0, 's')} per accepted token "
+            f"((k x draft + verification) / tokens per round)",
+            f"tokens per second     {f.tokens_per_s or 0.0:,.2f} (batch / time per output token)",
+            f"energy per token      {format_si(f.energy_per_token_j or 0.0, 'J')} per accepted token",
+        ]
+    lines += [
+        f"prefill energy        {format_si(f.prefill_energy_j, 'J')} (draft's {format_si(f.draft_prefill.energy_j, 'J')})",
+        f"KV cache              {f.kv_cache_bytes:,} bytes (target {f.target_kv_cache_bytes:,}, "
+        f"draft {f.draft_kv_cache_bytes:,})",
+        "",
+    ]
+    phases = [(g.prefill, g.prompt * g.batch)]
+    if g.decode is not None:
+        phases.append((g.decode, f.expected_tokens * g.batch))
     headers = ["phase", "time", "energy", "per token", "DRAM bytes", *(f"{c} time" for c in CLASSES), "bound"]
     lines.append(format_table([_phase_row(p, n) for p, n in phases], headers, text_columns=(0, 8)))
     return "\n".join(lines)

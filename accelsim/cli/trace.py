@@ -91,17 +91,24 @@ def _generation_info(trace: Trace) -> str:
     clock = trace.meta["clock_hz"]
     prefill_end = spans[0][2]
     head = f"generation  prefill ends at cycle {prefill_end:,} ({prefill_end / clock * 1e3:.6g} ms)"
-    info = trace.meta.get("generation")
+    info = trace.meta.get("generation") or {}
     if info:
         head += f"; prompt {info['prompt']:,}, {info['generate']:,} decode steps, batch {info['batch']}"
+    kinds, spec = info.get("phase_kinds"), info.get("speculative")
+    if spec:  # speculative decoding: the steps are draft steps and verification passes
+        head = head.replace(" decode steps", " tokens generated") + (
+            f"\nspeculative draft {spec['draft']}, k={spec['k']}, acceptance {spec['acceptance']:g}: "
+            f"{spec['rounds']} rounds of {spec['k']} draft steps and 1 verification"
+        )
     rows = [
-        [str(k), f"{start:,}", f"{end - start:,}", f"{(end - start) / clock * 1e3:.6g}"]
+        [str(k), *([kinds[k]] if kinds else []), f"{start:,}", f"{end - start:,}", f"{(end - start) / clock * 1e3:.6g}"]
         for k, start, end in spans
         if k > 0
     ]
     if not rows:
         return head
-    return head + "\n" + format_table(rows, ["step", "start cycle", "cycles", "ms"])
+    headers = ["step", *(["kind"] if kinds else []), "start cycle", "cycles", "ms"]
+    return head + "\n" + format_table(rows, headers, text_columns=(0, 1) if kinds else (0,))
 
 
 def cmd_trace_show(args: argparse.Namespace) -> int:

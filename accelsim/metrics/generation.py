@@ -100,7 +100,7 @@ class PhaseFigures:
 
 
 @dataclass(frozen=True)
-class _Layer:
+class LayerFigures:
     """What a phase adds up of one layer."""
 
     phase: int
@@ -115,7 +115,8 @@ class _Layer:
     kv_bytes: int  # bytes of the B operand of an attention product (the K or V cache)
 
 
-def _layers(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classes: Sequence[str]) -> list[_Layer]:
+def layer_figures(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classes: Sequence[str]) -> list[LayerFigures]:
+    """Per layer of a generation trace: its phase, class, cycles, bytes and energy."""
     out = []
     for i, (meta, (start, stop)) in enumerate(zip(trace.meta["layers"], layer_spans(trace))):
         precision = Precision.parse(meta["mac_precision"])
@@ -123,7 +124,7 @@ def _layers(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classes: Seq
         counts = ActivityCounts.from_counters(counters, precision, stop - start)
         performed = meta.get("performed_macs", meta["macs"])
         out.append(
-            _Layer(
+            LayerFigures(
                 phase=phase_of[i],
                 cls=classes[i],
                 cycles=stop - start,
@@ -139,7 +140,7 @@ def _layers(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classes: Seq
     return out
 
 
-def _phase(name: str, start: int, end: int, layers: Sequence[_Layer], hw: Accelerator) -> PhaseFigures:
+def _phase(name: str, start: int, end: int, layers: Sequence[LayerFigures], hw: Accelerator) -> PhaseFigures:
     energy = EnergyBreakdown()
     class_cycles = dict.fromkeys(CLASSES, 0)
     for layer in layers:
@@ -214,17 +215,25 @@ class GenerationFigures:
         }
 
 
+def phase_name(info: dict[str, Any], k: int) -> str:
+    """`prefill`, `step k`, or a speculative generation's `draft k` and `verify k`."""
+    if k == 0:
+        return "prefill"
+    kinds = info.get("phase_kinds")
+    return f"{kinds[k]} {k}" if kinds else f"step {k}"
+
+
 def generation_figures(trace: Trace) -> GenerationFigures:
     """The figures of a generation, from its trace (module docstring)."""
     info = trace.meta["generation"]
     hw = hardware_of(trace)
     spans = step_spans(trace)
     phase_of = info["layer_steps"]
-    layers = _layers(trace, hw, phase_of, info["layer_classes"])
-    by_phase: list[list[_Layer]] = [[] for _ in range(info["generate"] + 1)]
+    layers = layer_figures(trace, hw, phase_of, info["layer_classes"])
+    by_phase: list[list[LayerFigures]] = [[] for _ in range(max(phase_of) + 1)]
     for layer in layers:
         by_phase[layer.phase].append(layer)
-    phases = [_phase("prefill" if k == 0 else f"step {k}", s, e, by_phase[k], hw) for k, s, e in spans]
+    phases = [_phase(phase_name(info, k), s, e, by_phase[k], hw) for k, s, e in spans]
     decode = None
     if info["generate"]:
         decode = _phase("decode", phases[1].start_cycle, trace.end_cycle, [x for x in layers if x.phase > 0], hw)

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch, StepPatch
 from matplotlib.ticker import EngFormatter
 
 from accelsim.metrics import hardware_of, layer_spans, state_cycles, summarize
-from accelsim.metrics.generation import generation_figures, step_spans
+from accelsim.metrics.generation import generation_figures, phase_name, step_spans
 from accelsim.metrics.report import format_si
 from accelsim.plots import BUS_STYLE, STATE_STYLE
 from accelsim.precision import Precision
@@ -250,7 +250,7 @@ def _phase_bars(ax: Axes, trace: Trace) -> tuple[str, str, float, float]:
     """A generation's cycles per phase (prefill, each decode step) by MAC-array state; returns
     the title's network, hardware, MAC utilization and energy."""
     spans = step_spans(trace)
-    names = ["prefill" if k == 0 else f"step {k}" for k, _, _ in spans]
+    names = [phase_name(trace.meta.get("generation") or {}, k) for k, _, _ in spans]
     cycles = [state_cycles(trace, start, end) for _, start, end in spans]
     position = np.arange(len(names))
     bottom = np.zeros(len(names))

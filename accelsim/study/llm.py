@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accelsim.compress.methods.speculative import split_generation
 from accelsim.compress.spec import parse_pipeline
 from accelsim.compress.transforms import pipeline
+from accelsim.errors import InputError
 from accelsim.hardware import Accelerator, preset
 from accelsim.metrics.generation import GenerationFigures, generation_figures, layer_class
 from accelsim.precision import Precision
 from accelsim.sim.engine import simulate
+from accelsim.study.speculative import SpeculativeRun, run_speculative, speculative_plan, speculative_step
 from accelsim.trace.trace import Trace
 from accelsim.workload.decoder import DecoderConfig, decoder
 from accelsim.workload.generation import generation, step_of
@@ -43,7 +46,13 @@ def generation_network(
         precision if isinstance(precision, Precision) else Precision.parse(precision)
     )
     if compress:
-        net = pipeline(*parse_pipeline(compress))(net)
+        layered, generation_level = split_generation(parse_pipeline(compress))
+        if generation_level:
+            raise InputError(
+                f"{generation_level[0].method}: a generation-level step; simulate_generation runs it "
+                "(study.speculative builds its network)"
+            )
+        net = pipeline(*layered)(net)
     return net
 
 
@@ -57,11 +66,18 @@ def simulate_generation(
     precision: Precision | str = DEFAULT_PRECISION,
     compress: str | None = None,
     progress: bool = False,
-) -> GenerationRun:
+) -> GenerationRun | SpeculativeRun:
     """Prefill `prompt` tokens, then generate `generate` tokens, for `batch` sequences of the
     decoder `config` (a DecoderConfig or a built-in's name) on `hw` (an Accelerator or a preset's
-    name); InputError if prompt + generate exceeds the model's context."""
+    name); InputError if prompt + generate exceeds the model's context. A `speculative` step in
+    `compress` makes it a speculative generation (`study.speculative`)."""
     c = decoder(config) if isinstance(config, str) else config
+    layered, generation_level = split_generation(parse_pipeline(compress) if compress else ())
+    if generation_level:
+        plan = speculative_plan(
+            c, prompt, generate, speculative_step(generation_level), layered, batch=batch, precision=precision
+        )
+        return run_speculative(plan, hw, progress=progress)
     net = generation_network(c, prompt, generate, batch=batch, precision=precision, compress=compress)
     return run_generation(net, c.name, prompt, generate, batch, hw, progress=progress)
 

@@ -262,9 +262,11 @@ def _block(
         q = vector(Rotary(p + "rotary.q", rows=rows, row_length=c.q_size, head_dim=hd, inputs=(q,)))
         k = vector(Rotary(p + "rotary.k", rows=rows, row_length=c.kv_size, head_dim=hd, inputs=(k,)))
     heads = batch * c.kv_heads
-    layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k)))
+    layers.append(MatMul(p + "attn.scores", batch=heads, m=queries * group, k=hd, n=keys, inputs=(q, k), keys_axis="n"))
     probs = vector(Softmax(p + "attn.softmax", rows=heads * queries * group, row_length=keys))
-    layers.append(MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(probs, v)))
+    layers.append(
+        MatMul(p + "attn.context", batch=heads, m=queries * group, k=keys, n=hd, inputs=(probs, v), keys_axis="k")
+    )
     o = project("attn.o_proj", c.q_size, h, p + "attn.context")
     residual = vector(Elementwise(p + "attn.residual", rows=rows, row_length=h, inputs=(o, hidden) if hidden else (o,)))
     norm2 = vector(norm_kind(p + "post_attention_norm", rows=rows, row_length=h))
@@ -284,23 +286,28 @@ def _block(
     return layers, out
 
 
-def _decoder(c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str) -> Network:
+def _decoder(
+    c: DecoderConfig, name: str, queries: int, keys: int, batch: int, description: str, logits: int = 1
+) -> Network:
+    """`queries` tokens per sequence attending over `keys`; logits of the last `logits` of them."""
     layers: list[Layer] = []
     hidden: str | None = None
     for i in range(c.layers):
         block, hidden = _block(c, i, batch * queries, queries, keys, batch, hidden)
         layers += block
-    # The final norm and the logits of each sequence's last token; the embedding table is the
+    # The final norm and the logits of each sequence's last `logits` tokens; the embedding table is the
     # head's weights when tied, else it is counted (folded) here, learned positions likewise.
     embeddings = c.embedding_parameters - (c.vocab_size * c.hidden_size if c.tied_embeddings else 0)
     norm_kind = LayerNorm if c.norm == "layernorm" else RMSNorm
-    layers.append(norm_kind("final_norm", rows=batch, row_length=c.hidden_size, inputs=(hidden,) if hidden else None))
+    layers.append(
+        norm_kind("final_norm", rows=batch * logits, row_length=c.hidden_size, inputs=(hidden,) if hidden else None)
+    )
     layers.append(
         Linear(
             "lm_head",
             in_features=c.hidden_size,
             out_features=c.vocab_size,
-            tokens=batch,
+            tokens=batch * logits,
             bias=False,
             folded_parameters=embeddings,
         )
@@ -339,6 +346,22 @@ def decode_step(c: DecoderConfig, context: int, batch: int = 1) -> Network:
     _check_tokens(c, "context + 1", context + 1, batch)
     text = f"{c.name} decode step at context {context} x batch {batch}: GEMMs and attention over the KV cache"
     return _decoder(c, f"{c.name}-decode", 1, context + 1, batch, text)
+
+
+def verify_step(c: DecoderConfig, context: int, queries: int, batch: int = 1) -> Network:
+    """Speculative decoding's verification pass: `queries` tokens per sequence (the last accepted
+    token and the draft's proposals) attending over `context` cached tokens and themselves in one
+    pass, with logits at every one of them (each checks a proposal or adds the target's token).
+    Shaped as a decode step with `queries` rows per sequence; the score block is computed whole,
+    as the prefill's is (an unfused implementation masks it)."""
+    if not isinstance(queries, int) or isinstance(queries, bool) or queries < 1:
+        raise InputError(f"decoder {c.name}: verified tokens must be an integer >= 1 (got {queries!r})")
+    _check_tokens(c, "context + verified tokens", context + queries, batch)
+    text = (
+        f"{c.name} verification of {queries} tokens at context {context} x batch {batch}: "
+        "GEMMs, attention over the KV cache, logits at every verified token"
+    )
+    return _decoder(c, f"{c.name}-verify", queries, context + queries, batch, text, logits=queries)
 
 
 #: Prompt length of a decoder built-in run as a network (`accelsim run --network gpt2`).

@@ -62,7 +62,7 @@ def check_generation(c: DecoderConfig, prompt: int, generate: int, batch: int) -
         )
 
 
-def _renamed(layer: Layer, prefix: str) -> Layer:
+def in_phase(layer: Layer, prefix: str) -> Layer:
     """`layer` inside its phase: its name and the names of its inputs prefixed."""
     inputs = None if layer.inputs is None else tuple(prefix + name for name in layer.inputs)
     return dataclasses.replace(layer, name=prefix + layer.name, inputs=inputs)
@@ -88,6 +88,6 @@ def generation(c: DecoderConfig, prompt: int, generate: int, batch: int = 1) -> 
     """The prefill of `prompt` tokens and `generate` decode steps of `batch` sequences, as one network."""
     check_generation(c, prompt, generate, batch)
     phases = [prefill(c, prompt, batch)] + [decode_step(c, prompt + k - 1, batch) for k in range(1, generate + 1)]
-    layers = [_renamed(layer, phase_prefix(step)) for step, phase in enumerate(phases) for layer in phase.layers]
+    layers = [in_phase(layer, phase_prefix(step)) for step, phase in enumerate(phases) for layer in phase.layers]
     text = f"{c.name}: prefill of {prompt} tokens then {generate} decode steps, batch {batch}"
     return Generation(c, prompt, generate, batch, Network(f"{c.name}-generation", tuple(layers), text))

@@ -469,12 +469,16 @@ class MatMul(Layer):
     m: int = 1
     k: int = 1
     n: int = 1
+    #: Which of k and n runs over the attended keys ("": unknown, the one equal to m).
+    keys_axis: str = ""
 
     kind = "matmul"
 
     def __post_init__(self) -> None:
         for name in ("batch", "m", "k", "n"):
             _check(self.name, name, getattr(self, name))
+        if self.keys_axis not in ("", "k", "n"):
+            raise LayerError(f"layer {self.name}: keys_axis must be k, n or empty (got {self.keys_axis!r})")
 
     @property
     def groups(self) -> int:
@@ -493,9 +497,10 @@ class MatMul(Layer):
         return False
 
     def narrowed(self, width: float) -> Layer:
-        # Attention: the head size shrinks, not the sequence (a k or n equal to m).
-        k = self.k if self.k == self.m else scaled(self.k, width)
-        n = self.n if self.n == self.m else scaled(self.n, width)
+        # Attention: the head size shrinks, not the sequence (the keys axis; unknown: a k or n
+        # equal to m, as in self-attention over a whole sequence).
+        k = self.k if self.keys_axis == "k" or (not self.keys_axis and self.k == self.m) else scaled(self.k, width)
+        n = self.n if self.keys_axis == "n" or (not self.keys_axis and self.n == self.m) else scaled(self.n, width)
         return dataclasses.replace(self, k=k, n=n)
 
     def describe(self) -> str:
