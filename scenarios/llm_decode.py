@@ -181,7 +181,13 @@ def phase_energy(hardware: str, model: str) -> PhaseEnergy:
     f = simulate_generation(model, PROMPT, GENERATE, hardware, precision=PRECISION).figures
 
     def split(energy: EnergyBreakdown, tokens: int) -> dict[str, float]:
-        parts = {"MAC": energy.mac_j, "SRAM": energy.sram_j, "DRAM": energy.dram_j, "static": energy.static_j}
+        parts = {
+            "MAC": energy.mac_j,
+            "vector": energy.vector_j,
+            "SRAM": energy.sram_j,
+            "DRAM": energy.dram_j,
+            "static": energy.static_j,
+        }
         return {k: v / tokens for k, v in parts.items()}
 
     return PhaseEnergy(
@@ -197,7 +203,7 @@ def phase_energy(hardware: str, model: str) -> PhaseEnergy:
 def energy_figure(phases: Sequence[PhaseEnergy], path: Path) -> None:
     fig = Figure(figsize=(10, 5), dpi=100)
     ax = fig.subplots()
-    colors = {"MAC": "#2ca02c", "SRAM": "#ff7f0e", "DRAM": "#9467bd", "static": "#7f7f7f"}
+    colors = {"MAC": "#2ca02c", "vector": "#17becf", "SRAM": "#ff7f0e", "DRAM": "#9467bd", "static": "#7f7f7f"}
     labels, x = [], 0
     for phase in phases:
         for name, split in (("prefill", phase.prefill_per_token_j), ("decode", phase.decode_per_token_j)):
