@@ -50,6 +50,10 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "prefill": ("accelsim.workload.decoder", "prefill"),
     "decode_step": ("accelsim.workload.decoder", "decode_step"),
     "generation": ("accelsim.workload.generation", "generation"),
+    # calibration of a device family's sustained fractions (issue 19)
+    "Calibration": ("accelsim.study.calibration", "Calibration"),
+    "fit_dram_fraction": ("accelsim.study.calibration", "fit_dram_fraction"),
+    "fit_mac_fraction": ("accelsim.study.calibration", "fit_mac_fraction"),
     # compression and accuracy
     "Transform": ("accelsim.compress", "Transform"),
     "Quantize": ("accelsim.compress", "Quantize"),

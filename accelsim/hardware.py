@@ -142,9 +142,14 @@ class MacArray:
     #: in the MAC datapath as they enter it (no extra operations), else on the vector unit (one
     #: vector operation per stored value, `Layer.dequantize_ops`).
     dequantize_in_datapath: bool = False
+    #: The share of the peak MAC rate that real kernels sustain, in (0, 1]: a step of c peak
+    #: cycles occupies the array ceil(c / fraction) cycles, the extra ones with idle lanes (a
+    #: device family's calibration constant, `accelsim.study.calibration`; 1 is the ideal array).
+    sustained_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
+        _positive_number("mac_array", "sustained_fraction", self.sustained_fraction, maximum=1.0)
         _require(self.geometry in GEOMETRIES, "mac_array.geometry", "one of " + ", ".join(GEOMETRIES), self.geometry)
         _positive_int("mac_array", "rows", self.rows, maximum=2**12)
         _positive_int("mac_array", "cols", self.cols, maximum=2**12)
@@ -178,6 +183,12 @@ class MacArray:
             )
             _require(
                 not self.zero_skipping, "mac_array.zero_skipping", "false for a systolic array", self.zero_skipping
+            )
+            _require(
+                self.sustained_fraction == 1,
+                "mac_array.sustained_fraction",
+                "1 for a systolic array (its fill and drain are modelled)",
+                self.sustained_fraction,
             )
             _require(
                 self.sparse_pattern == "none",
@@ -282,9 +293,14 @@ class Dram:
     #: How a tile sits in its tensor: "tiled" (each tile contiguous, tiles in the order they are
     #: first streamed) or "row-major" (the tensor row by row: a tile is one run per tile row).
     layout: str = "tiled"
+    #: The share of the peak bandwidth that real kernels sustain, in (0, 1]: the bus moves this
+    #: share of its peak bytes a cycle (a device family's calibration constant,
+    #: `accelsim.study.calibration`; 1 is the ideal bus).
+    sustained_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1e3, maximum=1e15)
+        _positive_number("dram", "sustained_fraction", self.sustained_fraction, maximum=1.0)
         _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True, maximum=1e9)
         _positive_int("dram", "queue_depth", self.queue_depth, maximum=2**16)
         _positive_int("dram", "burst_bytes", self.burst_bytes, maximum=2**20)
@@ -332,15 +348,19 @@ class Accelerator:
 
     @property
     def dram_bytes_per_cycle(self) -> Fraction:
-        """Peak DRAM bytes per accelerator cycle: the bandwidth field (simple model) or the
-        device's every channel busy every cycle (banked)."""
+        """DRAM bytes per accelerator cycle: the bandwidth field (simple model) or the device's
+        every channel busy every cycle (banked), times the sustained fraction."""
         if self.dram.model == "banked":
             d = self.dram.dram_device
             seconds_per_burst = Fraction(str(d.tck_ns)) * d.burst_cycles / 10**9
-            return d.channels * d.request_bytes / seconds_per_burst / Fraction(self.clock_hz).limit_denominator(10**9)
-        return Fraction(self.dram.bandwidth_bytes_per_s).limit_denominator(10**9) / Fraction(
-            self.clock_hz
-        ).limit_denominator(10**9)
+            peak = d.channels * d.request_bytes / seconds_per_burst / Fraction(self.clock_hz).limit_denominator(10**9)
+        else:
+            peak = Fraction(self.dram.bandwidth_bytes_per_s).limit_denominator(10**9) / Fraction(
+                self.clock_hz
+            ).limit_denominator(10**9)
+        if self.dram.sustained_fraction == 1:
+            return peak  # the exact peak, so existing figures stay bit for bit
+        return peak * Fraction(self.dram.sustained_fraction).limit_denominator(10**6)
 
     @property
     def dram_latency_cycles(self) -> int:
@@ -555,6 +575,88 @@ def datacenter_llm() -> Accelerator:
     )
 
 
+# ---- GPUs for LLM validation (issue 19; every figure cited in README "LLM presets") ----------
+
+#: NVIDIA A100 80GB SXM4 (NVIDIA A100 datasheet and Ampere GA100 whitepaper): 108 SMs, 432 tensor
+#: cores (4 per SM), 1,410 MHz boost, 312 dense FP16/BF16 tensor TFLOPS, 624 INT8 TOPS, 156 TF32
+#: TFLOPS; a tensor core does 256 dense FP16 FMAs a cycle, so 432 x 256 = 110,592 FP16 MACs a cycle
+#: (x 2 x 1.41 GHz = 311.9 TFLOPS): 55,296 lanes of the scalable pack (2 FP16, 4 INT8, 1 TF32).
+A100_LANES = 108 * 4 * 128
+A100_CLOCK_HZ = 1.41e9
+#: 6,912 FP32 CUDA cores (64 per SM); non-tensor FP16 is 78 TFLOPS, four times FP32's 19.5: four
+#: FP16 operations a core a cycle.
+A100_VECTOR_LANES = 108 * 64
+A100_VECTOR_OPS_PER_LANE = PerPrecision(fp32=1, fp16=4, bf16=4, int8=4, int4=8)
+A100_L2_BYTES = 40 * 1000 * 1000
+A100_REGISTER_BYTES = 108 * 256 * 1024
+A100_DRAM_BYTES_PER_S = 2039e9  # HBM2e, 80 GB SXM4
+
+
+def nvidia_a100_80gb() -> Accelerator:
+    """NVIDIA A100 80GB SXM4 from its datasheet: 312 dense FP16 TFLOPS at 1.41 GHz, 2,039 GB/s
+    HBM2e, the 40 MB L2 split evenly between weights and activations, the register file as
+    accumulators. An ideal GEMM engine of that throughput (tensor cores are many small arrays)."""
+    half = A100_L2_BYTES // 2
+    return Accelerator(
+        name="nvidia-a100-80gb",
+        clock_hz=A100_CLOCK_HZ,
+        mac_array=MacArray(lanes=A100_LANES),
+        vector_unit=VectorUnit(lanes=A100_VECTOR_LANES, ops_per_lane=A100_VECTOR_OPS_PER_LANE),
+        buffers=_split_buffers({"weight": half, "activation": half, "output": A100_REGISTER_BYTES}),
+        dram=Dram(bandwidth_bytes_per_s=A100_DRAM_BYTES_PER_S),
+        static_power_w=0.0,
+    )
+
+
+def nvidia_h100_sxm() -> Accelerator:
+    """NVIDIA H100 SXM5: the `datacenter-llm` preset's figures (its sources), under the chip's name."""
+    return datacenter_llm().replace(name="nvidia-h100-sxm")
+
+
+#: Apple M-series GPUs: each GPU core has 128 FP32 ALUs; FP16 runs at the FP32 rate (no packed
+#: half rate on M1/M2), so one MAC a lane a cycle at every precision. chip -> (GPU cores, GPU clock
+#: Hz, unified-memory bytes/s, LPDDR generation, system-level cache bytes); sources in README.
+APPLE_ALUS_PER_CORE = 128
+APPLE_GPUS: dict[str, tuple[int, float, float, str, int]] = {
+    "m1-max-32": (32, 1.296e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
+    "m1-ultra-64": (64, 1.296e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
+    "m2-max-38": (38, 1.398e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
+    "m2-ultra-76": (76, 1.398e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
+}
+
+
+def apple_gpu(chip: str) -> Accelerator:
+    """An Apple M-series GPU (`chip` a key of APPLE_GPUS): cores x 128 ALUs, one FMA each a cycle
+    at any precision, on the chip's unified memory; the system-level cache split half weights, a
+    quarter activations, a quarter accumulators (Apple publishes no register-file size). The same
+    ALUs run the vector work, one operation each a cycle."""
+    if chip not in APPLE_GPUS:
+        raise ConfigError(f"apple: chip must be one of {', '.join(APPLE_GPUS)} (got {chip!r})")
+    cores, clock_hz, bandwidth, _, slc = APPLE_GPUS[chip]
+    lanes = cores * APPLE_ALUS_PER_CORE
+    return Accelerator(
+        name=f"apple-{chip}",
+        clock_hz=clock_hz,
+        mac_array=MacArray(lanes=lanes, pack=FIXED_PACK),
+        vector_unit=VectorUnit(lanes=lanes, ops_per_lane=FIXED_PACK),
+        buffers=_split_buffers({"weight": slc // 2, "activation": slc // 4, "output": slc // 4}),
+        dram=Dram(bandwidth_bytes_per_s=bandwidth),
+        static_power_w=0.0,
+    )
+
+
+def _apple_preset(chip: str) -> Callable[[], Accelerator]:
+    def make() -> Accelerator:
+        return apple_gpu(chip)
+
+    cores, clock_hz, bandwidth, lpddr, slc = APPLE_GPUS[chip]
+    make.__doc__ = (
+        f"Apple {chip.rsplit('-', 1)[0].upper()} {cores}-core GPU: {cores * 128 * 2 * clock_hz / 1e12:.1f} "
+        f"FP16 TFLOPS at {clock_hz / 1e9:g} GHz, {bandwidth / 1e9:g} GB/s {lpddr}, {slc // 2**20} MB SLC."
+    )
+    return make
+
+
 def _split_buffers(capacity: dict[str, int]) -> Buffers:
     """Buffers of these capacities (bytes by weight, activation, output), each at the access
     energy of its size."""
@@ -582,6 +684,9 @@ PRESETS = {
     "tpu-v1": tpu_v1,
     "edge-llm": edge_llm,
     "datacenter-llm": datacenter_llm,
+    "nvidia-a100-80gb": nvidia_a100_80gb,
+    "nvidia-h100-sxm": nvidia_h100_sxm,
+    **{f"apple-{chip}": _apple_preset(chip) for chip in APPLE_GPUS},
 }
 
 

@@ -31,7 +31,9 @@ load + R + C + T_all - 2 cycles and its exact busy-PE profile.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Generator
+from fractions import Fraction
 
 import numpy as np
 import simpy
@@ -57,6 +59,7 @@ class MacArrayUnit:
         self.lanes = hw.mac_array.lanes
         self.pack = hw.mac_array.pack
         self.overhead_cycles = hw.mac_array.tile_overhead_cycles
+        self.sustained = Fraction(hw.mac_array.sustained_fraction).limit_denominator(10**6)
         self._packs: dict[Precision, int] = {}
         self.state = recorder[signals.MAC_STATE.name]
         self.busy_lanes = recorder[signals.MAC_BUSY_LANES.name]
@@ -85,7 +88,9 @@ class MacArrayUnit:
             t += 1
         self.macs.set(t, 0)
         self.busy_lanes.set(t, 0)
-        yield self.env.timeout(t - now + self.overhead_cycles)
+        # Below-peak sustained throughput stretches the step: the array stays BUSY with idle lanes.
+        stall = math.ceil((t - now) / self.sustained) - (t - now) if self.sustained != 1 else 0
+        yield self.env.timeout(t - now + stall + self.overhead_cycles)
 
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
