@@ -35,14 +35,12 @@ from accelsim.errors import InputError
 from accelsim.metrics.carbon import CarbonModel
 from accelsim.study.evaluate import Result
 from accelsim.study.executors import Executor, InProcessExecutor
-from accelsim.study.points import Point, result_of
+from accelsim.study.points import MEASURED_NETWORKS, Point, result_of
 from accelsim.study.space import SearchSpace, SpaceOptions
 from accelsim.study.store import read_records
 from accelsim.study.sweep import run_sweep
 
 OPTUNA_MISSING = "accelsim advise needs the optional extra: pip install 'accelsim[advise]'"
-#: Networks with a measured accuracy provider (`accelsim.compress.measured`).
-MEASURED_NETWORKS = ("digits-cnn", "digits-mlp")
 #: Modelled baselines where the network has no measured provider: ResNet-20 on CIFAR-10, 91.25%
 #: (He et al., CVPR 2016, Table 6); other networks are scored relative to 1.0.
 PARAMETRIC_BASELINE = {"resnet20": 0.9125}

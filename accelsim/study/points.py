@@ -34,6 +34,9 @@ MODEL_VERSION = "accelsim-0.1.0/1"
 #: Named MAC packings accepted for the override `mac_array.pack`.
 PACKINGS = {"scalable": SCALABLE_PACK, "fixed": FIXED_PACK}
 
+#: Networks with a measured accuracy provider (`accelsim.compress.measured`): accuracy "measured".
+MEASURED_NETWORKS = ("digits-cnn", "digits-mlp")
+
 OverrideValue = int | float | str | bool
 Overrides = tuple[tuple[str, OverrideValue], ...]
 
@@ -145,6 +148,11 @@ class Point:
         object.__setattr__(self, "configuration", str(self.configuration).strip() or pipeline_text)
         object.__setattr__(self, "overrides", canonical_overrides(self.hardware, self.overrides))
         object.__setattr__(self, "accuracy", canonical_accuracy(self.accuracy))
+        if self.accuracy == "measured" and self.network not in MEASURED_NETWORKS:
+            raise InputError(
+                f'accuracy: must be "none" or "parametric:<baseline>" for {self.network}; '
+                f'"measured" only for {", ".join(MEASURED_NETWORKS)}'
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready; `Point.from_dict` reads it back to an equal point."""
