@@ -41,6 +41,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "NMPrune": ("accelsim.compress", "NMPrune"),
     "Distill": ("accelsim.compress", "Distill"),
     "LowRank": ("accelsim.compress", "LowRank"),
+    "Tucker": ("accelsim.compress.methods", "Tucker"),
     "pipeline": ("accelsim.compress", "pipeline"),
     "parse_pipeline": ("accelsim.compress.spec", "parse_pipeline"),
     "register_method": ("accelsim.compress.methods.registry", "register"),

@@ -82,7 +82,7 @@ def test_toy_method_errors_are_the_parser_s(toy):
     with pytest.raises(InputError, match=r"^shave: channels must be an integer >= 1 \(got 0\)$"):
         parse_pipeline("shave(0)")
     with pytest.raises(
-        InputError, match="unknown; allowed: quantize, prune, sparsify, nm, distill, lowrank, shave, fp32"
+        InputError, match="unknown; allowed: quantize, prune, sparsify, nm, distill, lowrank, tucker, shave, fp32"
     ):
         parse_pipeline("shear(1)")
 

@@ -11,6 +11,7 @@ from accelsim.compress.methods.sparsify import UnstructuredPrune
 from accelsim.compress.methods.nm import NMPrune
 from accelsim.compress.methods.distill import Distill
 from accelsim.compress.methods.lowrank import LowRank
+from accelsim.compress.methods.tucker import Tucker
 # isort: on
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "Quantize",
     "StructuredPrune",
     "Transform",
+    "Tucker",
     "UnstructuredPrune",
 ]
