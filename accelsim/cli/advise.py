@@ -53,12 +53,14 @@ def register(subparsers: Any) -> None:
         nargs="+",
         default=["accuracy", "energy"],
         choices=list(OBJECTIVES),
-        help="one objective (TPE), or several for a Pareto front (NSGA-II); default: accuracy energy",
+        help="one objective, or several for a Pareto front; default: accuracy energy",
     )
     parser.add_argument("--budget", type=_positive_int, default=200, help="distinct pipelines to evaluate (200)")
     parser.add_argument("--batch", type=_positive_int, default=16, help="proposals per synchronous batch (16)")
     parser.add_argument("--seed", type=int, default=0, help="the search's seed (0)")
-    parser.add_argument("--sampler", choices=SAMPLERS, default="auto", help="auto: TPE for one objective, else NSGA-II")
+    parser.add_argument(
+        "--sampler", choices=SAMPLERS, default="auto", help="auto: TPE (multi-objective TPE for several objectives)"
+    )
     parser.add_argument(
         "--accuracy",
         metavar="SPEC",

@@ -51,7 +51,7 @@ class SpaceOptions:
     """What the search may choose from; an empty tuple leaves a method out."""
 
     weight_precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "int4")
-    activation_precisions: tuple[str, ...] = ("fp32", "fp16", "int8")
+    activation_precisions: tuple[str, ...] = ("fp32", "fp16", "int8", "int4")
     quantize_modes: tuple[str, ...] = (OFF, "uniform", "per-layer")
     prune_ratios: tuple[float, ...] = (0.25, 0.5, 0.75)
     prune_modes: tuple[str, ...] = (OFF, "uniform", "per-layer")
@@ -102,6 +102,47 @@ class SearchSpace:
         names = [d.name for d in self.dimensions]
         for values in itertools.product(*(d.choices for d in self.dimensions)):
             yield dict(zip(names, values))
+
+    def corners(self) -> list[dict[str, Choice]]:
+        """The baseline and every method alone at each of its uniform values (weights and
+        activations quantized alike, or weights only): where a search starts, so that it sees
+        each method before combining them."""
+        base = {d.name: d.choices[0] for d in self.dimensions}
+        names = {d.name for d in self.dimensions}
+        off = {name: OFF for name in names if name.endswith((".width", ".ratio")) and OFF in self._choices(name)}
+        off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
+        base |= off
+        changes: list[dict[str, Choice]] = [{}]
+        o = self.options
+        if "quantize.mode" in names and "uniform" in o.quantize_modes:
+            for w in o.weight_precisions:
+                for a in dict.fromkeys(x for x in (w, "fp32") if x in o.activation_precisions):
+                    if (w, a) != ("fp32", "fp32"):
+                        changes.append({"quantize.mode": "uniform", "quantize.w": w, "quantize.a": a})
+        if "prune.mode" in names and "uniform" in o.prune_modes:
+            changes += [{"prune.mode": "uniform", "prune.ratio": r} for r in o.prune_ratios]
+        if "sparsity.kind" in names:
+            kinds = self._choices("sparsity.kind")
+            if "sparsify" in kinds:
+                for r in o.sparsities:
+                    changes += [
+                        {"sparsity.kind": "sparsify", "sparsity.ratio": r, "sparsity.format": f}
+                        for f in o.sparse_formats or ("bitmask",)
+                    ]
+            if "nm" in kinds:
+                changes.append({"sparsity.kind": "nm"})
+        for slot in ("distill.width", "lowrank.ratio", "tucker.ratio"):
+            if slot in names:
+                changes += [{slot: v} for v in self._choices(slot) if v != OFF]
+        out = []
+        for change in changes:
+            values = {**base, **{k: v for k, v in change.items() if k in names}}
+            if values not in out:
+                out.append(values)
+        return out
+
+    def _choices(self, name: str) -> tuple[Choice, ...]:
+        return next(d.choices for d in self.dimensions if d.name == name)
 
     def decode(self, values: Mapping[str, Any]) -> str:
         """The canonical pipeline text of a configuration; InputError when it cannot be built."""
