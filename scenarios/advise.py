@@ -195,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out/advise")
     parser.add_argument("--readme", help="also write the summary into this README between the advise markers")
     args = parser.parse_args(argv)
+    if args.quick and args.readme:
+        parser.error("--readme takes the full run, not --quick")
     if args.quick:
         args.networks, args.seeds, args.budget = ["resnet20"], [0, 1], 48
     out = Path(args.out)

@@ -224,3 +224,25 @@ def test_bad_settings_are_one_line_errors():
         AdviseSettings("resnet20", objectives=("speed",))
     with pytest.raises(InputError, match="--budget: must be an integer >= 1"):
         AdviseSettings("resnet20", budget=0)
+
+
+def test_the_advise_scenario_on_its_quick_grid(tmp_path):
+    import importlib
+
+    scenario = importlib.import_module("advise")  # scenarios/advise.py
+    assert scenario.main(["--quick", "--workers", "1", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "summary.md").read_text()
+    assert "| resnet20 | modelled |" in text and "budget 48 distinct pipelines, seeds 0, 1" in text
+    assert (tmp_path / "resnet20.png").exists() and (tmp_path / "hypervolume.png").exists()
+
+
+def test_the_digits_cnn_is_searched_with_measured_accuracy(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.setenv("ACCELSIM_CACHE", str(tmp_path / "cache"))
+    settings = AdviseSettings("digits-cnn", budget=4, batch_size=4)
+    assert settings.accuracy_spec == "measured"
+    result = advise(settings, tmp_path / "store.jsonl", progress=False)
+    # the first batch is the corners: the baseline, then FP16 alike and FP16 weights only, INT8
+    assert [c.pipeline for c in result.evaluated] == ["baseline", "fp16", "quantize(w=fp16, a=fp32)", "int8"]
+    assert {c.accuracy_source for c in result.evaluated} == {"measured"}
+    assert AdviseSettings("resnet20").accuracy_spec == "parametric:0.9125"
