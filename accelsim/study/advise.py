@@ -216,7 +216,7 @@ class AdviseSettings:
     def study_name(self) -> str:
         """Names the search in its storage: a different search never resumes another's trials."""
         text = repr((self.network, self.hardware, self.objectives, self.constraints, self.batch_size, self.seed))
-        text += repr((self.sampler_name, self.accuracy_spec, self.options))
+        text += repr((self.sampler_name, self.accuracy_spec, self.options, self.carbon, self.corners))
         return f"advise-{self.network}-{self.hardware}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
