@@ -430,3 +430,70 @@ def stall_breakdown(results: Sequence[Result], path: str | Path) -> Path:
         "cycles (millions)",
         "Where the cycles go: MAC array busy or stalled (configurations by cycles)",
     )
+
+
+# --- advise: the searched Pareto front -------------------------------------------------------------
+
+
+@styled
+def advise_front(
+    evaluated: Sequence[Any],
+    front: Sequence[Any],
+    recommended: Any,
+    title: str,
+    path: str | Path,
+    min_accuracy: float | None = None,
+) -> Path:
+    """Accuracy against energy of every configuration a search evaluated (grey), its Pareto
+    front numbered as in the table `accelsim advise` prints, the recommended point starred, and
+    the accuracy floor when there is one. The points are `accelsim.study.advise.Candidate`s."""
+    fig = Figure(figsize=(7.5, 5.2), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter(
+        [c.energy_j * 1e6 for c in evaluated],
+        [100 * c.accuracy for c in evaluated],
+        s=14,
+        color="0.75",
+        zorder=2,
+        label=f"evaluated ({len(evaluated)})",
+    )
+    ordered = sorted(front, key=lambda c: c.energy_j)
+    ax.plot(
+        [c.energy_j * 1e6 for c in ordered],
+        [100 * c.accuracy for c in ordered],
+        drawstyle="steps-post",
+        color="black",
+        lw=1,
+        ls="--",
+        zorder=3,
+        label="Pareto front (numbers: the table's rows)",
+    )
+    labels = []
+    for i, c in enumerate(front, start=1):
+        ax.scatter(c.energy_j * 1e6, 100 * c.accuracy, s=40, color="#1f77b4", edgecolor="black", lw=0.4, zorder=4)
+        labels.append(
+            ax.annotate(str(i), (c.energy_j * 1e6, 100 * c.accuracy), xytext=(5, 2), textcoords="offset points")
+        )
+    if recommended is not None:
+        ax.scatter(
+            recommended.energy_j * 1e6,
+            100 * recommended.accuracy,
+            s=220,
+            marker="*",
+            color="#d62728",
+            edgecolor="black",
+            lw=0.5,
+            zorder=5,
+            label="recommended",
+        )
+    if min_accuracy is not None:
+        ax.axhline(100 * min_accuracy, color="#d62728", lw=0.8, ls=":", zorder=1, label="accuracy floor")
+    sources = sorted({c.accuracy_source for c in evaluated})
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per inference (uJ, log scale)")
+    ax.set_ylabel(f"accuracy (%, {', '.join(sources)})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, loc="left", fontsize=10)
+    declutter(fig, labels)
+    return save_figure(fig, path)

@@ -22,7 +22,7 @@ from accelsim.errors import InputError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command modules under accelsim.cli, imported when the parser is built.
-COMMANDS = ("run", "llm", "study", "catalog", "trace", "replay", "dram")
+COMMANDS = ("run", "llm", "study", "advise", "catalog", "trace", "replay", "dram")
 
 
 def _version() -> str:

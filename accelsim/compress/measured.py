@@ -13,6 +13,8 @@ its compression steps on the weights, each followed by the training it calls for
 - `UnstructuredPrune`, `NMPrune`: magnitude masks with exactly the nonzeros the simulator
   counts (N:M along the reduction axis), then fine-tuning with the masks held;
 - `LowRank`: the SVD of each factored layer, truncated to the simulated rank, then fine-tuning;
+- `Tucker`: the higher-order SVD of each decomposed kernel along its channel modes, truncated to
+  the simulated ranks, then fine-tuning;
 - `Distill`: a student with the simulated widths, initialized from the current model's
   strongest channels (as Minitron prunes then distills) or from scratch, trained for
   `distill_epochs` against the uncompressed teacher's temperature-softened outputs.
@@ -231,6 +233,7 @@ def adapt(model: nm.Model, network: Network) -> nm.Model:
     params: list[nm.Params] = []
     kept: np.ndarray | None = None  # old output channels the previous new layer kept (None: all)
     second: nm.Params | None = None  # the `.v` factor, made with its `.u`
+    pending: list[nm.Params] = []  # the Tucker-2 core `.b` and last `.c`, made with the `.a`
     for i, layer in enumerate(network.layers):
         previous = network.layers[i - 1] if i else None
         if layer.name in old:
@@ -240,6 +243,12 @@ def adapt(model: nm.Model, network: Network) -> nm.Model:
             kept = None
         elif layer.name.endswith(".v") and second is not None:
             p, second = second, None
+        elif layer.name.endswith(".a") and layer.name[:-2] in old:
+            core, last = network.layers[i + 1], network.layers[i + 2]
+            p, *pending = _tucker(model.params[old[layer.name[:-2]]], (layer, core, last), previous, kept)
+            kept = None
+        elif layer.name.endswith((".b", ".c")) and pending:
+            p = pending.pop(0)
         else:
             raise InputError(f"measured accuracy: no weights for layer {layer.name} in {model.network.name}")
         params.append(p)
@@ -299,6 +308,32 @@ def _factor(p: nm.Params, u: Layer, previous: Layer | None, kept: np.ndarray | N
         wu, wv = a, b
     bias = p.bias.copy() if p.bias is not None else None
     return nm.Params(wu.astype(nm.FLOAT), None), nm.Params(wv.astype(nm.FLOAT), bias)
+
+
+def _tucker(
+    p: nm.Params, parts: tuple[Layer, Layer, Layer], previous: Layer | None, kept: np.ndarray | None
+) -> tuple[nm.Params, nm.Params, nm.Params]:
+    """Tucker-2 of a kernel W [N, C, kh, kw] by the higher-order SVD of its channel modes:
+    U_in (C x r_in) and U_out (N x r_out) the leading left singular vectors of W unfolded
+    along C and along N, the core G = W x_C U_in^T x_N U_out^T; the parts are U_in^T (1 x 1),
+    G (kh x kw) and U_out (1 x 1)."""
+    first, core, _ = parts
+    w = p.weight if p.mask is None else p.weight * p.mask
+    rows = _input_indices(first, previous, kept)
+    if rows is not None:
+        w = np.take(w, rows, axis=1)
+    w64 = w.astype(np.float64)
+    n, c = w64.shape[:2]
+    r_in, r_out = first.out_channels, core.out_channels
+    u_out = np.linalg.svd(w64.reshape(n, -1), full_matrices=False)[0][:, :r_out]
+    u_in = np.linalg.svd(w64.transpose(1, 0, 2, 3).reshape(c, -1), full_matrices=False)[0][:, :r_in]
+    g = np.einsum("nchw,no,ci->oihw", w64, u_out, u_in)
+    bias = p.bias.copy() if p.bias is not None else None
+    return (
+        nm.Params(u_in.T.reshape(r_in, c, 1, 1).astype(nm.FLOAT), None),
+        nm.Params(g.astype(nm.FLOAT), None),
+        nm.Params(u_out.reshape(n, r_out, 1, 1).astype(nm.FLOAT), bias),
+    )
 
 
 def _with_mask(p: nm.Params, layer: Layer) -> nm.Params:

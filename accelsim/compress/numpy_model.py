@@ -80,12 +80,16 @@ def check_supported(network: Network) -> None:
             raise InputError(f"{where}: a convolution after a linear layer is not supported")
 
 
+_FACTOR_NEXT = ((".u", ".v"), (".a", ".b"), (".b", ".c"))
+
+
 def _relu_after(network: Network, i: int) -> bool:
     layers = network.layers
     if i == len(layers) - 1:
         return False
-    name = layers[i].name
-    return not (name.endswith(".u") and layers[i + 1].name == name[:-2] + ".v")
+    # No ReLU inside a factored layer: between `.u` and `.v` (low rank), `.a`, `.b` and `.c` (Tucker-2).
+    name, following = layers[i].name, layers[i + 1].name
+    return not any(name.endswith(a) and following == name[: -len(a)] + b for a, b in _FACTOR_NEXT)
 
 
 def _fan_in(layer: Layer) -> int:

@@ -34,6 +34,9 @@ MODEL_VERSION = "accelsim-0.1.0/1"
 #: Named MAC packings accepted for the override `mac_array.pack`.
 PACKINGS = {"scalable": SCALABLE_PACK, "fixed": FIXED_PACK}
 
+#: Networks with a measured accuracy provider (`accelsim.compress.measured`): accuracy "measured".
+MEASURED_NETWORKS = ("digits-cnn", "digits-mlp")
+
 OverrideValue = int | float | str | bool
 Overrides = tuple[tuple[str, OverrideValue], ...]
 
@@ -99,10 +102,11 @@ def canonical_overrides(preset: str, overrides: Mapping[str, Any] | Sequence[tup
 
 
 def canonical_accuracy(text: str) -> str:
-    """ "none" or "parametric:<baseline fraction>"."""
+    """ "none", "parametric:<baseline fraction>", or "measured" (the network's measured provider,
+    `accelsim.compress.measured`: the digits networks)."""
     kind, _, value = str(text).strip().partition(":")
-    if kind == "none" and not value:
-        return "none"
+    if kind in ("none", "measured") and not value:
+        return kind
     if kind == "parametric":
         try:
             baseline = float(value)
@@ -110,7 +114,7 @@ def canonical_accuracy(text: str) -> str:
             baseline = math.nan
         if 0.0 <= baseline <= 1.0:
             return f"parametric:{baseline!r}"
-    raise InputError(f'accuracy: must be "none" or "parametric:<baseline in [0, 1]>" (got {text!r})')
+    raise InputError(f'accuracy: must be "none" or "parametric:<baseline in [0, 1]>" or "measured" (got {text!r})')
 
 
 def _value_text(value: OverrideValue) -> str:
@@ -144,6 +148,11 @@ class Point:
         object.__setattr__(self, "configuration", str(self.configuration).strip() or pipeline_text)
         object.__setattr__(self, "overrides", canonical_overrides(self.hardware, self.overrides))
         object.__setattr__(self, "accuracy", canonical_accuracy(self.accuracy))
+        if self.accuracy == "measured" and self.network not in MEASURED_NETWORKS:
+            raise InputError(
+                f'accuracy: must be "none" or "parametric:<baseline>" for {self.network}; '
+                f'"measured" only for {", ".join(MEASURED_NETWORKS)}'
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready; `Point.from_dict` reads it back to an equal point."""
@@ -204,6 +213,8 @@ class Point:
     def accuracy_provider(self) -> AccuracyProvider | None:
         if self.accuracy == "none":
             return None
+        if self.accuracy == "measured":
+            return _measured(self.network)
         return ParametricAccuracy(float(self.accuracy.partition(":")[2]))
 
     def validate(self) -> Point:
@@ -231,6 +242,15 @@ def _accelerator(preset: str, overrides: Overrides, name: str) -> Accelerator:
         node[leaf] = dataclasses.asdict(PACKINGS[value]) if path == "mac_array.pack" else value
     data["name"] = name
     return hw_module.from_dict(data)
+
+
+@functools.lru_cache(maxsize=4)
+def _measured(name: str) -> AccuracyProvider:
+    """One measured provider per network and process: it keeps the models of every pipeline
+    prefix it has trained, which later points of a sweep reuse."""
+    from accelsim.compress.measured import MeasuredAccuracy  # numpy training: only when asked
+
+    return MeasuredAccuracy(name)
 
 
 @functools.lru_cache(maxsize=32)

@@ -11,6 +11,7 @@ from accelsim.compress.methods.sparsify import UnstructuredPrune
 from accelsim.compress.methods.nm import NMPrune
 from accelsim.compress.methods.distill import Distill
 from accelsim.compress.methods.lowrank import LowRank
+from accelsim.compress.methods.tucker import Tucker
 from accelsim.compress.methods.wq import WeightQuantize
 from accelsim.compress.methods.w8a8 import SmoothQuant
 from accelsim.compress.methods.kv import KVQuantize
@@ -34,6 +35,7 @@ __all__ = [
     "Speculative",
     "StructuredPrune",
     "Transform",
+    "Tucker",
     "UnstructuredPrune",
     "WeightQuantize",
 ]
