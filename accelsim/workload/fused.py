@@ -25,10 +25,9 @@ the softmax's O(m x keys) at the block sizes the tiler picks).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
-from accelsim.precision import Precision
 from accelsim.workload.layers import Layer, _check
 from accelsim.workload.vector import SPECIAL_FUNCTION_OPS
 
@@ -48,7 +47,7 @@ class FusedAttention(Layer):
     keys: int = 1
 
     kind = "fused_attention"
-    tile_orders = ("gmnk",)
+    tile_orders: ClassVar[tuple[str, ...]] = ("gmnk",)
 
     def __post_init__(self) -> None:
         for name in ("batch", "m", "d", "keys"):
@@ -90,9 +89,6 @@ class FusedAttention(Layer):
 
     def epilogue_tile_read_bytes(self, groups: int, rows: int, n0: int, n1: int) -> int:
         return 0
-
-    def with_precision(self, weights: Precision, activations: Precision) -> Layer:
-        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations)
 
     def narrowed(self, width: float) -> Layer:
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 from accelsim.errors import InputError
 from accelsim.precision import Precision, storage_bytes, wider
@@ -69,7 +70,7 @@ class Layer:
     kind = "layer"
     #: Loop orders the tiler may use (`accelsim.sim.tiling.ORDERS`); a fused attention keeps
     #: its query tile stationary.
-    tile_orders: tuple[str, ...] = ("gmnk", "gnmk")
+    tile_orders: ClassVar[tuple[str, ...]] = ("gmnk", "gnmk")
     #: The unit that computes the layer: "mac" (the MAC array) or "vector" (the vector unit).
     unit = "mac"
 
@@ -169,7 +170,11 @@ class Layer:
 
     @property
     def output_precision(self) -> Precision:
-        """The precision the output is written at (whole tensor; a quantized cache aside)."""
+        """The precision the output is written at (whole tensor; a quantized cache aside): a fused
+        quantization's, else the activations'."""
+        for op in reversed(self.epilogue):
+            if op.output_precision != op.activation_precision:
+                return op.output_precision
         return self.activation_precision
 
     @property
@@ -195,7 +200,7 @@ class Layer:
     def output_block_bytes(self, groups: int, rows: int, n0: int, n1: int) -> int:
         """Bytes of `groups` x `rows` x output columns [n0, n1) as written to DRAM (at a fused
         quantization's precision when the epilogue ends in one)."""
-        bits = self.epilogue[-1].output_precision.bits if self.epilogue else self.activation_precision.bits
+        bits = self.output_precision.bits
         if self.out_storage is None:
             return -(-groups * rows * (n1 - n0) * bits // 8)
         return -(-groups * self.out_storage.block_bits(rows, n0, n1, bits) // 8)
@@ -239,7 +244,10 @@ class Layer:
     def with_precision(self, weights: Precision, activations: Precision) -> Layer:
         # Weights given a uniform precision are no longer group-quantized; a KV cache stays so.
         storage = None if self.b_is_weight else self.b_storage
-        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations, b_storage=storage)
+        epilogue = tuple(op.with_precision(weights, activations) for op in self.epilogue)
+        return dataclasses.replace(
+            self, weight_precision=weights, activation_precision=activations, b_storage=storage, epilogue=epilogue
+        )
 
     def describe(self) -> str:
         m, k, n = self.gemm_mkn
