@@ -143,6 +143,7 @@ def test_resnet50_folds_batch_norms_and_fuses_relu_and_residual_adds():
     base = get_network("resnet50")
     fused = Fuse("elementwise")(base)
     assert fused.macs == base.macs and fused.parameter_count == base.parameter_count
+    assert {layer.kind for layer in fused.layers} == {"conv2d", "maxpool", "avgpool", "linear"}
     assert not any(isinstance(layer, (BatchNorm, Elementwise)) for layer in fused.layers)
     batch_norm_ops = sum(layer.vector_ops for layer in base.layers if isinstance(layer, BatchNorm))
     assert _all_ops(fused) == _all_ops(base) - batch_norm_ops  # folded into the convolutions' weights
