@@ -1,5 +1,6 @@
 """Invariants every simulation must satisfy, shared by the simulator tests."""
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -54,7 +55,7 @@ def check_invariants(trace, net, hw):
     # tile's full cycles and last partial one; operations only while the vector unit is BUSY;
     # never both units BUSY in one cycle (a layer runs on one of them).
     assert trace.integral("vector.ops") == sum(s.vector_ops for layer_steps in steps for s in layer_steps)
-    assert trace.integral("vector.ops") == sum(layer.vector_ops for layer in net.layers)
+    assert trace.integral("vector.ops") == sum(layer.vector_ops + layer.epilogue_ops for layer in net.layers)
     vector_lanes = sum(
         vector_lane_cycles(s.vector_ops, hw, layer.mac_precision)
         for layer, layer_steps in zip(net.layers, steps)
@@ -65,7 +66,8 @@ def check_invariants(trace, net, hw):
     vstates, ops = _joint(trace, "vector.state", "vector.ops")
     assert np.all(vstates[ops > 0] == MacState.BUSY)
     mstates, vstates = _joint(trace, "mac.state", "vector.state")
-    assert not np.any((mstates == MacState.BUSY) & (vstates == MacState.BUSY))
+    if not any(layer.epilogue_ops for layer in net.layers):  # a fused epilogue runs beside the array
+        assert not np.any((mstates == MacState.BUSY) & (vstates == MacState.BUSY))
 
     # Conservation of bytes: DRAM moved exactly what the scheduler requested, per layer.
     t = trace.transfers
@@ -73,7 +75,7 @@ def check_invariants(trace, net, hw):
         mine = t["layer"] == i
         reads = int(t["payload_bytes"][mine & (t["kind"] != 2)].sum())
         writes = int(t["payload_bytes"][mine & (t["kind"] == 2)].sum())
-        assert reads == sum(s.w_bytes + s.a_bytes for s in layer_steps)
+        assert reads == sum(s.w_bytes + s.a_bytes + s.e_bytes for s in layer_steps)
         kept = works[i].output_on_chip
         assert writes == (0 if kept else sum(s.out_bytes for s in layer_steps if s.out_last))
         counters = trace.meta["counters"][i]
@@ -115,6 +117,11 @@ def _array_cycles(step, layer, hw):
     systolic array's folds, or a vector step's operations over the vector unit's rate."""
     if layer.unit == "vector":
         return tile_cycles(step.vector_ops, hw, layer.mac_precision)
+    if step.vector_ops:  # a fused epilogue in the array's shadow
+        return max(
+            _array_cycles(dataclasses.replace(step, vector_ops=0), layer, hw),
+            tile_cycles(step.vector_ops, hw, layer.mac_precision),
+        )
     if not hw.mac_array.systolic:
         return -(-step.macs // hw.mac_array.macs_per_cycle(layer.mac_precision))
     groups, m, k, n = step.shape

@@ -151,7 +151,8 @@ class TensorPlacement:
         region = self.region(kind, li)
         # A vector layer's tiles are blocks of whole rows: contiguous in either layout.
         if self.layout == "tiled" or self.works[li].unit == "vector":
-            return region.ranges(self._offsets(kind, li)[step_index], nbytes)
+            # A fused epilogue's input tile (no activation step of its own) reads from the start.
+            return region.ranges(self._offsets(kind, li).get(step_index, 0), nbytes)
         return self._row_major(kind, li, self.works[li].steps[step_index], nbytes, region)
 
     def _row_major(self, kind: int, li: int, s: Step, nbytes: int, region: _Region) -> list[tuple[int, int]]:

@@ -55,7 +55,8 @@ def _retains_output(
     if not hw.buffers.retain_activations or i + 1 >= len(layers):
         return False
     layer, nxt = layers[i], layers[i + 1]
-    if consumers[i] != [i + 1] or producers[i + 1] != (i,):
+    operands = producers[i + 1][: len(producers[i + 1]) - nxt.epilogue_inputs]  # not a fused residual
+    if consumers[i] != [i + 1] or operands != (i,):
         return False
     if nxt.input_tensor_elements != layer.output_elements or nxt.activation_precision != layer.activation_precision:
         return False

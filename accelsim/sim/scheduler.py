@@ -196,6 +196,7 @@ class TileScheduler:
                 step_sig.set(env.now, steps[li])
             self.layer_started[li].succeed()
             unit = self._unit(work)
+            residual: simpy.Event | None = None  # the output tile's epilogue input, on its way
             for step in work.steps:
                 tile_sig.set(env.now, step.index)
                 if step.out_first:
@@ -203,11 +204,16 @@ class TileScheduler:
                         unit.set_state(MacState.STALL_OUTPUT)
                     yield self.o_slots.get(1)
                     self.o_buf.add(env.now, step.acc_bytes)
+                    if step.e_bytes:
+                        residual = env.process(self._fetch_epilogue_input(li, step))
                 if step.w_bytes:
                     yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS, unit)
                 if step.a_bytes:
                     yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS, unit)
-                yield from unit.compute(step, work.precision)
+                if step.vector_ops and work.unit != "vector":
+                    yield from self._with_epilogue(unit, step, work.precision, residual)
+                else:
+                    yield from unit.compute(step, work.precision)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
                     self.w_slots.put(1)
@@ -229,6 +235,43 @@ class TileScheduler:
         if self.vector is not None:
             self.vector.set_state(MacState.IDLE)
         yield simpy.AllOf(env, self.layer_written)
+
+    def _fetch_epilogue_input(self, li: int, step: Step) -> Generator[simpy.Event, object, None]:
+        """Read an output tile's epilogue input (a residual add's stream) from DRAM into the tile's
+        accumulator slot, as a GEMM's C operand (out = A x B + C): it needs no slot of its own
+        (the accumulator tile is at least as large), and arrives while the tile's MACs run."""
+        for producer in self.layers[li].producers:
+            yield self.layer_written[producer]
+        req = yield from self.dram.submit(TRANSFER_KINDS.index("activation"), step.e_bytes, li, step.index)
+        counter = self.counters[li]
+        counter["dram_read_bytes"] += step.e_bytes
+        counter["dram_read_bus_bytes"] += req.bus_bytes
+        counter["sram_output_write_bytes"] += step.e_bytes
+        yield req.done
+
+    def _with_epilogue(
+        self, unit: MacArrayUnit | VectorUnitSim, step: Step, precision: Precision, residual: simpy.Event | None
+    ) -> Generator[simpy.Event, object, None]:
+        """A MAC step and its output tile's fused epilogue, the vector unit working in the array's
+        shadow: the step takes max(array cycles, vector cycles), the epilogue starting once its
+        input (if any) has arrived; an array done first waits for the epilogue to finish its
+        output tile (STALL_OUTPUT)."""
+        if self.vector is None:
+            raise ValueError("a fused epilogue needs the scheduler's vector unit")
+        epilogue = self.env.process(self._epilogue(step, precision, residual))
+        yield self.env.process(unit.compute(step, precision))
+        if not epilogue.triggered:
+            unit.set_state(MacState.STALL_OUTPUT)
+        yield epilogue
+
+    def _epilogue(
+        self, step: Step, precision: Precision, residual: simpy.Event | None
+    ) -> Generator[simpy.Event, object, None]:
+        assert self.vector is not None
+        if residual is not None and not residual.processed:
+            yield residual
+        yield from self.vector.compute(step, precision)
+        self.vector.set_state(MacState.IDLE)
 
     def _array_counts(self, steps: tuple[Step, ...]) -> dict[str, int]:
         """What the array's work on these steps adds to a layer's counters: a sum over the steps
@@ -262,6 +305,9 @@ class TileScheduler:
     def _writer(self) -> Generator[simpy.Event, object, None]:
         while True:
             li, step = yield self.write_queue.get()
+            if not step.out_bytes:  # a fused attention's key block: its output is not done yet
+                self._written(li, step)
+                continue
             req = yield from self.dram.submit(WRITE_KIND, step.out_bytes, li, step.index)
             counter = self.counters[li]
             counter["dram_write_bytes"] += step.out_bytes

@@ -59,7 +59,8 @@ class Step:
     shape: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of this step's product
     origin: tuple[int, int, int, int] = (0, 0, 0, 0)  # (group, m, k, n) where this step's product starts
     extent: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of the whole layer
-    vector_ops: int = 0  # operations of the vector unit (a vector layer's step; no MACs then)
+    vector_ops: int = 0  # operations of the vector unit (a vector layer's step; a fused epilogue's)
+    e_bytes: int = 0  # bytes a fused epilogue reads into this output tile (a residual), at its first step
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class TilePlan:
         a_prec = layer.activation_precision
         sparsity = layer.b_sparsity
         acc_bytes_per = self.accumulator_bits // 8
+        epilogue = bool(layer.epilogue) or layer.epilogue_ops > 0
         outer = [(g, mi, ni) for g in groups for mi in ms for ni in ns]
         if self.order == "gnmk":
             outer = [(g, mi, ni) for g in groups for ni in ns for mi in ms]
@@ -160,7 +162,21 @@ class TilePlan:
                 shape=shape,
                 origin=origin,
                 extent=extent,
+                **(_epilogue(layer, shape, origin, first, last) if epilogue else {}),
             )
+
+
+def _epilogue(
+    layer: Layer, shape: tuple[int, int, int, int], origin: tuple[int, int, int, int], first: bool, last: bool
+) -> dict[str, int]:
+    """An output tile's epilogue: the input it reads, fetched from its first reduction step on,
+    and the vector unit's operations on the finished tile, at its last."""
+    tg, rows, _, cols = shape
+    n0 = origin[3]
+    out = {"e_bytes": layer.epilogue_tile_read_bytes(tg, rows, n0, n0 + cols)} if first else {}
+    if last:
+        out["vector_ops"] = layer.epilogue_tile_ops(tg, rows, n0, n0 + cols)
+    return out
 
 
 def _candidates(size: int, granule: int = 1) -> list[int]:
@@ -272,7 +288,7 @@ def _estimate(layer: Layer, tg: int, tm: int, tk: int, tn: int, order: str, inpu
     else:
         w = w_all if nk == 1 else w_all * nm
         a = a_all if nk * nm == 1 else a_all * nn
-    return w + a + layer.output_bytes, ng * nm * nk * nn
+    return w + a + layer.output_bytes + layer.epilogue_read_bytes, ng * nm * nk * nn
 
 
 @functools.lru_cache(maxsize=65536)
@@ -308,6 +324,11 @@ def _a_fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, input_on_c
 def _o_fits(hw: Accelerator, tg: int, tm: int, tn: int) -> bool:
     acc = tg * tm * tn * hw.buffers.accumulator_bits // 8
     return acc * hw.buffers.slots <= hw.buffers.output_bytes
+
+
+def _e_fits(layer: Layer, hw: Accelerator, tm: int, tn: int) -> bool:
+    """A fused epilogue's input (a residual tile) is read into the tile's accumulator slot."""
+    return layer.epilogue_tile_read_bytes(1, tm, 0, tn) <= tm * tn * hw.buffers.accumulator_bits // 8
 
 
 def _fits(layer: Layer, hw: Accelerator, tg: int, tm: int, tk: int, tn: int, on_chip: bool) -> bool:
@@ -401,7 +422,7 @@ def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None
         for tm in reversed(_axis_candidates(hw, "m", m, _m_candidates(layer, m))):
             if len(fitting) == contenders:
                 break
-            if _o_fits(hw, 1, tm, tn):
+            if _o_fits(hw, 1, tm, tn) and (not layer.epilogue or _e_fits(layer, hw, tm, tn)):
                 tk = _largest_k(layer, hw, tm, tn, on_chip)
                 if tk is not None:
                     fitting.append((tm, tk))
@@ -410,7 +431,7 @@ def _plan_shape(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None
             if tk == k and tn == n and tm == m and layer.groups > 1:
                 tgs = [g for g in _candidates(layer.groups) if _fits(layer, hw, g, tm, tk, tn, on_chip)]
             for tg in tgs:
-                for order in ORDERS:
+                for order in layer.tile_orders:
                     cost = _cost(layer, hw, tg, tm, tk, tn, order, on_chip)
                     if best is None or cost < best[0]:
                         plan = TilePlan(layer, tg, tm, tk, tn, order, hw.buffers.accumulator_bits, on_chip)

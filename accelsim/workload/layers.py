@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 from accelsim.errors import InputError
 from accelsim.precision import Precision, storage_bytes, wider
@@ -59,8 +60,17 @@ class Layer:
     #: Output columns written quantized (K and V appended to a quantized KV cache). None: every
     #: output at the activation precision.
     out_storage: QuantizedOutput | None = None
+    #: Vector layers applied to each finished output tile on chip before it is written
+    #: (`fuse(elementwise)`, `accelsim.workload.fused`): the output is the post-op tensor.
+    epilogue: tuple[Layer, ...] = ()
+    #: How many of the last names in `inputs` the epilogue reads (a residual add's stream)
+    #: rather than the A operand.
+    epilogue_inputs: int = 0
 
     kind = "layer"
+    #: Loop orders the tiler may use (`accelsim.sim.tiling.ORDERS`); a fused attention keeps
+    #: its query tile stationary.
+    tile_orders: ClassVar[tuple[str, ...]] = ("gmnk", "gnmk")
     #: The unit that computes the layer: "mac" (the MAC array) or "vector" (the vector unit).
     unit = "mac"
 
@@ -68,6 +78,30 @@ class Layer:
     def vector_ops(self) -> int:
         """Vector-unit operations (`accelsim.workload.vector`); a GEMM layer has none."""
         return 0
+
+    # --- epilogue: vector work on each output tile, in the array's shadow ------------------------
+    @property
+    def epilogue_ops(self) -> int:
+        """Vector-unit operations applied to the output tiles on chip (fused vector layers)."""
+        return sum(op.vector_ops for op in self.epilogue)
+
+    def epilogue_tile_ops(self, groups: int, rows: int, n0: int, n1: int) -> int:
+        """Epilogue operations of an output tile of `groups` x `rows` x columns [n0, n1): the
+        fused layers are elementwise, so every output element costs the same."""
+        if not self.epilogue:
+            return 0
+        return self.epilogue_ops // self.output_elements * groups * rows * (n1 - n0)
+
+    def epilogue_tile_read_bytes(self, groups: int, rows: int, n0: int, n1: int) -> int:
+        """DRAM bytes an output tile's epilogue reads: the second input of each fused two-input
+        layer (a residual add's stream), at the activation precision."""
+        extra = sum(getattr(op, "input_count", 1) - 1 for op in self.epilogue)
+        return storage_bytes(extra * groups * rows * (n1 - n0), self.activation_precision) if extra else 0
+
+    @property
+    def epilogue_read_bytes(self) -> int:
+        m, _, n = self.gemm_mkn
+        return self.epilogue_tile_read_bytes(self.groups, m, 0, n)
 
     # --- GEMM view, per group ------------------------------------------------------------------
     @property
@@ -135,6 +169,15 @@ class Layer:
         return wider(b, self.activation_precision)
 
     @property
+    def output_precision(self) -> Precision:
+        """The precision the output is written at (whole tensor; a quantized cache aside): a fused
+        quantization's, else the activations'."""
+        for op in reversed(self.epilogue):
+            if op.output_precision != op.activation_precision:
+                return op.output_precision
+        return self.activation_precision
+
+    @property
     def b_precision(self) -> Precision:
         if self.b_storage is not None:
             return self.b_storage.precision
@@ -155,8 +198,9 @@ class Layer:
         return -(-groups * per_group // 8)
 
     def output_block_bytes(self, groups: int, rows: int, n0: int, n1: int) -> int:
-        """Bytes of `groups` x `rows` x output columns [n0, n1) as written to DRAM."""
-        bits = self.activation_precision.bits
+        """Bytes of `groups` x `rows` x output columns [n0, n1) as written to DRAM (at a fused
+        quantization's precision when the epilogue ends in one)."""
+        bits = self.output_precision.bits
         if self.out_storage is None:
             return -(-groups * rows * (n1 - n0) * bits // 8)
         return -(-groups * self.out_storage.block_bits(rows, n0, n1, bits) // 8)
@@ -189,7 +233,8 @@ class Layer:
 
     @property
     def input_bytes(self) -> int:
-        return storage_bytes(self.input_elements, self.activation_precision)
+        """The A operand, and the second inputs a fused epilogue reads."""
+        return storage_bytes(self.input_elements, self.activation_precision) + self.epilogue_read_bytes
 
     @property
     def output_bytes(self) -> int:
@@ -199,7 +244,10 @@ class Layer:
     def with_precision(self, weights: Precision, activations: Precision) -> Layer:
         # Weights given a uniform precision are no longer group-quantized; a KV cache stays so.
         storage = None if self.b_is_weight else self.b_storage
-        return dataclasses.replace(self, weight_precision=weights, activation_precision=activations, b_storage=storage)
+        epilogue = tuple(op.with_precision(weights, activations) for op in self.epilogue)
+        return dataclasses.replace(
+            self, weight_precision=weights, activation_precision=activations, b_storage=storage, epilogue=epilogue
+        )
 
     def describe(self) -> str:
         m, k, n = self.gemm_mkn
@@ -208,6 +256,8 @@ class Layer:
 
     def _sparsity_note(self) -> str:
         note = "" if self.b_sparsity.is_dense else f", {self.b_sparsity.describe()}"
+        if self.epilogue:
+            note += f", epilogue {'+'.join(op.kind for op in self.epilogue)} ({self.epilogue_ops:,} ops)"
         if self.b_storage is not None:
             note += f", {'weights' if self.b_is_weight else 'B'} {self.b_storage.describe()}"
         if self.out_storage is not None:

@@ -18,11 +18,13 @@ from accelsim.compress.methods.kv import KVQuantize
 from accelsim.compress.methods.lora import LoRA
 from accelsim.compress.methods.decoder_prune import HeadPrune, MLPPrune
 from accelsim.compress.methods.speculative import Speculative
+from accelsim.compress.methods.fuse import Fuse
 # isort: on
 
 __all__ = [
     "Distill",
     "Followup",
+    "Fuse",
     "HeadPrune",
     "KVQuantize",
     "LoRA",
