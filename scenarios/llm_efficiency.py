@@ -247,7 +247,7 @@ def _quality_axis(model: str) -> str:
 
 
 def pareto_figure(rows: Sequence[Row], models: Sequence[Model], path: Path, throughput: bool) -> None:
-    fig = Figure(figsize=(7 * len(models), 6), dpi=100)
+    fig = Figure(figsize=(6.5 * len(models) + 2.6, 6), dpi=100)
     axes = fig.subplots(1, len(models), squeeze=False)[0]
     colors = dict(zip((t for t, _ in TECHNIQUES), _palette(len(TECHNIQUES))))
     markers = "os^Dv<>pPXh*H8d1"
@@ -291,12 +291,18 @@ def pareto_figure(rows: Sequence[Row], models: Sequence[Model], path: Path, thro
         ax.set_ylabel("tokens/s (decode, batch 1)" if throughput else "mJ per generated token (decode)")
         ax.set_title(f"{model.name} on {HARDWARE}, prompt {model.prompt}, generate {model.generate}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7, loc="upper right" if throughput else "upper left", ncol=2)
-    what = "Tokens/s" if throughput else "Energy per token"
+    handles = {}
+    for ax in axes:  # one legend for every panel: a technique keeps its color and marker
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=8, title="technique")
+    what, better = ("Tokens/s", "upper left") if throughput else ("Energy per token", "lower left")
     fig.suptitle(
-        f"{what} against perplexity per compression technique (simulated cost)", fontsize=12, fontweight="bold"
+        f"{what} against perplexity per compression technique\n(cost simulated; better: {better})",
+        fontsize=11,
+        fontweight="bold",
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1 - 2.4 / (6.5 * len(models) + 2.6), 1))
     fig.savefig(path)
 
 
@@ -372,13 +378,14 @@ def summary(
     same: bool,
     draft: TinyLMConfig,
     seconds: float,
+    cpu_seconds: float,
 ) -> str:
     sizes = "; ".join(f"{m.name}: prompt {m.prompt}, generate {m.generate}" for m in models)
     lines = table(rows) + [""]
     for model in models:
         lines += verdict(rows, model)
     others = [m.name for m in models if m.name != "tinylm"]
-    carried = f"; {', '.join(others)} carry tinylm's rate over (not measured on them)" if others else ""
+    carried = f"; the rows of {', '.join(others)} carry tinylm's rate over (not measured there)" if others else ""
     lines += [
         f"- Speculative decoding: k = {K}, acceptance {acceptance:.3f} per proposal, measured by greedy "
         f"speculative decoding of tinylm with a {draft.layers}-layer, width-{draft.width} draft tinylm "
@@ -397,7 +404,7 @@ def summary(
             if others
             else ""
         ),
-        f"- Scenario runtime: {seconds:.0f} s.",
+        f"- Scenario runtime: {seconds:.0f} s wall, {cpu_seconds:.0f} s of CPU (this process).",
     ]
     return "\n".join(lines)
 
@@ -415,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(args.cache_dir) if args.cache_dir else None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if args.quick:
         settings = tinylm.TrainSettings(steps=5, batch=4, warmup_steps=1)
         lab = TinyLMLab(QUICK_CONFIG, settings, cache, calibration_windows=4, eval_bytes=1024)
@@ -426,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(rows, out / "efficiency.csv")
     pareto_figure(rows, models, out / "pareto_energy.png", throughput=False)
     pareto_figure(rows, models, out / "pareto_throughput.png", throughput=True)
-    text = summary(rows, models, acceptance, same, draft, time.perf_counter() - start)
+    text = summary(rows, models, acceptance, same, draft, time.perf_counter() - start, time.process_time() - cpu)
     (out / "summary.md").write_text(text + "\n")
     print(text)
     print(f"\nwrote {out}/efficiency.csv, summary.md, pareto_energy.png, pareto_throughput.png")
