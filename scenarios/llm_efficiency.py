@@ -247,7 +247,7 @@ def _quality_axis(model: str) -> str:
 
 
 def pareto_figure(rows: Sequence[Row], models: Sequence[Model], path: Path, throughput: bool) -> None:
-    fig = Figure(figsize=(6.5 * len(models) + 2.6, 6), dpi=100)
+    fig = Figure(figsize=(6.5 * len(models) + 2.2, 6), dpi=100)
     axes = fig.subplots(1, len(models), squeeze=False)[0]
     colors = dict(zip((t for t, _ in TECHNIQUES), _palette(len(TECHNIQUES))))
     markers = "os^Dv<>pPXh*H8d1"
@@ -279,12 +279,14 @@ def pareto_figure(rows: Sequence[Row], models: Sequence[Model], path: Path, thro
         missing = [r.technique for r in mine if r.quality is None]
         if missing:
             ax.text(
-                0.01,
-                0.01,
-                "perplexity not available (not plotted):\n" + ", ".join(missing),
+                0.99,
+                0.01 if throughput else 0.99,  # the corner the points leave empty
+                "perplexity not available (not plotted):\n"
+                + "\n".join(", ".join(missing[i : i + 4]) for i in range(0, len(missing), 4)),
                 fontsize=7,
                 transform=ax.transAxes,
-                va="bottom",
+                ha="right",
+                va="bottom" if throughput else "top",
             )
         ax.set_yscale("log")
         ax.set_xlabel(_quality_axis(model.name))
@@ -302,7 +304,7 @@ def pareto_figure(rows: Sequence[Row], models: Sequence[Model], path: Path, thro
         fontsize=11,
         fontweight="bold",
     )
-    fig.tight_layout(rect=(0, 0, 1 - 2.4 / (6.5 * len(models) + 2.6), 1))
+    fig.tight_layout(rect=(0, 0, 1 - 2.1 / (6.5 * len(models) + 2.2), 1))
     fig.savefig(path)
 
 
