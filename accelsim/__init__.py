@@ -84,7 +84,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "TinyLMConfig": ("accelsim.compress.tinylm", "TinyLMConfig"),
     "tinylm_perplexity": ("accelsim.compress.tinylm", "tinylm_perplexity"),
     "tinylm_acceptance_rate": ("accelsim.compress.tinylm", "tinylm_acceptance_rate"),
+    "TINYLM_DRAFT": ("accelsim.compress.tinylm.measure", "DRAFT"),
     "MeasuredPerplexity": ("accelsim.compress.tinylm", "MeasuredPerplexity"),
+    "llm_perplexity": ("accelsim.compress.llm_perplexity", "llm_perplexity"),
     # simulation, traces, figures
     "simulate": ("accelsim.sim.engine", "simulate"),
     "load_trace": ("accelsim.trace.store", "load"),
