@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
+from accelsim.sim.des import Fifo
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, TableRecorder
 from accelsim.trace.signals import BUS_STATES, BusState
@@ -54,7 +55,7 @@ class DramController:
         self.bytes_per_cycle = hw.dram_bytes_per_cycle
         self.latency_cycles = hw.dram_latency_cycles
         self.burst_bytes = hw.dram.burst_bytes
-        self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
+        self.queue = Fifo(env, capacity=hw.dram.queue_depth)
         self.bus_signal = recorder[signals.DRAM_BUS.name]
         self.queue_signal = recorder[signals.DRAM_QUEUE.name]
         self.table = TableRecorder(TRANSFER_COLUMNS)

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import simpy
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator, ConfigError
-from accelsim.sim import dram, dram_select, mac_array, scheduler, vector_unit
+from accelsim.sim import des, dram, dram_select, mac_array, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps
 from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
@@ -190,7 +189,7 @@ def simulate(
         if len(layer_steps) != len(work):
             raise ValueError(f"layer_steps: {len(layer_steps)} values for {len(work)} layers")
         specs = (*specs, signals.STEP)
-    env = simpy.Environment()
+    env = des.Environment()
     recorder = Recorder(specs)
     controller = dram_select.make_controller(env, hw, recorder, network, work)
     array = mac_array.make_array(env, hw, recorder)

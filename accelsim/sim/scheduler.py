@@ -26,6 +26,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import Fifo, Slots
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
@@ -99,9 +100,9 @@ class TileScheduler:
     def __post_init__(self) -> None:
         env, slots = self.env, self.hw.buffers.slots
         self.counters = [dict.fromkeys(COUNTERS, 0) for _ in self.layers]
-        self.w_slots = simpy.Container(env, capacity=slots, init=slots)
-        self.a_slots = simpy.Container(env, capacity=slots, init=slots)
-        self.o_slots = simpy.Container(env, capacity=slots, init=slots)
+        self.w_slots = Slots(env, capacity=slots, init=slots)
+        self.a_slots = Slots(env, capacity=slots, init=slots)
+        self.o_slots = Slots(env, capacity=slots, init=slots)
         self.w_buf = _Occupancy(self.recorder[signals.BUF_WEIGHT.name])
         self.a_buf = _Occupancy(self.recorder[signals.BUF_ACTIVATION.name])
         self.o_buf = _Occupancy(self.recorder[signals.BUF_OUTPUT.name])
@@ -111,7 +112,7 @@ class TileScheduler:
         self.layer_written = [env.event() for _ in self.layers]
         self.layer_started = [env.event() for _ in self.layers]
         self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
-        self.write_queue = simpy.Store(env)
+        self.write_queue = Fifo(env)
         self._counts_of: dict[int, dict[str, int]] = {}
         self._counted: list[tuple[Step, ...]] = []
 
@@ -137,7 +138,7 @@ class TileScheduler:
                 nbytes = step.w_bytes if weights else step.a_bytes
                 if not nbytes:
                     continue
-                yield slots.get(1)
+                yield slots.get()
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
                 arrived = self._ready(ready, (li, step.index))
                 req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), ev.succeed()))
@@ -201,7 +202,7 @@ class TileScheduler:
                 if step.out_first:
                     if self.o_slots.level == 0:
                         unit.set_state(MacState.STALL_OUTPUT)
-                    yield self.o_slots.get(1)
+                    yield self.o_slots.get()
                     self.o_buf.add(env.now, step.acc_bytes)
                 if step.w_bytes:
                     yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS, unit)
@@ -210,10 +211,10 @@ class TileScheduler:
                 yield from unit.compute(step, work.precision)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
-                    self.w_slots.put(1)
+                    self.w_slots.put()
                 if step.a_release:
                     self.a_buf.add(env.now, -step.a_resident_bytes)
-                    self.a_slots.put(1)
+                    self.a_slots.put()
                 if step.out_last:
                     if work.output_on_chip:
                         self._keep_on_chip(li, step)
@@ -276,7 +277,7 @@ class TileScheduler:
 
     def _written(self, li: int, step: Step) -> None:
         self.o_buf.add(self.env.now, -step.acc_bytes)
-        self.o_slots.put(1)
+        self.o_slots.put()
         self._writes_left[li] -= 1
         if self._writes_left[li] == 0:
             self.layer_written[li].succeed()
