@@ -15,14 +15,15 @@ a store only the first waiter per trigger.
 
 from __future__ import annotations
 
-from heapq import heappop
+from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, PENDING, Event
 
-__all__ = ["Environment", "Fifo", "Slots"]
+__all__ = ["Environment", "Fifo", "Slots", "call_after", "new_event", "succeed"]
 
 
 class Environment(simpy.Environment):
@@ -52,18 +53,30 @@ class Environment(simpy.Environment):
             raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') from None
 
 
-def _succeed(env: simpy.Environment, event: Event, value: Any = None) -> None:
+def succeed(env: simpy.Environment, event: Event, value: Any = None) -> None:
+    """Event.succeed with env.schedule written out: the same (cycle, priority, order) entry."""
     event._ok = True
     event._value = value
-    env.schedule(event, NORMAL)
+    heappush(env._queue, (env._now, NORMAL, next(env._eid), event))
 
 
-def _event(env: simpy.Environment) -> Event:
+def new_event(env: simpy.Environment) -> Event:
+    """env.event() without Event.__init__'s call overhead."""
     event = Event.__new__(Event)
     event.env = env
     event.callbacks = []
     event._value = PENDING
     return event
+
+
+def call_after(env: simpy.Environment, delay: int, callback: Callable[[Event], None]) -> None:
+    """env.timeout(delay).callbacks.append(callback), without the Timeout object's overhead."""
+    event = Event.__new__(Event)
+    event.env = env
+    event.callbacks = [callback]
+    event._ok = True
+    event._value = None
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
 
 
 class Slots:
@@ -77,14 +90,14 @@ class Slots:
         self._puts: list[Event] = []
 
     def get(self) -> Event:
-        event = _event(self.env)
+        event = new_event(self.env)
         self._gets.append(event)
         event.callbacks.append(self._trigger_put)
         self._trigger_get(None)
         return event
 
     def put(self) -> Event:
-        event = _event(self.env)
+        event = new_event(self.env)
         self._puts.append(event)
         event.callbacks.append(self._trigger_get)
         self._trigger_put(None)
@@ -94,13 +107,13 @@ class Slots:
         gets = self._gets
         while gets and self.level >= 1:
             self.level -= 1
-            _succeed(self.env, gets.pop(0))
+            succeed(self.env, gets.pop(0))
 
     def _trigger_put(self, _: object) -> None:
         puts = self._puts
         while puts and self.capacity - self.level >= 1:
             self.level += 1
-            _succeed(self.env, puts.pop(0))
+            succeed(self.env, puts.pop(0))
 
 
 class Fifo:
@@ -115,14 +128,14 @@ class Fifo:
         self._puts: list[tuple[Event, Any]] = []
 
     def put(self, item: Any) -> Event:
-        event = _event(self.env)
+        event = new_event(self.env)
         self._puts.append((event, item))
         event.callbacks.append(self._trigger_get)
         self._trigger_put(None)
         return event
 
     def get(self) -> Event:
-        event = _event(self.env)
+        event = new_event(self.env)
         self._gets.append(event)
         event.callbacks.append(self._trigger_put)
         self._trigger_get(None)
@@ -133,8 +146,8 @@ class Fifo:
         if self._puts and len(self.items) < self.capacity:
             event, item = self._puts.pop(0)
             self.items.append(item)
-            _succeed(self.env, event)
+            succeed(self.env, event)
 
     def _trigger_get(self, _: object) -> None:
         if self._gets and self.items:
-            _succeed(self.env, self._gets.pop(0), self.items.pop(0))
+            succeed(self.env, self._gets.pop(0), self.items.pop(0))

@@ -18,7 +18,7 @@ import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
-from accelsim.sim.des import Fifo
+from accelsim.sim.des import Fifo, call_after, new_event, succeed
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, TableRecorder
 from accelsim.trace.signals import BUS_STATES, BusState
@@ -43,7 +43,7 @@ class Request:
         self.bus_bytes = -(-payload_bytes // burst) * burst
         self.layer = layer
         self.tile = tile
-        self.done = env.event()
+        self.done = new_event(env)
         self.issue_cycle = 0
 
 
@@ -105,7 +105,7 @@ class DramController:
                     req.tile,
                 )
             )
-            env.timeout(done_cycle - env.now).callbacks.append(lambda _, ev=req.done: ev.succeed())
+            call_after(env, done_cycle - env.now, lambda _, ev=req.done: succeed(env, ev))
             # The next transfer may start inside the cycle this one ends in.
             wait = end // per_cycle - env.now
             if wait > 0:

@@ -26,7 +26,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
-from accelsim.sim.des import Fifo, Slots
+from accelsim.sim.des import Fifo, Slots, new_event, succeed
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
@@ -141,7 +141,7 @@ class TileScheduler:
                 yield slots.get()
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
                 arrived = self._ready(ready, (li, step.index))
-                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), ev.succeed()))
+                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), succeed(env, ev)))
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
                 counter[f"sram_{kind}_write_bytes"] += nbytes
@@ -159,7 +159,7 @@ class TileScheduler:
         """The event of a fetched tile's arrival, created by whichever side asks first."""
         event = table.get(key)
         if event is None:
-            event = table[key] = self.env.event()
+            event = table[key] = new_event(self.env)
         return event
 
     def _wait_tile(
