@@ -31,7 +31,6 @@ load + R + C + T_all - 2 cycles and its exact busy-PE profile.
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator
 
 import numpy as np
 import simpy
@@ -65,8 +64,9 @@ class MacArrayUnit:
     def set_state(self, state: MacState) -> None:
         self.state.set(self.env.now, int(state))
 
-    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
-        """Perform the step's MACs; the array marks itself BUSY."""
+    def compute(self, step: Step, precision: Precision) -> simpy.Event:
+        """Perform the step's MACs; the array marks itself BUSY. The returned event fires when
+        the array is done (an event, not a generator: one fewer frame per tile step)."""
         now = self.env.now
         pack = self._packs.get(precision)
         if pack is None:
@@ -85,7 +85,7 @@ class MacArrayUnit:
             t += 1
         self.macs.set(t, 0)
         self.busy_lanes.set(t, 0)
-        yield self.env.timeout(t - now + self.overhead_cycles)
+        return self.env.timeout(t - now + self.overhead_cycles)
 
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
@@ -117,7 +117,7 @@ class SystolicArrayUnit(MacArrayUnit):
         end = self.overhead + whole if s1 == whole else self.load + s1
         return whole, first, end
 
-    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
+    def compute(self, step: Step, precision: Precision) -> simpy.Event:
         now = self.env.now
         self.set_state(MacState.BUSY)
         groups, m, k, n = step.shape
@@ -140,7 +140,7 @@ class SystolicArrayUnit(MacArrayUnit):
         self.macs.extend(cycles, busy)
         self.busy_lanes.set(t, 0)
         self.macs.set(t, 0)
-        yield self.env.timeout(t - now + self.overhead_cycles)
+        return self.env.timeout(t - now + self.overhead_cycles)
 
 
 def fold_profile_cache_clear() -> None:
