@@ -80,44 +80,54 @@ def call_after(env: simpy.Environment, delay: int, callback: Callable[[Event], N
 
 
 class Slots:
-    """A simpy.Container moving one unit per get and put: `level` units free of `capacity`."""
+    """A simpy.Container moving one unit per get and put: `level` units free of `capacity`.
 
-    __slots__ = ("env", "capacity", "level", "_gets", "_puts")
+    One process gets from it, and every put returns a unit a get took, so a put never waits
+    and at most one get does. Then a put made while no get waits needs no event: SimPy would
+    process it with nothing to serve (a later get is served at once, since the put raised the
+    level, and that getter cannot ask again before this put's turn, its own get coming after).
+    The events left keep their order; the put returns None then."""
+
+    __slots__ = ("env", "capacity", "level", "_waiting")
 
     def __init__(self, env: simpy.Environment, capacity: int, init: int) -> None:
         self.env, self.capacity, self.level = env, capacity, init
-        self._gets: list[Event] = []
-        self._puts: list[Event] = []
+        self._waiting: Event | None = None
 
     def get(self) -> Event:
         event = new_event(self.env)
-        self._gets.append(event)
-        event.callbacks.append(self._trigger_put)
-        self._trigger_get(None)
-        return event
-
-    def put(self) -> Event:
-        event = new_event(self.env)
-        self._puts.append(event)
-        event.callbacks.append(self._trigger_get)
-        self._trigger_put(None)
-        return event
-
-    def _trigger_get(self, _: object) -> None:
-        gets = self._gets
-        while gets and self.level >= 1:
+        if self.level >= 1:
             self.level -= 1
-            succeed(self.env, gets.pop(0))
+            succeed(self.env, event)
+        elif self._waiting is not None:
+            raise RuntimeError("Slots: a second process waits to get")
+        else:
+            self._waiting = event
+        return event
 
-    def _trigger_put(self, _: object) -> None:
-        puts = self._puts
-        while puts and self.capacity - self.level >= 1:
-            self.level += 1
-            succeed(self.env, puts.pop(0))
+    def put(self) -> Event | None:
+        if self.level >= self.capacity:
+            raise RuntimeError("Slots: a put beyond capacity (a unit no get took)")
+        self.level += 1
+        if self._waiting is None:
+            return None
+        event = new_event(self.env)
+        event.callbacks.append(self._serve)
+        succeed(self.env, event)
+        return event
+
+    def _serve(self, _: object) -> None:
+        """A processed put serves the waiting get, as SimPy's _trigger_get."""
+        waiting = self._waiting
+        if waiting is not None and self.level >= 1:
+            self.level -= 1
+            self._waiting = None
+            succeed(self.env, waiting)
 
 
 class Fifo:
-    """A simpy.Store: `items` in arrival order, at most `capacity` of them."""
+    """A simpy.Store: `items` in arrival order, at most `capacity` of them; `put_nowait` for a
+    store with one getter."""
 
     __slots__ = ("env", "capacity", "items", "_gets", "_puts")
 
@@ -133,6 +143,17 @@ class Fifo:
         event.callbacks.append(self._trigger_get)
         self._trigger_put(None)
         return event
+
+    def put_nowait(self, item: Any) -> None:
+        """`put` on an unbounded store with one getter, by a caller that does not wait for it:
+        made while no get waits, SimPy's put event would be processed with nothing to serve (as
+        `Slots.put`), so none is scheduled; else the put is an event as in `put`."""
+        if self.capacity != float("inf"):
+            raise RuntimeError("Fifo.put_nowait: only an unbounded store never makes a put wait")
+        if self._gets:
+            self.put(item)
+        else:
+            self.items.append(item)
 
     def get(self) -> Event:
         event = new_event(self.env)

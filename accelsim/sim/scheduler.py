@@ -220,7 +220,7 @@ class TileScheduler:
                     if work.output_on_chip:
                         self._keep_on_chip(li, step)
                     else:
-                        self.write_queue.put((li, step))
+                        self.write_queue.put_nowait((li, step))
                 if self.on_step is not None:
                     self.on_step()
             for name, count in self._array_counts(work.steps).items():
