@@ -37,6 +37,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import timeout
 from accelsim.sim.tiling import Step, fold_overhead_cycles, scalesim_folds, systolic_mapping
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
@@ -85,7 +86,7 @@ class MacArrayUnit:
             t += 1
         self.macs.set(t, 0)
         self.busy_lanes.set(t, 0)
-        return self.env.timeout(t - now + self.overhead_cycles)
+        return timeout(self.env, t - now + self.overhead_cycles)
 
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
@@ -140,7 +141,7 @@ class SystolicArrayUnit(MacArrayUnit):
         self.macs.extend(cycles, busy)
         self.busy_lanes.set(t, 0)
         self.macs.set(t, 0)
-        return self.env.timeout(t - now + self.overhead_cycles)
+        return timeout(self.env, t - now + self.overhead_cycles)
 
 
 def fold_profile_cache_clear() -> None:

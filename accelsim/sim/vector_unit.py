@@ -12,6 +12,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import timeout
 from accelsim.sim.tiling import Step
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
@@ -66,4 +67,4 @@ class VectorUnitSim:
             t += 1
         self.ops.set(t, 0)
         self.busy_lanes.set(t, 0)
-        return self.env.timeout(t - now)
+        return timeout(self.env, t - now)
