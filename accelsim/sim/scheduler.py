@@ -111,7 +111,12 @@ class TileScheduler:
         self.a_ready: dict[tuple[int, int], simpy.Event] = {}
         self.layer_written = [env.event() for _ in self.layers]
         self.layer_started = [env.event() for _ in self.layers]
-        self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
+        # Layers of one shape share their step tuple: each is counted once.
+        writes_of: dict[int, int] = {}
+        for work in self.layers:
+            if id(work.steps) not in writes_of:
+                writes_of[id(work.steps)] = sum(s.out_last for s in work.steps)
+        self._writes_left = [writes_of[id(work.steps)] for work in self.layers]
         self.write_queue = Fifo(env)
         self._counts_of: dict[int, dict[str, int]] = {}
         self._counted: list[tuple[Step, ...]] = []
@@ -141,7 +146,8 @@ class TileScheduler:
                     continue
                 yield slots.get()
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
-                arrived = self._ready(ready, (li, step.index))
+                key = (li, step.index)
+                arrived = ready.get(key) or self._ready(ready, key)
                 req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), succeed(env, ev)))
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
