@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
+from accelsim.sim.des import Fifo, call_after, new_event, succeed, timeout
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, TableRecorder
 from accelsim.trace.signals import BUS_STATES, BusState
@@ -42,7 +43,7 @@ class Request:
         self.bus_bytes = -(-payload_bytes // burst) * burst
         self.layer = layer
         self.tile = tile
-        self.done = env.event()
+        self.done = new_event(env)
         self.issue_cycle = 0
 
 
@@ -54,7 +55,7 @@ class DramController:
         self.bytes_per_cycle = hw.dram_bytes_per_cycle
         self.latency_cycles = hw.dram_latency_cycles
         self.burst_bytes = hw.dram.burst_bytes
-        self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
+        self.queue = Fifo(env, capacity=hw.dram.queue_depth)
         self.bus_signal = recorder[signals.DRAM_BUS.name]
         self.queue_signal = recorder[signals.DRAM_QUEUE.name]
         self.table = TableRecorder(TRANSFER_COLUMNS)
@@ -75,23 +76,25 @@ class DramController:
         return req
 
     def _bus(self) -> Generator[simpy.Event, object, None]:
-        env = self.env
+        env, queue, items, table = self.env, self.queue, self.queue.items, self.table
+        queue_signal, bus_signal = self.queue_signal, self.bus_signal
+        per_cycle, per_byte, latency = self._units_per_cycle, self._units_per_byte, self.latency_cycles
         while True:
-            req = yield self.queue.get()
+            req = yield queue.get()
             assert isinstance(req, Request)
-            self.queue_signal.set(env.now, len(self.queue.items))
-            per_cycle = self._units_per_cycle
-            start = max(env.now * per_cycle, self._bus_free)
-            end = start + req.bus_bytes * self._units_per_byte
+            now = env.now
+            queue_signal.set(now, len(items))
+            start = max(now * per_cycle, self._bus_free)
+            end = start + req.bus_bytes * per_byte
             self._bus_free = end
             first, after = start // per_cycle, -(-end // per_cycle)
             if first >= self._busy_until:
-                self.bus_signal.set(self._busy_until, _IDLE)
+                bus_signal.set(self._busy_until, _IDLE)
             # A cycle shared by two transfers shows the later one.
-            self.bus_signal.set(first, _WRITE if req.is_write else _READ)
+            bus_signal.set(first, _WRITE if req.is_write else _READ)
             self._busy_until = after
-            done_cycle = after if req.is_write else after + self.latency_cycles
-            self.table.append(
+            done_cycle = after if req.is_write else after + latency
+            table.append(
                 (
                     req.issue_cycle,
                     first,
@@ -104,11 +107,11 @@ class DramController:
                     req.tile,
                 )
             )
-            env.timeout(done_cycle - env.now).callbacks.append(lambda _, ev=req.done: ev.succeed())
+            call_after(env, done_cycle - now, lambda _, ev=req.done: succeed(env, ev))
             # The next transfer may start inside the cycle this one ends in.
-            wait = end // per_cycle - env.now
+            wait = end // per_cycle - now
             if wait > 0:
-                yield env.timeout(wait)
+                yield timeout(env, wait)
 
     @property
     def transfers(self) -> np.ndarray:

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import simpy
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator, ConfigError
-from accelsim.sim import dram, dram_select, mac_array, scheduler, vector_unit
-from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps
+from accelsim.sim import des, dram, dram_select, mac_array, scheduler, vector_unit
+from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps, replaced
 from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
@@ -111,7 +110,7 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
         work = scheduler.LayerWork(
             plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
         )
-        work = dataclasses.replace(work, output_on_chip=_retains_output(network, i, work, hw, producers, consumers))
+        work = replaced(work, output_on_chip=_retains_output(network, i, work, hw, producers, consumers))
         if layer.unit == "vector" and not work.output_on_chip:
             work = _smaller_tiles_to_retain(network, i, work, hw, producers, consumers)
         works.append(work)
@@ -191,7 +190,7 @@ def simulate(
         if len(layer_steps) != len(work):
             raise ValueError(f"layer_steps: {len(layer_steps)} values for {len(work)} layers")
         specs = (*specs, signals.STEP)
-    env = simpy.Environment()
+    env = des.Environment()
     recorder = Recorder(specs)
     controller = dram_select.make_controller(env, hw, recorder, network, work)
     array = mac_array.make_array(env, hw, recorder)

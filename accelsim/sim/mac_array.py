@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Generator
 from fractions import Fraction
 
 import numpy as np
@@ -40,6 +39,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import timeout
 from accelsim.sim.tiling import Step, fold_overhead_cycles, scalesim_folds, systolic_mapping
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
@@ -68,8 +68,9 @@ class MacArrayUnit:
     def set_state(self, state: MacState) -> None:
         self.state.set(self.env.now, int(state))
 
-    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
-        """Perform the step's MACs; the array marks itself BUSY."""
+    def compute(self, step: Step, precision: Precision) -> simpy.Event:
+        """Perform the step's MACs; the array marks itself BUSY. The returned event fires when
+        the array is done (an event, not a generator: one fewer frame per tile step)."""
         now = self.env.now
         pack = self._packs.get(precision)
         if pack is None:
@@ -90,7 +91,7 @@ class MacArrayUnit:
         self.busy_lanes.set(t, 0)
         # Below-peak sustained throughput stretches the step: the array stays BUSY with idle lanes.
         stall = math.ceil((t - now) / self.sustained) - (t - now) if self.sustained != 1 else 0
-        yield self.env.timeout(t - now + stall + self.overhead_cycles)
+        return timeout(self.env, t - now + stall + self.overhead_cycles)
 
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
@@ -122,7 +123,7 @@ class SystolicArrayUnit(MacArrayUnit):
         end = self.overhead + whole if s1 == whole else self.load + s1
         return whole, first, end
 
-    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
+    def compute(self, step: Step, precision: Precision) -> simpy.Event:
         now = self.env.now
         self.set_state(MacState.BUSY)
         groups, m, k, n = step.shape
@@ -145,7 +146,7 @@ class SystolicArrayUnit(MacArrayUnit):
         self.macs.extend(cycles, busy)
         self.busy_lanes.set(t, 0)
         self.macs.set(t, 0)
-        yield self.env.timeout(t - now + self.overhead_cycles)
+        return timeout(self.env, t - now + self.overhead_cycles)
 
 
 def fold_profile_cache_clear() -> None:

@@ -26,6 +26,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import Fifo, Slots, new_event, succeed
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
@@ -99,9 +100,9 @@ class TileScheduler:
     def __post_init__(self) -> None:
         env, slots = self.env, self.hw.buffers.slots
         self.counters = [dict.fromkeys(COUNTERS, 0) for _ in self.layers]
-        self.w_slots = simpy.Container(env, capacity=slots, init=slots)
-        self.a_slots = simpy.Container(env, capacity=slots, init=slots)
-        self.o_slots = simpy.Container(env, capacity=slots, init=slots)
+        self.w_slots = Slots(env, capacity=slots, init=slots)
+        self.a_slots = Slots(env, capacity=slots, init=slots)
+        self.o_slots = Slots(env, capacity=slots, init=slots)
         self.w_buf = _Occupancy(self.recorder[signals.BUF_WEIGHT.name])
         self.a_buf = _Occupancy(self.recorder[signals.BUF_ACTIVATION.name])
         self.o_buf = _Occupancy(self.recorder[signals.BUF_OUTPUT.name])
@@ -110,8 +111,13 @@ class TileScheduler:
         self.a_ready: dict[tuple[int, int], simpy.Event] = {}
         self.layer_written = [env.event() for _ in self.layers]
         self.layer_started = [env.event() for _ in self.layers]
-        self._writes_left = [sum(s.out_last for s in work.steps) for work in self.layers]
-        self.write_queue = simpy.Store(env)
+        # Layers of one shape share their step tuple: each is counted once.
+        writes_of: dict[int, int] = {}
+        for work in self.layers:
+            if id(work.steps) not in writes_of:
+                writes_of[id(work.steps)] = sum(s.out_last for s in work.steps)
+        self._writes_left = [writes_of[id(work.steps)] for work in self.layers]
+        self.write_queue = Fifo(env)
         self._counts_of: dict[int, dict[str, int]] = {}
         self._counted: list[tuple[Step, ...]] = []
 
@@ -129,6 +135,7 @@ class TileScheduler:
         )
         kind = "weight" if weights else "activation"
         kind_index = TRANSFER_KINDS.index(kind)
+        sram_write = f"sram_{kind}_write_bytes"
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             if not weights and any(s.a_bytes for s in work.steps):
@@ -137,13 +144,14 @@ class TileScheduler:
                 nbytes = step.w_bytes if weights else step.a_bytes
                 if not nbytes:
                     continue
-                yield slots.get(1)
+                yield slots.get()
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
-                arrived = self._ready(ready, (li, step.index))
-                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), ev.succeed()))
+                key = (li, step.index)
+                arrived = ready.get(key) or self._ready(ready, key)
+                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), succeed(env, ev)))
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
-                counter[f"sram_{kind}_write_bytes"] += nbytes
+                counter[sram_write] += nbytes
 
     def _may_fetch_activations(self, li: int) -> Generator[simpy.Event, object, None]:
         """Wait until layer li's input is in DRAM and the activation buffer has room for it."""
@@ -158,21 +166,8 @@ class TileScheduler:
         """The event of a fetched tile's arrival, created by whichever side asks first."""
         event = table.get(key)
         if event is None:
-            event = table[key] = self.env.event()
+            event = table[key] = new_event(self.env)
         return event
-
-    def _wait_tile(
-        self,
-        table: dict[tuple[int, int], simpy.Event],
-        key: tuple[int, int],
-        stall: MacState,
-        unit: MacArrayUnit | VectorUnitSim,
-    ) -> Generator[simpy.Event, object, None]:
-        event = self._ready(table, key)
-        if not event.processed:
-            unit.set_state(stall)
-            yield event
-        del table[key]
 
     def _unit(self, work: LayerWork) -> MacArrayUnit | VectorUnitSim:
         """The unit computing a layer; the other one is IDLE meanwhile (one layer at a time)."""
@@ -189,6 +184,7 @@ class TileScheduler:
         env = self.env
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
+        w_ready, a_ready = self.w_ready, self.a_ready
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             layer_sig.set(env.now, li)
@@ -202,29 +198,41 @@ class TileScheduler:
                 if step.out_first:
                     if self.o_slots.level == 0:
                         unit.set_state(MacState.STALL_OUTPUT)
-                    yield self.o_slots.get(1)
+                    yield self.o_slots.get()
                     self.o_buf.add(env.now, step.acc_bytes)
                     if step.e_bytes:
                         residual = env.process(self._fetch_epilogue_input(li, step))
+                # The tiles' arrivals (_wait_tile written out: a generator per wait cost a tenth
+                # of a generation's run).
                 if step.w_bytes:
-                    yield from self._wait_tile(self.w_ready, (li, step.index), MacState.STALL_WEIGHTS, unit)
+                    key = (li, step.index)
+                    event = w_ready.get(key) or self._ready(w_ready, key)
+                    if event.callbacks is not None:
+                        unit.set_state(MacState.STALL_WEIGHTS)
+                        yield event
+                    del w_ready[key]
                 if step.a_bytes:
-                    yield from self._wait_tile(self.a_ready, (li, step.index), MacState.STALL_ACTIVATIONS, unit)
+                    key = (li, step.index)
+                    event = a_ready.get(key) or self._ready(a_ready, key)
+                    if event.callbacks is not None:
+                        unit.set_state(MacState.STALL_ACTIVATIONS)
+                        yield event
+                    del a_ready[key]
                 if step.vector_ops and work.unit != "vector":
                     yield from self._with_epilogue(unit, step, work.precision, residual)
                 else:
-                    yield from unit.compute(step, work.precision)
+                    yield unit.compute(step, work.precision)
                 if step.w_release:
                     self.w_buf.add(env.now, -step.w_resident_bytes)
-                    self.w_slots.put(1)
+                    self.w_slots.put()
                 if step.a_release:
                     self.a_buf.add(env.now, -step.a_resident_bytes)
-                    self.a_slots.put(1)
+                    self.a_slots.put()
                 if step.out_last:
                     if work.output_on_chip:
                         self._keep_on_chip(li, step)
                     else:
-                        self.write_queue.put((li, step))
+                        self.write_queue.put_nowait((li, step))
                 if self.on_step is not None:
                     self.on_step()
             for name, count in self._array_counts(work.steps).items():
@@ -259,7 +267,7 @@ class TileScheduler:
         if self.vector is None:
             raise ValueError("a fused epilogue needs the scheduler's vector unit")
         epilogue = self.env.process(self._epilogue(step, precision, residual))
-        yield self.env.process(unit.compute(step, precision))
+        yield unit.compute(step, precision)
         if not epilogue.triggered:
             unit.set_state(MacState.STALL_OUTPUT)
         yield epilogue
@@ -270,7 +278,7 @@ class TileScheduler:
         assert self.vector is not None
         if residual is not None and not residual.processed:
             yield residual
-        yield from self.vector.compute(step, precision)
+        yield self.vector.compute(step, precision)
         self.vector.set_state(MacState.IDLE)
 
     def _array_counts(self, steps: tuple[Step, ...]) -> dict[str, int]:
@@ -322,7 +330,7 @@ class TileScheduler:
 
     def _written(self, li: int, step: Step) -> None:
         self.o_buf.add(self.env.now, -step.acc_bytes)
-        self.o_slots.put(1)
+        self.o_slots.put()
         self._writes_left[li] -= 1
         if self._writes_left[li] == 0:
             self.layer_written[li].succeed()

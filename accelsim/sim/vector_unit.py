@@ -8,12 +8,11 @@ the MAC array's vector geometry. One SimPy timeout per tile, at most three inter
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.des import timeout
 from accelsim.sim.tiling import Step
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder
@@ -49,8 +48,9 @@ class VectorUnitSim:
     def set_state(self, state: MacState) -> None:
         self.state.set(self.env.now, int(state))
 
-    def compute(self, step: Step, precision: Precision) -> Generator[simpy.Event, None, None]:
-        """Perform the step's operations; the unit marks itself BUSY."""
+    def compute(self, step: Step, precision: Precision) -> simpy.Event:
+        """Perform the step's operations; the unit marks itself BUSY. The returned event fires
+        when the unit is done."""
         now = self.env.now
         per_lane = int(self.per_lane[precision])
         per_cycle = self.lanes * per_lane
@@ -67,4 +67,4 @@ class VectorUnitSim:
             t += 1
         self.ops.set(t, 0)
         self.busy_lanes.set(t, 0)
-        yield self.env.timeout(t - now)
+        return timeout(self.env, t - now)

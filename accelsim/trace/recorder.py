@@ -247,6 +247,14 @@ class TableRecorder:
         return self._rows[: self._count]
 
     def as_columns(self) -> dict[str, np.ndarray]:
-        """Each column as its own int64 array."""
-        rows = self.rows
-        return {name: rows[:, i].copy() for i, name in enumerate(self.columns)}
+        """Each column as its own contiguous int64 array. The table is first trimmed to its rows
+        in place, and the columns share one transposed copy: a long run's table (millions of
+        transfers) is held at most twice, not its doubled capacity plus a copy."""
+        self._flush()
+        n = self._count
+        try:
+            self._rows.resize((n, len(self.columns)))
+        except ValueError:  # something holds a view of the table: leave its capacity
+            pass
+        by_column = np.ascontiguousarray(self._rows[:n].T)
+        return {name: by_column[i] for i, name in enumerate(self.columns)}

@@ -67,11 +67,37 @@ def _meta(trace: Trace) -> dict[str, Any]:
     return meta
 
 
-def _members(trace: Trace) -> Iterator[tuple[str, np.ndarray]]:
+class _Text:
+    """A 0-d unicode array (`np.array(text)`) written and hashed from the str, a chunk at a
+    time: a long generation's metadata is 100 MB of JSON, 400 MB as numpy's UCS-4 array."""
+
+    _CHARS = 1 << 20
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.dtype = np.dtype(f"<U{max(len(text), 1)}")
+        self.shape = ()
+        self.ndim = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        """The array's bytes (UCS-4, little-endian), as `np.array(text).tobytes()`."""
+        text = self.text or "\0"
+        for i in range(0, len(text), self._CHARS):
+            yield text[i : i + self._CHARS].encode("utf-32-le")
+
+    def write(self, out: Any) -> None:
+        """As np.lib.format.write_array(out, np.array(text))."""
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": ()}
+        np.lib.format.write_array_header_1_0(out, header)  # what write_array picks for so short a header
+        for chunk in self.chunks():
+            out.write(chunk)
+
+
+def _members(trace: Trace) -> Iterator[tuple[str, np.ndarray | _Text]]:
     """(member name, array) in file order, each converted only when it is written: a long run
     never holds a second copy of all its signals."""
     start_type = np.uint32 if trace.end_cycle < 2**32 else np.uint64
-    yield "meta", np.array(json.dumps(_meta(trace)))
+    yield "meta", _Text(json.dumps(_meta(trace)))
     for name in trace.specs:
         yield f"signal/{name}/starts", np.asarray(trace.starts[name]).astype(start_type)
         yield f"signal/{name}/values", _smallest_int(np.asarray(trace.values[name]))
@@ -85,16 +111,22 @@ class _Digest:
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
 
-    def add(self, name: str, array: np.ndarray) -> None:
+    def add(self, name: str, array: np.ndarray | _Text) -> None:
         header = f"{name}\0{array.dtype.str}\0{array.shape}\0".encode()
         self._hash.update(header)
+        if isinstance(array, _Text):
+            for chunk in array.chunks():
+                self._hash.update(chunk)
+            return
         self._hash.update(np.ascontiguousarray(array).view(np.uint8).ravel() if array.ndim else array.tobytes())
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
 
-def _with_digest(members: Iterator[tuple[str, np.ndarray]]) -> Iterator[tuple[str, np.ndarray]]:
+def _with_digest(
+    members: Iterator[tuple[str, np.ndarray | _Text]],
+) -> Iterator[tuple[str, np.ndarray | _Text]]:
     digest = _Digest()
     for name, array in members:
         digest.add(name, array)
@@ -113,7 +145,10 @@ def save(trace: Trace, path: str | Path) -> None:
                 member = zipfile.ZipInfo(name + ".npy", (1980, 1, 1, 0, 0, 0))
                 member.compress_type = zipfile.ZIP_STORED if name.startswith("signal/") else zipfile.ZIP_DEFLATED
                 with archive.open(member, "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, array, allow_pickle=False)
+                    if isinstance(array, _Text):
+                        array.write(out)
+                    else:
+                        np.lib.format.write_array(out, array, allow_pickle=False)
                 del array  # freed before the next member is converted
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
