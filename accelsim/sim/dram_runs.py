@@ -182,26 +182,27 @@ class RunTimeline:
 
     # ----- commands -----
     def _issue(self, ch: _Channel, kind: int, bank: int, at: int) -> None:
-        counts = self.counts
+        rank = bank // self.banks_per_rank
         if self.logs is not None and kind in (ACT, PRE, REF):
-            self.logs[self.channels.index(ch)].append((at, kind, bank // self.banks_per_rank, bank))
+            self.logs[self.channels.index(ch)].append((at, kind, rank, bank))
         if kind == ACT:
-            counts.acts += 1
+            self.counts.acts += 1
             ch.open_row[bank] = -2  # set by the caller
-            ch.open_banks[bank // self.banks_per_rank] += 1
+            ch.open_banks[rank] += 1
             ch.opened_at[bank] = at
-            window = ch.faw[bank // self.banks_per_rank]
+            window = ch.faw[rank]
             window.append(at + self.device.tfaw_cycles)
             if len(window) > 4:
                 window.popleft()
-        elif kind == PRE or kind in (READ_P, WRITE_P):
+        elif kind == PRE or kind == READ_P or kind == WRITE_P:
             if kind == PRE:
-                counts.pres += 1
-            ch.open_spans[bank // self.banks_per_rank].append((ch.opened_at[bank], at))
+                self.counts.pres += 1
+            ch.open_spans[rank].append((ch.opened_at[bank], at))
             ch.open_row[bank] = -1
-            ch.open_banks[bank // self.banks_per_rank] -= 1
+            ch.open_banks[rank] -= 1
         elif kind == REF:
-            counts.refs += 1
+            self.counts.refs += 1
+        # Raise each following kind's earliest cycle at the bank, its group, its rank, the others.
         at_bank, at_group, at_rank, at_others = self.levels[kind]
         e = ch.bank_e[bank]
         for follow, delay in at_bank:
@@ -211,7 +212,6 @@ class RunTimeline:
         for follow, delay in at_group:
             if e[follow] < at + delay:
                 e[follow] = at + delay
-        rank = bank // self.banks_per_rank
         e = ch.rank_e[rank]
         for follow, delay in at_rank:
             if e[follow] < at + delay:
@@ -252,40 +252,42 @@ class RunTimeline:
     def _place_run(
         self, ch: _Channel, rank: int, bank: int, row: int, n: int, is_write: bool, t: int, out: RunResult
     ) -> None:
-        counts = self.counts
         closed = self.closed_page
         kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
         per_run = 1 if closed else n
         act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
+        latency = self.write_delay if is_write else self.read_delay
+        earliest = self.earliest  # a hook: tests check it against the full timing table
+        offset, stride, next_ref = self.ref_offset[rank], self.ref_stride, ch.next_ref
         while n:
             hit = ch.open_row[bank] == row
             if not hit:
                 if ch.open_row[bank] >= 0:
-                    pre = max(t, self.earliest(ch, bank, PRE))
-                    if self._due(ch, rank) <= pre:
+                    pre = max(t, earliest(ch, bank, PRE))
+                    if offset + next_ref[rank] * stride <= pre:
                         self._refresh(ch, rank)
                         continue
                     self._issue(ch, PRE, bank, pre)
                 act = self._act_time(ch, bank, t)
                 # a refresh due before the row's first column command goes first (no wasted ACT)
-                if self._due(ch, rank) <= max(act + act_to_column, self.earliest(ch, bank, kind)):
+                if offset + next_ref[rank] * stride <= max(act + act_to_column, earliest(ch, bank, kind)):
                     self._refresh(ch, rank)
                     continue
                 self._issue(ch, ACT, bank, act)
                 ch.open_row[bank] = row
-            latency = self.write_delay if is_write else self.read_delay
             if ch.prev is not None and not closed:
                 k, x0, d = self._interleave(ch, rank, bank, kind, n, t)
                 if k:  # the first k bursts go into the gaps of the previous run
                     ch.prev = None  # those gaps are taken
                     x_last = x0 + (k - 1) * d
                     self._issue(ch, kind, bank, x_last)
-                    self._account(counts, out, x0, x_last, k, hit, is_write, latency)
-                    self._log(ch, kind, bank, x0, d, k)
+                    self._account(out, x0, x_last, k, hit, is_write, latency)
+                    if self.logs is not None:
+                        self._log(ch, kind, bank, x0, d, k)
                     n -= k
                     continue
-            c0 = max(t, self.earliest(ch, bank, kind))
-            due = self._due(ch, rank)
+            c0 = max(t, earliest(ch, bank, kind))
+            due = offset + next_ref[rank] * stride
             if due <= c0:
                 self._refresh(ch, rank)
                 continue
@@ -295,32 +297,29 @@ class RunTimeline:
             if not closed:
                 ch.prev = (rank, bank // self.bpg, kind, c0, d, k, self._snapshot(ch, rank))
             self._issue(ch, kind, bank, c_last)
-            self._account(counts, out, c0, c_last, k, hit, is_write, latency)
-            self._log(ch, kind, bank, c0, d, k)
+            self._account(out, c0, c_last, k, hit, is_write, latency)
+            if self.logs is not None:
+                self._log(ch, kind, bank, c0, d, k)
             n -= k
             if n and not closed:  # the rank's refresh fell due inside the run
                 self._refresh(ch, rank)
 
-    def _account(
-        self,
-        counts: CommandCounts,
-        out: RunResult,
-        c0: int,
-        c_last: int,
-        k: int,
-        hit: bool,
-        is_write: bool,
-        latency: int,
-    ) -> None:
-        counts.row_hits += k - (0 if hit else 1)
+    def _account(self, out: RunResult, c0: int, c_last: int, k: int, hit: bool, is_write: bool, latency: int) -> None:
+        counts = self.counts
+        counts.row_hits += k if hit else k - 1
         if is_write:
             counts.writes += k
         else:
             counts.reads += k
-        out.first_data = min(out.first_data, c0 + latency)
-        out.last_data_end = max(out.last_data_end, c_last + latency + self.burst)
-        out.last_command = max(out.last_command, c_last)
-        out.done = max(out.done, c_last + latency + self.burst)
+        if c0 + latency < out.first_data:
+            out.first_data = c0 + latency
+        end = c_last + latency + self.burst
+        if end > out.last_data_end:
+            out.last_data_end = end
+        if c_last > out.last_command:
+            out.last_command = c_last
+        if end > out.done:
+            out.done = end
         out.bursts += k
         out.spans.append((c0, c_last, int(hit), k))
 
