@@ -32,7 +32,7 @@ from accelsim.sim.des import Fifo, call_after, new_event, succeed, timeout
 from accelsim.sim.dram_placement import TensorPlacement
 from accelsim.sim.dram_runs import CommandCounts, RunResult, RunTimeline
 from accelsim.trace import signals
-from accelsim.trace.recorder import Recorder, TableRecorder
+from accelsim.trace.recorder import Recorder, SignalRecorder, TableRecorder
 from accelsim.trace.signals import BusState, RowState
 from accelsim.trace.trace import TRANSFER_COLUMNS, WRITE_KIND
 
@@ -184,27 +184,36 @@ class BankedController:
 
     def _record_rows(self) -> None:
         """Per cycle: MISS where a run's first column command follows its ACT, HIT over the rest of a run."""
-        spans = []
-        for result, _ in self._runs:
-            for c0, c_last, hit, _n in result.spans:
-                spans.append((self.to_accel_floor(c0), self.to_accel_floor(c_last) + 1, hit))
+        p, q = self._p, self._q
+        spans = [
+            (c0 * q // p, c_last * q // p + 1, hit) for result, _ in self._runs for c0, c_last, hit, _n in result.spans
+        ]
         spans.sort()
-        sig = self.recorder[signals.DRAM_ROW.name]
+        idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+        cycles: list[int] = []  # the changes in order, several per cycle possible (the last one holds)
+        values: list[int] = []
         until = last = 0  # end of the runs so far; the last cycle a change was recorded at
         for a, b, hit in spans:
             if a >= until:
-                sig.set(until, int(RowState.IDLE))
-            a = max(a, last)
+                cycles.append(until)
+                values.append(idle)
+            if a < last:
+                a = last
             last = a
+            cycles.append(a)
             if hit:
-                sig.set(a, int(RowState.HIT))
+                values.append(hit_state)
             else:
-                sig.set(a, int(RowState.MISS))
+                values.append(miss)
                 if b > a + 1:
                     last = a + 1
-                    sig.set(last, int(RowState.HIT))
-            until = max(until, b)
-        sig.set(until, int(RowState.IDLE))
+                    cycles.append(last)
+                    values.append(hit_state)
+            if b > until:
+                until = b
+        cycles.append(until)
+        values.append(idle)
+        _record_changes(self.recorder[signals.DRAM_ROW.name], cycles, values)
 
     def _record_refresh(self) -> None:
         """Ranks refreshing per cycle: each REF holds its rank for tRFC."""
@@ -250,3 +259,11 @@ class BankedController:
     @property
     def counts(self) -> CommandCounts:
         return self.timeline.counts
+
+
+def _record_changes(sig: SignalRecorder, cycles: list[int], values: list[int]) -> None:
+    """`sig.set` for each change in order (cycles non-decreasing), in bulk: a cycle's last change
+    holds, as same-cycle sets overwrite one another."""
+    at, value = np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)
+    last_of_cycle = np.append(at[1:] != at[:-1], True)
+    sig.extend(at[last_of_cycle], value[last_of_cycle])
