@@ -27,6 +27,7 @@ command is a hit unless it is the first one after its row's ACT.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
@@ -123,6 +124,7 @@ class RunTimeline:
         self.closed_page = page_policy == "closed"
         table = timing_table(device)
         self.levels = _levels(device, table)
+        self.updates = [_compile_update(level) for level in self.levels]
         # same-bank delay from a column command to the next one of its kind
         # the same kind on another bank group of the rank (tCCD_S-bound); the reorder window
         self.cross_delay = [
@@ -203,25 +205,7 @@ class RunTimeline:
         elif kind == REF:
             self.counts.refs += 1
         # Raise each following kind's earliest cycle at the bank, its group, its rank, the others.
-        at_bank, at_group, at_rank, at_others = self.levels[kind]
-        e = ch.bank_e[bank]
-        for follow, delay in at_bank:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        e = ch.group_e[bank // self.bpg]
-        for follow, delay in at_group:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        e = ch.rank_e[rank]
-        for follow, delay in at_rank:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        if at_others:
-            for other, e in enumerate(ch.rank_e):
-                if other != rank:
-                    for follow, delay in at_others:
-                        if e[follow] < at + delay:
-                            e[follow] = at + delay
+        self.updates[kind](ch.bank_e[bank], ch.group_e[bank // self.bpg], ch.rank_e[rank], ch.rank_e, rank, at)
 
     def earliest(self, ch: _Channel, bank: int, kind: int) -> int:
         """The first cycle `kind` may issue on `bank` under every constraint so far."""
@@ -408,3 +392,31 @@ def _levels(device: DramDevice, table: Table) -> list[tuple[Level, Level, Level,
         rank = list(table[kind][OTHER_GROUP]) + [(f, d) for f, d in table[kind][SAME_BANK] if f == REF]
         levels.append((bank, list(table[kind][SAME_GROUP]), rank, list(table[kind][OTHER_RANK])))
     return levels
+
+
+Update = Callable[[list[int], list[int], list[int], list[list[int]], int, int], None]
+
+
+def _compile_update(level: tuple[Level, Level, Level, Level]) -> Update:
+    """One issued kind's constraint updates as straight-line code: `update(bank_e, group_e, rank_e,
+    all ranks' e, rank, at)` raises each following kind's earliest cycle to at + delay at every level.
+    Looping over the (kind, delay) pairs per command was the banked model's largest cost."""
+    at_bank, at_group, at_rank, at_others = level
+    lines = ["def update(b, g, r, ranks, rank, at):"]
+    for name, pairs in (("b", at_bank), ("g", at_group), ("r", at_rank)):
+        for follow, delay in pairs:
+            lines += [
+                f"    if {name}[{int(follow)}] < at + {int(delay)}:",
+                f"        {name}[{int(follow)}] = at + {int(delay)}",
+            ]
+    if at_others:
+        lines += ["    for i, o in enumerate(ranks):", "        if i != rank:"]
+        for follow, delay in at_others:
+            lines += [
+                f"            if o[{int(follow)}] < at + {int(delay)}:",
+                f"                o[{int(follow)}] = at + {int(delay)}",
+            ]
+    lines.append("    return None")
+    namespace: dict[str, Update] = {}
+    exec("\n".join(lines), namespace)  # noqa: S102 (the source is built above from integers only)
+    return namespace["update"]
