@@ -213,13 +213,6 @@ class RunTimeline:
             ch.bank_e[bank][kind], ch.group_e[bank // self.bpg][kind], ch.rank_e[bank // self.banks_per_rank][kind]
         )
 
-    def _act_time(self, ch: _Channel, bank: int, t: int) -> int:
-        at = max(t, self.earliest(ch, bank, ACT))
-        window = ch.faw[bank // self.banks_per_rank]
-        if len(window) == 4 and window[0] > at:
-            at = window[0]
-        return at
-
     def place(self, address: int, nbytes: int, is_write: bool, t: int, out: RunResult) -> None:
         """Place the bursts covering [address, address + nbytes) from device cycle t on."""
         size, block = self.request_bytes, self.block_bursts
@@ -241,6 +234,7 @@ class RunTimeline:
         per_run = 1 if closed else n
         act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
         latency = self.write_delay if is_write else self.read_delay
+        burst, counts, group, faw = self.burst, self.counts, bank // self.bpg, ch.faw[rank]
         earliest = self.earliest  # a hook: tests check it against the full timing table
         offset, stride, next_ref = self.ref_offset[rank], self.ref_stride, ch.next_ref
         while n:
@@ -252,60 +246,57 @@ class RunTimeline:
                         self._refresh(ch, rank)
                         continue
                     self._issue(ch, PRE, bank, pre)
-                act = self._act_time(ch, bank, t)
+                act = max(t, earliest(ch, bank, ACT))
+                if len(faw) == 4 and faw[0] > act:  # at most four ACTs per tFAW window
+                    act = faw[0]
                 # a refresh due before the row's first column command goes first (no wasted ACT)
                 if offset + next_ref[rank] * stride <= max(act + act_to_column, earliest(ch, bank, kind)):
                     self._refresh(ch, rank)
                     continue
                 self._issue(ch, ACT, bank, act)
                 ch.open_row[bank] = row
-            if ch.prev is not None and not closed:
-                k, x0, d = self._interleave(ch, rank, bank, kind, n, t)
-                if k:  # the first k bursts go into the gaps of the previous run
-                    ch.prev = None  # those gaps are taken
-                    x_last = x0 + (k - 1) * d
-                    self._issue(ch, kind, bank, x_last)
-                    self._account(out, x0, x_last, k, hit, is_write, latency)
-                    if self.logs is not None:
-                        self._log(ch, kind, bank, x0, d, k)
-                    n -= k
+            k = 0
+            prev = ch.prev
+            # (the previous run must be on this rank, of this kind, in another bank group)
+            if prev is not None and not closed and prev[0] == rank and prev[2] == kind and prev[1] != group:
+                k, c0, d = self._interleave(ch, rank, bank, kind, n, t)
+            interleaved = k > 0
+            if interleaved:  # the first k bursts go into the gaps of the previous run
+                ch.prev = None  # those gaps are taken
+            else:
+                c0 = max(t, earliest(ch, bank, kind))
+                due = offset + next_ref[rank] * stride
+                if due <= c0:
+                    self._refresh(ch, rank)
                     continue
-            c0 = max(t, earliest(ch, bank, kind))
-            due = offset + next_ref[rank] * stride
-            if due <= c0:
-                self._refresh(ch, rank)
-                continue
-            d = self.self_delay[kind]
-            k = min(per_run, n, -(-(due - c0) // d))
+                d = self.self_delay[kind]
+                k = min(per_run, n, -(-(due - c0) // d))
+                if not closed:
+                    ch.prev = (rank, group, kind, c0, d, k, self._snapshot(ch, rank))
             c_last = c0 + (k - 1) * d
-            if not closed:
-                ch.prev = (rank, bank // self.bpg, kind, c0, d, k, self._snapshot(ch, rank))
             self._issue(ch, kind, bank, c_last)
-            self._account(out, c0, c_last, k, hit, is_write, latency)
+            # what the k column commands did: counts, and where the request's data lies
+            counts.row_hits += k if hit else k - 1
+            if is_write:
+                counts.writes += k
+            else:
+                counts.reads += k
+            if c0 + latency < out.first_data:
+                out.first_data = c0 + latency
+            end = c_last + latency + burst
+            if end > out.last_data_end:
+                out.last_data_end = end
+            if c_last > out.last_command:
+                out.last_command = c_last
+            if end > out.done:
+                out.done = end
+            out.bursts += k
+            out.spans.append((c0, c_last, int(hit), k))
             if self.logs is not None:
                 self._log(ch, kind, bank, c0, d, k)
             n -= k
-            if n and not closed:  # the rank's refresh fell due inside the run
+            if n and not closed and not interleaved:  # the rank's refresh fell due inside the run
                 self._refresh(ch, rank)
-
-    def _account(self, out: RunResult, c0: int, c_last: int, k: int, hit: bool, is_write: bool, latency: int) -> None:
-        counts = self.counts
-        counts.row_hits += k if hit else k - 1
-        if is_write:
-            counts.writes += k
-        else:
-            counts.reads += k
-        if c0 + latency < out.first_data:
-            out.first_data = c0 + latency
-        end = c_last + latency + self.burst
-        if end > out.last_data_end:
-            out.last_data_end = end
-        if c_last > out.last_command:
-            out.last_command = c_last
-        if end > out.done:
-            out.done = end
-        out.bursts += k
-        out.spans.append((c0, c_last, int(hit), k))
 
     def _log(self, ch: _Channel, kind: int, bank: int, c0: int, d: int, k: int) -> None:
         if self.logs is not None:
