@@ -28,10 +28,11 @@ import numpy as np
 import simpy
 
 from accelsim.hardware import Accelerator
+from accelsim.sim.des import Fifo, call_after, new_event, succeed, timeout
 from accelsim.sim.dram_placement import TensorPlacement
 from accelsim.sim.dram_runs import CommandCounts, RunResult, RunTimeline
 from accelsim.trace import signals
-from accelsim.trace.recorder import Recorder, TableRecorder
+from accelsim.trace.recorder import Recorder, SignalRecorder, TableRecorder
 from accelsim.trace.signals import BusState, RowState
 from accelsim.trace.trace import TRANSFER_COLUMNS, WRITE_KIND
 
@@ -52,6 +53,7 @@ COUNTERS = (
     "dram_idle_rank_cycles",
 )
 _COUNT_FIELDS = ("acts", "pres", "reads", "writes", "refs", "row_hits")
+_READ, _WRITE = int(BusState.READ), int(BusState.WRITE)
 
 
 class BankedRequest:
@@ -69,7 +71,7 @@ class BankedRequest:
         self.bus_bytes = sum(((a + n - 1) // burst - a // burst + 1) * burst for a, n in segments)
         self.layer = layer
         self.tile = tile
-        self.done = env.event()
+        self.done = new_event(env)
         self.issue_cycle = 0
 
 
@@ -83,7 +85,7 @@ class BankedController:
         self.placement = placement
         ratio = Fraction(10**9) / (Fraction(hw.clock_hz).limit_denominator(10**9) * Fraction(str(self.device.tck_ns)))
         self._p, self._q = ratio.numerator, ratio.denominator  # device cycles per accelerator cycle = p / q
-        self.queue = simpy.Store(env, capacity=hw.dram.queue_depth)
+        self.queue = Fifo(env, capacity=hw.dram.queue_depth)
         self.queue_signal = recorder[signals.DRAM_QUEUE.name]
         self.recorder = recorder
         self.table = TableRecorder(TRANSFER_COLUMNS)
@@ -115,34 +117,46 @@ class BankedController:
         return req
 
     def _serve(self) -> Generator[simpy.Event, object, None]:
-        env, timeline = self.env, self.timeline
-        counts = timeline.counts
+        env, timeline, queue, items = self.env, self.timeline, self.queue, self.queue.items
+        counts, place, p, q = timeline.counts, timeline.place, self._p, self._q
+        queue_signal, bus, runs, table, layer_counts = (
+            self.queue_signal,
+            self._bus,
+            self._runs,
+            self.table,
+            self.layer_counts,
+        )
         while True:
-            req = yield self.queue.get()
+            req = yield queue.get()
             assert isinstance(req, BankedRequest)
             now = int(env.now)
-            self.queue_signal.set(now, len(self.queue.items))
-            before = [getattr(counts, f) for f in _COUNT_FIELDS]
+            queue_signal.set(now, len(items))
+            before = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
             result = RunResult()
-            start = self.to_device(now)
+            start = -(-now * p // q)  # to_device
+            is_write = req.is_write
             for address, nbytes in req.segments:
-                timeline.place(address, nbytes, req.is_write, start, result)
-            mine = self.layer_counts.setdefault(req.layer, [0] * len(_COUNT_FIELDS))
-            for i, f in enumerate(_COUNT_FIELDS):
-                mine[i] += getattr(counts, f) - before[i]
-            first = max(self.to_accel_floor(result.first_data), now)
-            after = self.to_accel(result.last_data_end)
-            done = self.to_accel(result.done)
-            self._bus.append((first, after, int(BusState.WRITE if req.is_write else BusState.READ)))
-            self._runs.append((result, req.layer))
-            self.table.append(
+                place(address, nbytes, is_write, start, result)
+            mine = layer_counts.get(req.layer)
+            if mine is None:
+                mine = layer_counts[req.layer] = [0] * len(_COUNT_FIELDS)
+            after_counts = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
+            for i in range(len(_COUNT_FIELDS)):
+                mine[i] += after_counts[i] - before[i]
+            first = max(result.first_data * q // p, now)  # to_accel_floor
+            after = -(-result.last_data_end * q // p)  # to_accel
+            done = -(-result.done * q // p)
+            bus.append((first, after, _WRITE if is_write else _READ))
+            runs.append((result, req.layer))
+            table.append(
                 (req.issue_cycle, first, after, done, req.payload_bytes, req.bus_bytes, req.kind, req.layer, req.tile)
             )
-            self.end_device_cycle = max(self.end_device_cycle, result.done)
-            env.timeout(done - now).callbacks.append(lambda _, ev=req.done: ev.succeed())
-            wait = self.to_accel_floor(result.last_command) - now
+            if result.done > self.end_device_cycle:
+                self.end_device_cycle = result.done
+            call_after(env, done - now, lambda _, ev=req.done: succeed(env, ev))
+            wait = result.last_command * q // p - now
             if wait > 0:
-                yield env.timeout(wait)
+                yield timeout(env, wait)
 
     @property
     def transfers(self) -> np.ndarray:
@@ -170,27 +184,36 @@ class BankedController:
 
     def _record_rows(self) -> None:
         """Per cycle: MISS where a run's first column command follows its ACT, HIT over the rest of a run."""
-        spans = []
-        for result, _ in self._runs:
-            for c0, c_last, hit, _n in result.spans:
-                spans.append((self.to_accel_floor(c0), self.to_accel_floor(c_last) + 1, hit))
+        p, q = self._p, self._q
+        spans = [
+            (c0 * q // p, c_last * q // p + 1, hit) for result, _ in self._runs for c0, c_last, hit, _n in result.spans
+        ]
         spans.sort()
-        sig = self.recorder[signals.DRAM_ROW.name]
+        idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+        cycles: list[int] = []  # the changes in order, several per cycle possible (the last one holds)
+        values: list[int] = []
         until = last = 0  # end of the runs so far; the last cycle a change was recorded at
         for a, b, hit in spans:
             if a >= until:
-                sig.set(until, int(RowState.IDLE))
-            a = max(a, last)
+                cycles.append(until)
+                values.append(idle)
+            if a < last:
+                a = last
             last = a
+            cycles.append(a)
             if hit:
-                sig.set(a, int(RowState.HIT))
+                values.append(hit_state)
             else:
-                sig.set(a, int(RowState.MISS))
+                values.append(miss)
                 if b > a + 1:
                     last = a + 1
-                    sig.set(last, int(RowState.HIT))
-            until = max(until, b)
-        sig.set(until, int(RowState.IDLE))
+                    cycles.append(last)
+                    values.append(hit_state)
+            if b > until:
+                until = b
+        cycles.append(until)
+        values.append(idle)
+        _record_changes(self.recorder[signals.DRAM_ROW.name], cycles, values)
 
     def _record_refresh(self) -> None:
         """Ranks refreshing per cycle: each REF holds its rank for tRFC."""
@@ -236,3 +259,11 @@ class BankedController:
     @property
     def counts(self) -> CommandCounts:
         return self.timeline.counts
+
+
+def _record_changes(sig: SignalRecorder, cycles: list[int], values: list[int]) -> None:
+    """`sig.set` for each change in order (cycles non-decreasing), in bulk: a cycle's last change
+    holds, as same-cycle sets overwrite one another."""
+    at, value = np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)
+    last_of_cycle = np.append(at[1:] != at[:-1], True)
+    sig.extend(at[last_of_cycle], value[last_of_cycle])

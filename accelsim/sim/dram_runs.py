@@ -27,6 +27,7 @@ command is a hit unless it is the first one after its row's ACT.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
@@ -123,6 +124,7 @@ class RunTimeline:
         self.closed_page = page_policy == "closed"
         table = timing_table(device)
         self.levels = _levels(device, table)
+        self.updates = [_compile_update(level) for level in self.levels]
         # same-bank delay from a column command to the next one of its kind
         # the same kind on another bank group of the rank (tCCD_S-bound); the reorder window
         self.cross_delay = [
@@ -182,59 +184,34 @@ class RunTimeline:
 
     # ----- commands -----
     def _issue(self, ch: _Channel, kind: int, bank: int, at: int) -> None:
-        counts = self.counts
+        rank = bank // self.banks_per_rank
         if self.logs is not None and kind in (ACT, PRE, REF):
-            self.logs[self.channels.index(ch)].append((at, kind, bank // self.banks_per_rank, bank))
+            self.logs[self.channels.index(ch)].append((at, kind, rank, bank))
         if kind == ACT:
-            counts.acts += 1
+            self.counts.acts += 1
             ch.open_row[bank] = -2  # set by the caller
-            ch.open_banks[bank // self.banks_per_rank] += 1
+            ch.open_banks[rank] += 1
             ch.opened_at[bank] = at
-            window = ch.faw[bank // self.banks_per_rank]
+            window = ch.faw[rank]
             window.append(at + self.device.tfaw_cycles)
             if len(window) > 4:
                 window.popleft()
-        elif kind == PRE or kind in (READ_P, WRITE_P):
+        elif kind == PRE or kind == READ_P or kind == WRITE_P:
             if kind == PRE:
-                counts.pres += 1
-            ch.open_spans[bank // self.banks_per_rank].append((ch.opened_at[bank], at))
+                self.counts.pres += 1
+            ch.open_spans[rank].append((ch.opened_at[bank], at))
             ch.open_row[bank] = -1
-            ch.open_banks[bank // self.banks_per_rank] -= 1
+            ch.open_banks[rank] -= 1
         elif kind == REF:
-            counts.refs += 1
-        at_bank, at_group, at_rank, at_others = self.levels[kind]
-        e = ch.bank_e[bank]
-        for follow, delay in at_bank:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        e = ch.group_e[bank // self.bpg]
-        for follow, delay in at_group:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        rank = bank // self.banks_per_rank
-        e = ch.rank_e[rank]
-        for follow, delay in at_rank:
-            if e[follow] < at + delay:
-                e[follow] = at + delay
-        if at_others:
-            for other, e in enumerate(ch.rank_e):
-                if other != rank:
-                    for follow, delay in at_others:
-                        if e[follow] < at + delay:
-                            e[follow] = at + delay
+            self.counts.refs += 1
+        # Raise each following kind's earliest cycle at the bank, its group, its rank, the others.
+        self.updates[kind](ch.bank_e[bank], ch.group_e[bank // self.bpg], ch.rank_e[rank], ch.rank_e, rank, at)
 
     def earliest(self, ch: _Channel, bank: int, kind: int) -> int:
         """The first cycle `kind` may issue on `bank` under every constraint so far."""
         return max(
             ch.bank_e[bank][kind], ch.group_e[bank // self.bpg][kind], ch.rank_e[bank // self.banks_per_rank][kind]
         )
-
-    def _act_time(self, ch: _Channel, bank: int, t: int) -> int:
-        at = max(t, self.earliest(ch, bank, ACT))
-        window = ch.faw[bank // self.banks_per_rank]
-        if len(window) == 4 and window[0] > at:
-            at = window[0]
-        return at
 
     def place(self, address: int, nbytes: int, is_write: bool, t: int, out: RunResult) -> None:
         """Place the bursts covering [address, address + nbytes) from device cycle t on."""
@@ -252,77 +229,74 @@ class RunTimeline:
     def _place_run(
         self, ch: _Channel, rank: int, bank: int, row: int, n: int, is_write: bool, t: int, out: RunResult
     ) -> None:
-        counts = self.counts
         closed = self.closed_page
         kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
         per_run = 1 if closed else n
         act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
+        latency = self.write_delay if is_write else self.read_delay
+        burst, counts, group, faw = self.burst, self.counts, bank // self.bpg, ch.faw[rank]
+        earliest = self.earliest  # a hook: tests check it against the full timing table
+        offset, stride, next_ref = self.ref_offset[rank], self.ref_stride, ch.next_ref
         while n:
             hit = ch.open_row[bank] == row
             if not hit:
                 if ch.open_row[bank] >= 0:
-                    pre = max(t, self.earliest(ch, bank, PRE))
-                    if self._due(ch, rank) <= pre:
+                    pre = max(t, earliest(ch, bank, PRE))
+                    if offset + next_ref[rank] * stride <= pre:
                         self._refresh(ch, rank)
                         continue
                     self._issue(ch, PRE, bank, pre)
-                act = self._act_time(ch, bank, t)
+                act = max(t, earliest(ch, bank, ACT))
+                if len(faw) == 4 and faw[0] > act:  # at most four ACTs per tFAW window
+                    act = faw[0]
                 # a refresh due before the row's first column command goes first (no wasted ACT)
-                if self._due(ch, rank) <= max(act + act_to_column, self.earliest(ch, bank, kind)):
+                if offset + next_ref[rank] * stride <= max(act + act_to_column, earliest(ch, bank, kind)):
                     self._refresh(ch, rank)
                     continue
                 self._issue(ch, ACT, bank, act)
                 ch.open_row[bank] = row
-            latency = self.write_delay if is_write else self.read_delay
-            if ch.prev is not None and not closed:
-                k, x0, d = self._interleave(ch, rank, bank, kind, n, t)
-                if k:  # the first k bursts go into the gaps of the previous run
-                    ch.prev = None  # those gaps are taken
-                    x_last = x0 + (k - 1) * d
-                    self._issue(ch, kind, bank, x_last)
-                    self._account(counts, out, x0, x_last, k, hit, is_write, latency)
-                    self._log(ch, kind, bank, x0, d, k)
-                    n -= k
+            k = 0
+            prev = ch.prev
+            # (the previous run must be on this rank, of this kind, in another bank group)
+            if prev is not None and not closed and prev[0] == rank and prev[2] == kind and prev[1] != group:
+                k, c0, d = self._interleave(ch, rank, bank, kind, n, t)
+            interleaved = k > 0
+            if interleaved:  # the first k bursts go into the gaps of the previous run
+                ch.prev = None  # those gaps are taken
+            else:
+                c0 = max(t, earliest(ch, bank, kind))
+                due = offset + next_ref[rank] * stride
+                if due <= c0:
+                    self._refresh(ch, rank)
                     continue
-            c0 = max(t, self.earliest(ch, bank, kind))
-            due = self._due(ch, rank)
-            if due <= c0:
-                self._refresh(ch, rank)
-                continue
-            d = self.self_delay[kind]
-            k = min(per_run, n, -(-(due - c0) // d))
+                d = self.self_delay[kind]
+                k = min(per_run, n, -(-(due - c0) // d))
+                if not closed:
+                    ch.prev = (rank, group, kind, c0, d, k, self._snapshot(ch, rank))
             c_last = c0 + (k - 1) * d
-            if not closed:
-                ch.prev = (rank, bank // self.bpg, kind, c0, d, k, self._snapshot(ch, rank))
             self._issue(ch, kind, bank, c_last)
-            self._account(counts, out, c0, c_last, k, hit, is_write, latency)
-            self._log(ch, kind, bank, c0, d, k)
+            # what the k column commands did: counts, and where the request's data lies
+            counts.row_hits += k if hit else k - 1
+            if is_write:
+                counts.writes += k
+            else:
+                counts.reads += k
+            if c0 + latency < out.first_data:
+                out.first_data = c0 + latency
+            end = c_last + latency + burst
+            if end > out.last_data_end:
+                out.last_data_end = end
+            if c_last > out.last_command:
+                out.last_command = c_last
+            if end > out.done:
+                out.done = end
+            out.bursts += k
+            out.spans.append((c0, c_last, int(hit), k))
+            if self.logs is not None:
+                self._log(ch, kind, bank, c0, d, k)
             n -= k
-            if n and not closed:  # the rank's refresh fell due inside the run
+            if n and not closed and not interleaved:  # the rank's refresh fell due inside the run
                 self._refresh(ch, rank)
-
-    def _account(
-        self,
-        counts: CommandCounts,
-        out: RunResult,
-        c0: int,
-        c_last: int,
-        k: int,
-        hit: bool,
-        is_write: bool,
-        latency: int,
-    ) -> None:
-        counts.row_hits += k - (0 if hit else 1)
-        if is_write:
-            counts.writes += k
-        else:
-            counts.reads += k
-        out.first_data = min(out.first_data, c0 + latency)
-        out.last_data_end = max(out.last_data_end, c_last + latency + self.burst)
-        out.last_command = max(out.last_command, c_last)
-        out.done = max(out.done, c_last + latency + self.burst)
-        out.bursts += k
-        out.spans.append((c0, c_last, int(hit), k))
 
     def _log(self, ch: _Channel, kind: int, bank: int, c0: int, d: int, k: int) -> None:
         if self.logs is not None:
@@ -409,3 +383,31 @@ def _levels(device: DramDevice, table: Table) -> list[tuple[Level, Level, Level,
         rank = list(table[kind][OTHER_GROUP]) + [(f, d) for f, d in table[kind][SAME_BANK] if f == REF]
         levels.append((bank, list(table[kind][SAME_GROUP]), rank, list(table[kind][OTHER_RANK])))
     return levels
+
+
+Update = Callable[[list[int], list[int], list[int], list[list[int]], int, int], None]
+
+
+def _compile_update(level: tuple[Level, Level, Level, Level]) -> Update:
+    """One issued kind's constraint updates as straight-line code: `update(bank_e, group_e, rank_e,
+    all ranks' e, rank, at)` raises each following kind's earliest cycle to at + delay at every level.
+    Looping over the (kind, delay) pairs per command was the banked model's largest cost."""
+    at_bank, at_group, at_rank, at_others = level
+    lines = ["def update(b, g, r, ranks, rank, at):"]
+    for name, pairs in (("b", at_bank), ("g", at_group), ("r", at_rank)):
+        for follow, delay in pairs:
+            lines += [
+                f"    if {name}[{int(follow)}] < at + {int(delay)}:",
+                f"        {name}[{int(follow)}] = at + {int(delay)}",
+            ]
+    if at_others:
+        lines += ["    for i, o in enumerate(ranks):", "        if i != rank:"]
+        for follow, delay in at_others:
+            lines += [
+                f"            if o[{int(follow)}] < at + {int(delay)}:",
+                f"                o[{int(follow)}] = at + {int(delay)}",
+            ]
+    lines.append("    return None")
+    namespace: dict[str, Update] = {}
+    exec("\n".join(lines), namespace)  # noqa: S102 (the source is built above from integers only)
+    return namespace["update"]
