@@ -29,12 +29,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from accelsim.workload.layers import Layer, _check
-from accelsim.workload.vector import SPECIAL_FUNCTION_OPS
-
-
-def softmax_row_ops(length: int) -> int:
-    """Operations of a softmax over a row of `length` (`accelsim.workload.vector.Softmax`)."""
-    return (length - 1) + length + SPECIAL_FUNCTION_OPS * length + (length - 1) + SPECIAL_FUNCTION_OPS + length
+from accelsim.workload.vector import softmax_row_ops
 
 
 @dataclass(frozen=True)

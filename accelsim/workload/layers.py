@@ -425,20 +425,24 @@ class Conv2d(Layer):
         first = dataclasses.replace(
             self, name=f"{self.name}.u", out_channels=rank, bias=False, batch_norm=False, sparsity=DENSE
         )
-        second = Conv2d(
-            f"{self.name}.v",
+        return first, self.pointwise_after(f"{self.name}.v", first)
+
+    def pointwise_after(self, name: str, producer: Conv2d) -> Conv2d:
+        """A 1 x 1 convolution `name` from `producer`'s output to this layer's outputs, with this
+        layer's precisions, bias and batch-norm: the last factor of a factorization."""
+        return Conv2d(
+            name,
             weight_precision=self.weight_precision,
             activation_precision=self.activation_precision,
-            inputs=(first.name,),
-            in_channels=rank,
+            inputs=(producer.name,),
+            in_channels=producer.out_channels,
             out_channels=self.out_channels,
-            in_height=first.out_height,
-            in_width=first.out_width,
+            in_height=producer.out_height,
+            in_width=producer.out_width,
             kernel=(1, 1),
             bias=self.bias,
             batch_norm=self.batch_norm,
         )
-        return first, second
 
     def describe(self) -> str:
         kh, kw = self.kernel

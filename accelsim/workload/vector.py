@@ -249,6 +249,12 @@ ACTIVATION_OPS = {
 }
 
 
+def softmax_row_ops(length: int) -> int:
+    """Operations of a softmax over a row of `length`: max, subtract, exp, sum, one reciprocal,
+    multiply (the fused attention's online softmax counts the same)."""
+    return (length - 1) + length + SPECIAL_FUNCTION_OPS * length + (length - 1) + SPECIAL_FUNCTION_OPS + length
+
+
 @dataclass(frozen=True)
 class Softmax(VectorOp):
     """Softmax along each row: max, subtract, exp, sum, divide."""
@@ -265,8 +271,7 @@ class Softmax(VectorOp):
 
     @property
     def row_ops(self) -> int:
-        n = self.row_length
-        return (n - 1) + n + SPECIAL_FUNCTION_OPS * n + (n - 1) + SPECIAL_FUNCTION_OPS + n
+        return softmax_row_ops(self.row_length)
 
 
 @dataclass(frozen=True)

@@ -92,17 +92,5 @@ def decompose(layer: Conv2d, r_in: int, r_out: int) -> tuple[Conv2d, Conv2d, Con
         independent=False,
         **plain,
     )
-    last = Conv2d(
-        layer.name + PARTS[2],
-        weight_precision=layer.weight_precision,
-        activation_precision=layer.activation_precision,
-        inputs=(core.name,),
-        in_channels=r_out,
-        out_channels=layer.out_channels,
-        in_height=core.out_height,
-        in_width=core.out_width,
-        kernel=(1, 1),
-        bias=layer.bias,
-        batch_norm=layer.batch_norm,
-    )
+    last = layer.pointwise_after(layer.name + PARTS[2], core)
     return first, core, last
