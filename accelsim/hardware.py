@@ -338,11 +338,19 @@ class Accelerator:
     dram: Dram = field(default_factory=Dram)
     static_power_w: float = 0.02
     vector_unit: VectorUnit = field(default_factory=VectorUnit)
+    #: Host time to launch one kernel, a layer being one kernel (a GPU driver's launch cost).
+    #: Above 0, layers run as a GPU stream runs kernels: the host issues them back to back,
+    #: this long each, and a layer starts (and fetches its first tile) once it is issued and
+    #: the previous layer has computed and written its output: no prefetch across layers, and
+    #: a run of kernels shorter than a launch waits for the host. 0: no launches, tiles stream
+    #: across layer boundaries.
+    launch_latency_ns: float = 0.0
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string", self.name)
         _positive_number("accelerator", "clock_hz", self.clock_hz, minimum=1e3, maximum=1e11)
         _positive_number("accelerator", "static_power_w", self.static_power_w, allow_zero=True, maximum=1e4)
+        _positive_number("accelerator", "launch_latency_ns", self.launch_latency_ns, allow_zero=True, maximum=1e9)
         # Exact rationals keep long streams free of rounding drift.
         _require(self.dram_bytes_per_cycle > 0, "dram.bandwidth_bytes_per_s", "> 0", self.dram.bandwidth_bytes_per_s)
 
@@ -361,6 +369,11 @@ class Accelerator:
         if self.dram.sustained_fraction == 1:
             return peak  # the exact peak, so existing figures stay bit for bit
         return peak * Fraction(self.dram.sustained_fraction).limit_denominator(10**6)
+
+    @property
+    def launch_latency_cycles(self) -> int:
+        """Kernel launch latency in whole cycles, rounded up (0: layers are not kernels)."""
+        return math.ceil(round(self.launch_latency_ns * 1e-9 * self.clock_hz, 9))
 
     @property
     def dram_latency_cycles(self) -> int:
@@ -590,12 +603,18 @@ A100_VECTOR_OPS_PER_LANE = PerPrecision(fp32=1, fp16=4, bf16=4, int8=4, int4=8)
 A100_L2_BYTES = 40 * 1000 * 1000
 A100_REGISTER_BYTES = 108 * 256 * 1024
 A100_DRAM_BYTES_PER_S = 2039e9  # HBM2e, 80 GB SXM4
+#: CUDA kernel launch: "Usually, the launch time on the CPU side is between 5-20 microseconds"
+#: (Meta's Holistic Trace Analysis docs, docs/source/features/cuda_kernel_launch_stats.rst,
+#: github.com/facebookresearch/HolisticTraceAnalysis commit 0c2146a8): the low end of that range.
+A100_LAUNCH_LATENCY_NS = 5000.0
 
 
 def nvidia_a100_80gb() -> Accelerator:
     """NVIDIA A100 80GB SXM4 from its datasheet: 312 dense FP16 TFLOPS at 1.41 GHz, 2,039 GB/s
     HBM2e, the 40 MB L2 split evenly between weights and activations, the register file as
-    accumulators. An ideal GEMM engine of that throughput (tensor cores are many small arrays)."""
+    accumulators, 5 us a kernel launch (the low end of the 5-20 us host launch time in Meta's
+    Holistic Trace Analysis docs). An ideal GEMM engine of that throughput (tensor cores are
+    many small arrays)."""
     half = A100_L2_BYTES // 2
     return Accelerator(
         name="nvidia-a100-80gb",
@@ -605,6 +624,7 @@ def nvidia_a100_80gb() -> Accelerator:
         buffers=_split_buffers({"weight": half, "activation": half, "output": A100_REGISTER_BYTES}),
         dram=Dram(bandwidth_bytes_per_s=A100_DRAM_BYTES_PER_S),
         static_power_w=0.0,
+        launch_latency_ns=A100_LAUNCH_LATENCY_NS,
     )
 
 

@@ -24,6 +24,7 @@ MET = {
     ("apple-m2-max-38", "llama-2-7b Q8_0 pp512"),
     ("nvidia-a100-80gb", "llama-2-7b FP16 first token, 2048-token input"),
     ("nvidia-a100-80gb", "GPT-3 175B layer prefill 2048, batch 8, TP4 share"),
+    ("nvidia-a100-80gb", "GPT-3 175B layer decode, KV 3072, batch 8, TP4 share"),
 }
 
 

@@ -120,12 +120,38 @@ class TileScheduler:
         self.write_queue = Fifo(env)
         self._counts_of: dict[int, dict[str, int]] = {}
         self._counted: list[tuple[Step, ...]] = []
+        # Kernel launches (hw.launch_latency_ns > 0): layer li's loads and compute wait for
+        # launched[li]; None keeps the launch-free schedule exactly as it was.
+        self.launched: list[simpy.Event] | None = None
+        self.layer_computed: list[simpy.Event] = []
+        if self.hw.launch_latency_cycles:
+            self.launched = [env.event() for _ in self.layers]
+            self.layer_computed = [env.event() for _ in self.layers]
 
     def start(self) -> simpy.Event:
+        if self.launched is not None:
+            self.env.process(self._launcher())
         self.env.process(self._loader(weights=True))
         self.env.process(self._loader(weights=False))
         self.env.process(self._writer())
         return self.env.process(self._compute())
+
+    # --- kernel launches ---------------------------------------------------------------------
+    def _launcher(self) -> Generator[simpy.Event, object, None]:
+        """Launch each layer as a host launches kernels into a GPU stream: the host issues them
+        back to back from time 0, one launch latency each, without waiting for the GPU (kernel
+        i is issued at (i + 1) x latency); a kernel starts once it is issued and the previous
+        one has computed and written its output. Kernels longer than a launch hide the
+        launches of the next ones; a run of short kernels waits for the host."""
+        assert self.launched is not None
+        env, latency = self.env, self.hw.launch_latency_cycles
+        for li, event in enumerate(self.launched):
+            if li:
+                yield simpy.AllOf(env, (self.layer_computed[li - 1], self.layer_written[li - 1]))
+            issued = (li + 1) * latency
+            if env.now < issued:
+                yield env.timeout(issued - env.now)
+            event.succeed()
 
     # --- loaders -----------------------------------------------------------------------------
     def _loader(self, weights: bool) -> Generator[simpy.Event, object, None]:
@@ -138,6 +164,8 @@ class TileScheduler:
         sram_write = f"sram_{kind}_write_bytes"
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
+            if self.launched is not None:
+                yield self.launched[li]
             if not weights and any(s.a_bytes for s in work.steps):
                 yield from self._may_fetch_activations(li)
             for step in work.steps:
@@ -187,6 +215,9 @@ class TileScheduler:
         w_ready, a_ready = self.w_ready, self.a_ready
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
+            if self.launched is not None and not self.launched[li].triggered:
+                self._idle()  # the launch gap: no unit works until the kernel starts
+                yield self.launched[li]
             layer_sig.set(env.now, li)
             if steps is not None and step_sig is not None:
                 step_sig.set(env.now, steps[li])
@@ -239,10 +270,15 @@ class TileScheduler:
                 counter[name] += count
             if work.input_bytes_on_chip:
                 self.a_buf.add(env.now, -work.input_bytes_on_chip)
+            if self.layer_computed:
+                self.layer_computed[li].succeed()
+        self._idle()
+        yield simpy.AllOf(env, self.layer_written)
+
+    def _idle(self) -> None:
         self.array.set_state(MacState.IDLE)
         if self.vector is not None:
             self.vector.set_state(MacState.IDLE)
-        yield simpy.AllOf(env, self.layer_written)
 
     def _fetch_epilogue_input(self, li: int, step: Step) -> Generator[simpy.Event, object, None]:
         """Read an output tile's epilogue input (a residual add's stream) from DRAM into the tile's
