@@ -149,7 +149,9 @@ class MacArray:
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
-        _positive_number("mac_array", "sustained_fraction", self.sustained_fraction, maximum=1.0)
+        _positive_number(
+            "mac_array", "sustained_fraction", self.sustained_fraction, allow_zero=True, minimum=1e-6, maximum=1.0
+        )
         _require(self.geometry in GEOMETRIES, "mac_array.geometry", "one of " + ", ".join(GEOMETRIES), self.geometry)
         _positive_int("mac_array", "rows", self.rows, maximum=2**12)
         _positive_int("mac_array", "cols", self.cols, maximum=2**12)
@@ -300,7 +302,9 @@ class Dram:
 
     def __post_init__(self) -> None:
         _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1e3, maximum=1e15)
-        _positive_number("dram", "sustained_fraction", self.sustained_fraction, maximum=1.0)
+        _positive_number(
+            "dram", "sustained_fraction", self.sustained_fraction, allow_zero=True, minimum=1e-6, maximum=1.0
+        )
         _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True, maximum=1e9)
         _positive_int("dram", "queue_depth", self.queue_depth, maximum=2**16)
         _positive_int("dram", "burst_bytes", self.burst_bytes, maximum=2**20)

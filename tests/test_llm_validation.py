@@ -138,3 +138,22 @@ def test_sustained_fractions_scale_bandwidth_and_stretch_compute():
     assert busy == stretched.integral("mac.macs", 0, stretched.end_cycle) == 64**3
     # 64^3 FP32 MACs at 64 a cycle: 4,096 compute cycles become 16,384, the rest of the run unchanged.
     assert base.end_cycle - 4096 == stretched.end_cycle - 4 * 4096 == 2
+
+
+def test_metal_gemv_instruction_counts_and_the_dequantize_table():
+    """The per-weight ALU counts read from llama.cpp's Metal kernels, and the committed
+    overlapped / not-overlapped errors are what the code computes."""
+    ops = lv.METAL_GEMV_OPS_PER_WEIGHT
+    assert ops == {"F16": 1.0, "Q8_0": 2.125, "Q4_0": 3 + 6 / 16 + 29 / 64}
+    result = lv.dequantize_rows(lv.load("measured_llm.json"), Calibration(**RESULT["calibration"]["apple"]))
+    assert result == RESULT["dequantize"]
+    by = {(r["device"], r["format"]): r for r in result["rows"]}
+    # Overlapped is the table's own error; the calibration row stays on its figure either way.
+    assert (
+        by[("apple-m2-max-38", "Q4_0")]["overlapped_error"]
+        == ROWS[("apple-m2-max-38", "llama-2-7b Q4_0 tg128")]["error"]
+    )
+    assert abs(by[("apple-m2-max-38", "F16")]["not_overlapped_error"]) < 0.01
+    # In series, the ALU work closes the M2 Max's quantized gap (stated in the README).
+    assert abs(by[("apple-m2-max-38", "Q8_0")]["not_overlapped_error"]) < 0.01
+    assert -0.10 < by[("apple-m2-max-38", "Q4_0")]["not_overlapped_error"] < -0.08
