@@ -641,10 +641,24 @@ def nvidia_h100_sxm() -> Accelerator:
 #: half rate on M1/M2), so one MAC a lane a cycle at every precision. chip -> (GPU cores, GPU clock
 #: Hz, unified-memory bytes/s, LPDDR generation, system-level cache bytes); sources in README.
 APPLE_ALUS_PER_CORE = 128
+#: One GPU clock a generation (M1 base 1.278 GHz, M1 Pro/Max/Ultra 1.296 GHz, M2 family 1.398 GHz)
+#: and one SLC size a die class (base 8 MB, Pro 24 MB, Max 48 MB, Ultra two Max dies).
 APPLE_GPUS: dict[str, tuple[int, float, float, str, int]] = {
+    "m1-7": (7, 1.278e9, 68.25e9, "LPDDR4X-4266", 8 * 1024 * 1024),
+    "m1-8": (8, 1.278e9, 68.25e9, "LPDDR4X-4266", 8 * 1024 * 1024),
+    "m1-pro-14": (14, 1.296e9, 200e9, "LPDDR5-6400", 24 * 1024 * 1024),
+    "m1-pro-16": (16, 1.296e9, 200e9, "LPDDR5-6400", 24 * 1024 * 1024),
+    "m1-max-24": (24, 1.296e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
     "m1-max-32": (32, 1.296e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
+    "m1-ultra-48": (48, 1.296e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
     "m1-ultra-64": (64, 1.296e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
+    "m2-8": (8, 1.398e9, 100e9, "LPDDR5-6400", 8 * 1024 * 1024),
+    "m2-10": (10, 1.398e9, 100e9, "LPDDR5-6400", 8 * 1024 * 1024),
+    "m2-pro-16": (16, 1.398e9, 200e9, "LPDDR5-6400", 24 * 1024 * 1024),
+    "m2-pro-19": (19, 1.398e9, 200e9, "LPDDR5-6400", 24 * 1024 * 1024),
+    "m2-max-30": (30, 1.398e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
     "m2-max-38": (38, 1.398e9, 400e9, "LPDDR5-6400", 48 * 1024 * 1024),
+    "m2-ultra-60": (60, 1.398e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
     "m2-ultra-76": (76, 1.398e9, 800e9, "LPDDR5-6400", 96 * 1024 * 1024),
 }
 
@@ -675,7 +689,7 @@ def _apple_preset(chip: str) -> Callable[[], Accelerator]:
 
     cores, clock_hz, bandwidth, lpddr, slc = APPLE_GPUS[chip]
     make.__doc__ = (
-        f"Apple {chip.rsplit('-', 1)[0].upper()} {cores}-core GPU: {cores * 128 * 2 * clock_hz / 1e12:.1f} "
+        f"Apple {chip.rsplit('-', 1)[0].replace('-', ' ').title()} {cores}-core GPU: {cores * 128 * 2 * clock_hz / 1e12:.1f} "
         f"FP16 TFLOPS at {clock_hz / 1e9:g} GHz, {bandwidth / 1e9:g} GB/s {lpddr}, {slc // 2**20} MB SLC."
     )
     return make

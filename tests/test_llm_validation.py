@@ -18,14 +18,28 @@ from accelsim.workload.layers import Linear
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = json.loads(lv.PREDICTIONS.read_text())
 ROWS = {(r["device"], r["workload"]): r for r in RESULT["rows"]}
-#: The rows that meet their target (issue 19); every other targeted row is a stated miss.
-MET = {
-    ("apple-m2-max-38", "llama-2-7b Q8_0 tg128"),
-    ("apple-m2-max-38", "llama-2-7b Q8_0 pp512"),
-    ("nvidia-a100-80gb", "llama-2-7b FP16 first token, 2048-token input"),
-    ("nvidia-a100-80gb", "GPT-3 175B layer prefill 2048, batch 8, TP4 share"),
-    ("nvidia-a100-80gb", "GPT-3 175B layer decode, KV 3072, batch 8, TP4 share"),
+#: The targeted predictions that miss their target (issue 19); every other targeted row meets it.
+MISSED = {
+    ("apple-m1-8", "llama-2-7b Q8_0 pp512"),
+    ("apple-m1-max-24", "llama-2-7b Q8_0 tg128"),
+    *(
+        (f"apple-{chip}", f"llama-2-7b {fmt} tg128")
+        for chip in ("m1-ultra-48", "m1-ultra-64", "m2-ultra-60", "m2-ultra-76")
+        for fmt in ("F16", "Q8_0")
+    ),
+    ("nvidia-a100-80gb", "llama-2-7b FP16 first token, 128-token input"),
+    *(
+        ("nvidia-a100-80gb", f"LLMCompass {kind}")
+        for kind in (
+            "matmul (20 shapes, FP16)",
+            "softmax (22 shapes, FP16)",
+            "layernorm (22 shapes, FP16)",
+            "gelu (20 shapes, FP16)",
+        )
+    ),
 }
+TARGETED = {k for k, r in ROWS.items() if r["target"] is not None and r["role"] == "prediction"}
+MET = TARGETED - MISSED
 
 
 def test_readme_block_is_the_committed_json():
@@ -33,8 +47,8 @@ def test_readme_block_is_the_committed_json():
 
 
 def test_committed_rows_meet_or_miss_their_targets_as_stated():
-    targeted = {k for k, r in ROWS.items() if r["target"] is not None and r["role"] == "prediction"}
-    assert {k for k in targeted if abs(ROWS[k]["error"]) <= ROWS[k]["target"]} == MET
+    assert MISSED <= TARGETED and len(MET) == 49
+    assert {k for k in TARGETED if abs(ROWS[k]["error"]) <= ROWS[k]["target"]} == MET
     for key, r in ROWS.items():
         assert r["met"] == (None if r["target"] is None or r["role"] == "calibration" else key in MET), key
         if r["measured"] is not None:
@@ -100,11 +114,26 @@ def test_gpu_presets_match_their_cited_figures():
     h100 = preset("nvidia-h100-sxm")
     assert tflops(h100) == pytest.approx(989.4, rel=0.001) and h100.dram.bandwidth_bytes_per_s == 3.35e12
     cited = {  # TFLOPS (FP32 = FP16 on these GPUs), GB/s, SLC MB
+        "apple-m1-7": (2.3, 68.25, 8),
+        "apple-m1-8": (2.6, 68.25, 8),
+        "apple-m1-pro-14": (4.6, 200, 24),
+        "apple-m1-pro-16": (5.3, 200, 24),
+        "apple-m1-max-24": (8.0, 400, 48),
         "apple-m1-max-32": (10.6, 400, 48),
+        "apple-m1-ultra-48": (15.9, 800, 96),
         "apple-m1-ultra-64": (21.2, 800, 96),
+        "apple-m2-8": (2.9, 100, 8),
+        "apple-m2-10": (3.6, 100, 8),
+        "apple-m2-pro-16": (5.7, 200, 24),
+        "apple-m2-pro-19": (6.8, 200, 24),
+        "apple-m2-max-30": (10.7, 400, 48),
         "apple-m2-max-38": (13.6, 400, 48),
+        "apple-m2-ultra-60": (21.5, 800, 96),
         "apple-m2-ultra-76": (27.2, 800, 96),
     }
+    # Every chip with a committed llama.cpp row has its preset, and every Apple preset a row.
+    rows = lv.load("measured_llm.json")["llama_cpp_apple"]["rows"]
+    assert sorted(r["device"] for r in rows) == sorted(cited) == sorted(f"apple-{c}" for c in hardware.APPLE_GPUS)
     for name, (tf, gbps, slc_mb) in cited.items():
         hw = preset(name)
         assert round(tflops(hw), 1) == tf, name
