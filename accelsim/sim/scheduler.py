@@ -15,6 +15,9 @@ into the activation buffer instead of writing it back; the next layer then reads
 input from there and fetches no activations, and frees that tensor when it finishes. While
 such a tensor is held, the activation loader does not run ahead into the next layer, so the
 buffer never holds more than the engine budgeted.
+
+With a kernel launch latency (`hw.launch_latency_ns` > 0) a fifth process launches the layers as
+a host launches GPU kernels, and neither loader nor the array touches a layer before its launch.
 """
 
 from __future__ import annotations
