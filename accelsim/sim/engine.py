@@ -133,6 +133,7 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "macs": layer.macs,
         "performed_macs": performed_macs(layer, hw),
         "vector_ops": layer.vector_ops,
+        **({"epilogue_ops": layer.epilogue_ops} if layer.epilogue else {}),
         "parameters": layer.parameter_count,
         "nonzero_weights": layer.nonzero_weights,
         "sparsity": layer.b_sparsity.describe(),
