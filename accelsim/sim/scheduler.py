@@ -302,7 +302,7 @@ class TileScheduler:
         counter["macs"] += step.macs
         counter["vector_ops"] += step.vector_ops
         counter["sram_weight_read_bytes"] += step.w_resident_bytes
-        counter["sram_activation_read_bytes"] += step.a_resident_bytes
+        counter["sram_activation_read_bytes"] += step.a_resident_bytes + step.b_on_chip_bytes
         counter["sram_output_write_bytes"] += step.acc_bytes
         if not step.out_first:
             counter["sram_output_read_bytes"] += step.acc_bytes
