@@ -394,8 +394,16 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
 def replaced(obj: _Frozen, **changes: object) -> _Frozen:
     """dataclasses.replace for a frozen dataclass whose __post_init__ only validates fields the
     changes leave valid (a layer's name and inputs, a plan's layer): a copy with the fields set,
-    without running __init__ again (a tenth of a long generation's planning)."""
-    new = copy.copy(obj)
+    without running __init__ again (a tenth of a long generation's planning). An instance with a
+    __dict__ is copied as copy.copy would (a new object, the dict's entries), without its
+    reduce protocol."""
+    state = getattr(obj, "__dict__", None)
+    if state is None:
+        new = copy.copy(obj)
+    else:
+        cls = type(obj)
+        new = cls.__new__(cls)
+        new.__dict__.update(state)
     for name, value in changes.items():
         object.__setattr__(new, name, value)
     return new
