@@ -187,6 +187,44 @@ def test_epilogue_cycles_equal_their_twin_in_the_arrays_shadow(lanes):
         assert all(v <= m for m, v in zip(mac, vector)) and waits == 0
 
 
+def test_layer_bound_counts_the_epilogue_when_the_vector_unit_is_the_longer():
+    """With one vector lane the epilogue outlasts the array: fc1's bound is its epilogue's
+    cycles (the larger of the two units' work, as each step takes the longer), exactly, and the
+    simulated layer is never below it."""
+    hw = _epilogue_hw(1)
+    layers = (
+        Linear("fc1", in_features=64, out_features=256, tokens=64),
+        Activation("gelu", rows=64, row_length=256, function="gelu"),
+        Linear("fc2", in_features=256, out_features=64, tokens=64),
+    )
+    net = Fuse("elementwise")(Network("mlp", layers))
+    summary = summarize(simulate(net, hw))
+    fc1 = summary.layers[0]
+    ops = net.layers[0].epilogue_ops
+    assert ops == layers[1].vector_ops == 64 * 256 * 12  # GELU: 12 operations an element
+    mac_cycles = -(-net.layers[0].macs // hw.mac_array.macs_per_cycle(Precision.FP32))
+    epilogue_cycles = tile_cycles(ops, hw, Precision.FP32)
+    assert epilogue_cycles > mac_cycles
+    assert fc1.bound.compute_cycles == epilogue_cycles
+    assert fc1.cycles >= fc1.bound.cycles
+    assert summary.layers[1].bound.compute_cycles == -(
+        -net.layers[1].macs // hw.mac_array.macs_per_cycle(Precision.FP32)
+    )
+    assert summary.total.cycles >= summary.total.bound.cycles
+
+
+def test_layer_bound_is_the_array_when_the_epilogue_hides():
+    hw = _epilogue_hw(256)
+    layers = (
+        Linear("fc1", in_features=64, out_features=256, tokens=64),
+        Activation("gelu", rows=64, row_length=256, function="gelu"),
+    )
+    net = Fuse("elementwise")(Network("mlp", layers))
+    fc1 = summarize(simulate(net, hw)).layers[0]
+    assert fc1.bound.compute_cycles == -(-net.layers[0].macs // hw.mac_array.macs_per_cycle(Precision.FP32))
+    assert fc1.cycles >= fc1.bound.cycles
+
+
 # --- pipeline text, provenance, errors ----------------------------------------------------------
 
 

@@ -29,12 +29,23 @@ class Bound:
         return "compute" if self.compute_cycles >= self.memory_cycles else "memory"
 
 
-def layer_bound(macs: int, compulsory_bytes: int, precision: Precision, hw: Accelerator, vector_ops: int = 0) -> Bound:
-    """Compute cycles ceil(MACs / (lanes x pack)) plus, for a vector layer, ceil(operations /
-    (vector lanes x ops per lane)); memory cycles ceil(bytes / bytes_per_cycle)."""
-    vector = -(-vector_ops // hw.vector_unit.ops_per_cycle(precision))
+def layer_bound(
+    macs: int,
+    compulsory_bytes: int,
+    precision: Precision,
+    hw: Accelerator,
+    vector_ops: int = 0,
+    epilogue_ops: int = 0,
+) -> Bound:
+    """Compute cycles: the larger of ceil(MACs / (lanes x pack)) and a fused epilogue's
+    ceil(epilogue operations / (vector lanes x ops per lane)), as each step runs its epilogue in
+    the array's shadow and takes the longer of the two (the sums over the steps are each at
+    least their whole-layer quotient); plus, for a vector layer, ceil(operations / vector ops per
+    cycle). Memory cycles: ceil(bytes / bytes_per_cycle)."""
+    per_cycle = hw.vector_unit.ops_per_cycle(precision)
+    array = math.ceil(macs / hw.mac_array.macs_per_cycle(precision))
     return Bound(
-        compute_cycles=math.ceil(macs / hw.mac_array.macs_per_cycle(precision)) + vector,
+        compute_cycles=max(array, -(-epilogue_ops // per_cycle)) + -(-vector_ops // per_cycle),
         memory_cycles=memory_cycles(compulsory_bytes, hw),
         compulsory_bytes=compulsory_bytes,
     )

@@ -149,7 +149,12 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 energy=energy_breakdown(counts, hw),
                 # Traces written before sparsity existed perform every MAC.
                 bound=layer_bound(
-                    meta.get("performed_macs", meta["macs"]), compulsory, precision, hw, meta.get("vector_ops", 0)
+                    meta.get("performed_macs", meta["macs"]),
+                    compulsory,
+                    precision,
+                    hw,
+                    meta.get("vector_ops", 0),
+                    meta.get("epilogue_ops", 0),  # traces written before fusion have none
                 ),
                 clock_hz=hw.clock_hz,
                 detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value}

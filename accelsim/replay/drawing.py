@@ -31,6 +31,7 @@ from accelsim.replay.model import (
     time_unit,
     value_fractions,
 )
+from accelsim.replay.vector import VectorSummary, draw_vector_panel, has_vector_unit, vector_summary
 from accelsim.trace import signals
 from accelsim.trace.listing import check_window
 from accelsim.trace.trace import Trace
@@ -139,8 +140,9 @@ def legend(ax: Axes, handles: Sequence[Any], title: str | None = None) -> None:
 
 
 def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: int | None = None) -> Path:
-    """One 1600x1000 PNG of the run: MAC-array state over time (stall reasons stacked), DRAM
-    bus and queue, buffer occupancy, and cycles per layer by state. `start`/`stop` narrow the
+    """One 1600x1000 PNG of the run: MAC-array state over time (stall reasons stacked), the
+    vector unit's state (its busy share and operations in the title), DRAM bus and queue, buffer
+    occupancy, and cycles per layer by state with the vector unit's busy cycles as dots. `start`/`stop` narrow the
     over-time panels; the per-layer bars always cover the whole run."""
     path = Path(path)
     check_output(path)
@@ -153,12 +155,17 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
         return np.asarray(cycles, dtype=float) / clock * factor
 
     fig = Figure(figsize=(16, 10), dpi=100)
+    # A trace with the vector unit's signals gets its panel under the MAC array's.
+    vector = vector_summary(trace, lo, hi) if has_vector_unit(trace) else None
+    heights = [3, 2, 2, 2.6] if vector is None else [2.6, 1.6, 1.8, 1.8, 2.6]
     grid = fig.add_gridspec(
-        4, 1, height_ratios=[3, 2, 2, 2.6], left=0.065, right=0.83, top=0.91, bottom=0.13, hspace=0.55
+        len(heights), 1, height_ratios=heights, left=0.065, right=0.83, top=0.91, bottom=0.13, hspace=0.6
     )
     ax_state = fig.add_subplot(grid[0])
-    ax_dram, ax_buf = (fig.add_subplot(grid[i], sharex=ax_state) for i in (1, 2))
-    ax_layers = fig.add_subplot(grid[3])
+    rows = iter(range(1, len(heights) - 1))
+    ax_vector = None if vector is None else fig.add_subplot(grid[next(rows)], sharex=ax_state)
+    ax_dram, ax_buf = (fig.add_subplot(grid[i], sharex=ax_state) for i in rows)
+    ax_layers = fig.add_subplot(grid[len(heights) - 1])
     steps = Steps()
     # One column per pixel of the plotting area: what a pixel shows is exact, nothing is lost.
     columns = max(1, int(ax_state.bbox.width))
@@ -171,6 +178,10 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
     ax_state.set_ylabel("MAC array cycles (%)")
     ax_state.set_title("MAC array state over time: busy, or stalled on the operand it waits for", loc="left")
     legend(ax_state, patches[::-1], "MAC array state")
+
+    # (a') what the vector unit does with each cycle
+    if ax_vector is not None and vector is not None:
+        legend(ax_vector, draw_vector_panel(ax_vector, trace, vector, steps, columns, x), "vector unit state")
 
     # (b) DRAM bus direction and the request queue behind it
     bus = value_fractions(trace, "dram.bus", lo, hi, columns)
@@ -210,7 +221,7 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
     ax_buf.set_title("On-chip buffer occupancy (line: mean per column)", loc="left")
     legend(ax_buf, handles, "buffer")
 
-    for ax in (ax_state, ax_dram, ax_buf):
+    for ax in (ax_state, ax_dram, ax_buf) if ax_vector is None else (ax_state, ax_vector, ax_dram, ax_buf):
         ax.set_xlim(x[0], x[-1])
         ax.set_xlabel(f"time ({unit})", labelpad=1)
         layer_lines(ax, trace, to_time)
@@ -227,12 +238,16 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
 
     # (d) where each layer's (a generation: each phase's) cycles went
     if _is_generation(trace):
-        network, hardware, utilization, energy_j = _phase_bars(ax_layers, trace)
+        handles, network, hardware, utilization, energy_j = _phase_bars(ax_layers, trace)
     else:
         summary = summarize(trace)
-        _layer_bars(ax_layers, summary.layers)
+        handles = _layer_bars(ax_layers, summary.layers)
         network, hardware = summary.network, summary.hardware
         utilization, energy_j = summary.total.mac_utilization, summary.total.energy.total_j
+
+    if vector is not None:
+        handles.append(_vector_dots(ax_layers, vector))
+    legend(ax_layers, handles, "MAC array state")
 
     span = "" if (lo, hi) == (0, trace.end_cycle) else f"  (time panels: cycles {lo:,}–{hi:,})"
     fig.suptitle(
@@ -246,9 +261,9 @@ def summary_png(trace: Trace, path: str | Path, start: int | None = None, stop: 
     return path
 
 
-def _phase_bars(ax: Axes, trace: Trace) -> tuple[str, str, float, float]:
+def _phase_bars(ax: Axes, trace: Trace) -> tuple[list[Any], str, str, float, float]:
     """A generation's cycles per phase (prefill, each decode step) by MAC-array state; returns
-    the title's network, hardware, MAC utilization and energy."""
+    the legend handles and the title's network, hardware, MAC utilization and energy."""
     spans = step_spans(trace)
     names = [phase_name(trace.meta.get("generation") or {}, k) for k, _, _ in spans]
     cycles = [state_cycles(trace, start, end) for _, start, end in spans]
@@ -267,18 +282,19 @@ def _phase_bars(ax: Axes, trace: Trace) -> tuple[str, str, float, float]:
     ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
     ax.set_ylabel("cycles")
     ax.set_title("Cycles per phase by MAC array state: the prefill, then each decode step", loc="left")
-    legend(ax, handles[::-1], "MAC array state")
+    handles.reverse()
     figures = generation_figures(trace)
     phases = [p for p in (figures.prefill, figures.decode) if p is not None]
     hw = hardware_of(trace)
     precision = Precision.parse(trace.meta["layers"][0]["mac_precision"])
     macs = sum(p.macs for p in phases)
     utilization = macs / (trace.end_cycle * hw.mac_array.macs_per_cycle(precision)) if trace.end_cycle else 0.0
-    return trace.meta["network"]["name"], hw.name, utilization, sum(p.energy.total_j for p in phases)
+    energy_j = sum(p.energy.total_j for p in phases)
+    return handles, trace.meta["network"]["name"], hw.name, utilization, energy_j
 
 
-def _layer_bars(ax: Axes, layers: Sequence[Any]) -> None:
-    """Cycles of each layer, stacked by MAC-array state."""
+def _layer_bars(ax: Axes, layers: Sequence[Any]) -> list[Any]:
+    """Cycles of each layer, stacked by MAC-array state; returns the legend handles."""
     names = [f.name for f in layers]
     position = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -301,4 +317,19 @@ def _layer_bars(ax: Axes, layers: Sequence[Any]) -> None:
     ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
     ax.set_ylabel("cycles")
     ax.set_title("Cycles per layer by MAC array state (whole run)", loc="left")
-    legend(ax, handles[::-1], "MAC array state")
+    return handles[::-1]
+
+
+def _vector_dots(ax: Axes, vector: VectorSummary) -> Any:
+    """The vector unit's busy cycles of each bar (layer or phase) as a dot over it; returns the
+    dots' legend handle."""
+    (dots,) = ax.plot(
+        np.arange(len(vector.span_busy_cycles)),
+        vector.span_busy_cycles,
+        "o",
+        color="black",
+        markersize=3 if len(vector.span_busy_cycles) > 40 else 4,
+        label="vector unit busy (cycles)",
+        zorder=4,
+    )
+    return dots

@@ -71,8 +71,8 @@ class DramController:
         """Enter a request (kind: index into TRANSFER_KINDS) into the queue, waiting while it is full."""
         req = Request(self.env, kind, payload_bytes, self.burst_bytes, layer, tile)
         yield self.queue.put(req)
-        req.issue_cycle = self.env.now
-        self.queue_signal.set(self.env.now, len(self.queue.items))
+        req.issue_cycle = self.env._now
+        self.queue_signal.set(self.env._now, len(self.queue.items))
         return req
 
     def _bus(self) -> Generator[simpy.Event, object, None]:
@@ -82,7 +82,7 @@ class DramController:
         while True:
             req = yield queue.get()
             assert isinstance(req, Request)
-            now = env.now
+            now = env._now
             queue_signal.set(now, len(items))
             start = max(now * per_cycle, self._bus_free)
             end = start + req.bus_bytes * per_byte

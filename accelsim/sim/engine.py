@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator, ConfigError
-from accelsim.sim import des, dram, dram_select, mac_array, scheduler, vector_unit
+from accelsim.sim import des, dram, dram_select, kv_residency, mac_array, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps, replaced
 from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
@@ -133,6 +133,7 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "macs": layer.macs,
         "performed_macs": performed_macs(layer, hw),
         "vector_ops": layer.vector_ops,
+        **({"epilogue_ops": layer.epilogue_ops} if layer.epilogue else {}),
         "parameters": layer.parameter_count,
         "nonzero_weights": layer.nonzero_weights,
         "sparsity": layer.b_sparsity.describe(),
@@ -178,18 +179,28 @@ def _before_end(starts: np.ndarray, values: np.ndarray, end: int) -> tuple[np.nd
 
 
 def simulate(
-    network: Network, hw: Accelerator, *, progress: bool = False, layer_steps: Sequence[int] | None = None
+    network: Network,
+    hw: Accelerator,
+    *,
+    progress: bool = False,
+    layer_steps: Sequence[int] | None = None,
+    kv_on_chip: bool = False,
 ) -> Trace:
     """Run `network` on `hw` and return its complete per-cycle trace.
 
     `layer_steps` (a generation: 0 for each prefill layer, k for each layer of decode step k)
-    adds the `step` signal, recorded as the array starts each layer."""
-    work = tuple(schedule_network(network, hw))
+    adds the `step` signal, recorded as the array starts each layer. `kv_on_chip` (with
+    `layer_steps`) keeps the KV cache on chip while it fits (`accelsim.sim.kv_residency`)."""
+    works = schedule_network(network, hw)
     specs = signal_specs(hw)
+    residency = None
     if layer_steps is not None:
-        if len(layer_steps) != len(work):
-            raise ValueError(f"layer_steps: {len(layer_steps)} values for {len(work)} layers")
+        if len(layer_steps) != len(works):
+            raise ValueError(f"layer_steps: {len(layer_steps)} values for {len(works)} layers")
         specs = (*specs, signals.STEP)
+        if kv_on_chip:
+            network, works, residency = kv_residency.with_kv_residency(network, works, layer_steps, hw)
+    work = tuple(works)
     env = des.Environment()
     recorder = Recorder(specs)
     controller = dram_select.make_controller(env, hw, recorder, network, work)
@@ -223,6 +234,7 @@ def simulate(
         "provenance": [step.as_json() for step in network.provenance],
         "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
         "counters": sched.counters,
+        **({"kv_on_chip": residency.as_json()} if residency is not None else {}),
     }
     return Trace(
         specs={spec.name: spec for spec in specs},

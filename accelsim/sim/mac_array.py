@@ -66,12 +66,12 @@ class MacArrayUnit:
         self.macs = recorder[signals.MAC_MACS.name]
 
     def set_state(self, state: MacState) -> None:
-        self.state.set(self.env.now, int(state))
+        self.state.set(self.env._now, int(state))
 
     def compute(self, step: Step, precision: Precision) -> simpy.Event:
         """Perform the step's MACs; the array marks itself BUSY. The returned event fires when
         the array is done (an event, not a generator: one fewer frame per tile step)."""
-        now = self.env.now
+        now = self.env._now
         pack = self._packs.get(precision)
         if pack is None:
             pack = self._packs[precision] = int(self.pack[precision])
@@ -124,7 +124,7 @@ class SystolicArrayUnit(MacArrayUnit):
         return whole, first, end
 
     def compute(self, step: Step, precision: Precision) -> simpy.Event:
-        now = self.env.now
+        now = self.env._now
         self.set_state(MacState.BUSY)
         groups, m, k, n = step.shape
         need_rows, need_cols, _ = systolic_mapping(self.dataflow, m, k, n)

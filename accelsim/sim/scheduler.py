@@ -179,7 +179,7 @@ class TileScheduler:
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
                 key = (li, step.index)
                 arrived = ready.get(key) or self._ready(ready, key)
-                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env.now, n), succeed(env, ev)))
+                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env._now, n), succeed(env, ev)))
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
                 counter[sram_write] += nbytes
@@ -221,19 +221,19 @@ class TileScheduler:
             if self.launched is not None and not self.launched[li].triggered:
                 self._idle()  # the launch gap: no unit works until the kernel starts
                 yield self.launched[li]
-            layer_sig.set(env.now, li)
+            layer_sig.set(env._now, li)
             if steps is not None and step_sig is not None:
-                step_sig.set(env.now, steps[li])
+                step_sig.set(env._now, steps[li])
             self.layer_started[li].succeed()
             unit = self._unit(work)
             residual: simpy.Event | None = None  # the output tile's epilogue input, on its way
             for step in work.steps:
-                tile_sig.set(env.now, step.index)
+                tile_sig.set(env._now, step.index)
                 if step.out_first:
                     if self.o_slots.level == 0:
                         unit.set_state(MacState.STALL_OUTPUT)
                     yield self.o_slots.get()
-                    self.o_buf.add(env.now, step.acc_bytes)
+                    self.o_buf.add(env._now, step.acc_bytes)
                     if step.e_bytes:
                         residual = env.process(self._fetch_epilogue_input(li, step))
                 # The tiles' arrivals (_wait_tile written out: a generator per wait cost a tenth
@@ -257,10 +257,10 @@ class TileScheduler:
                 else:
                     yield unit.compute(step, work.precision)
                 if step.w_release:
-                    self.w_buf.add(env.now, -step.w_resident_bytes)
+                    self.w_buf.add(env._now, -step.w_resident_bytes)
                     self.w_slots.put()
                 if step.a_release:
-                    self.a_buf.add(env.now, -step.a_resident_bytes)
+                    self.a_buf.add(env._now, -step.a_resident_bytes)
                     self.a_slots.put()
                 if step.out_last:
                     if work.output_on_chip:
@@ -272,7 +272,7 @@ class TileScheduler:
             for name, count in self._array_counts(work.steps).items():
                 counter[name] += count
             if work.input_bytes_on_chip:
-                self.a_buf.add(env.now, -work.input_bytes_on_chip)
+                self.a_buf.add(env._now, -work.input_bytes_on_chip)
             if self.layer_computed:
                 self.layer_computed[li].succeed()
         self._idle()
@@ -341,7 +341,7 @@ class TileScheduler:
         counter["macs"] += step.macs
         counter["vector_ops"] += step.vector_ops
         counter["sram_weight_read_bytes"] += step.w_resident_bytes
-        counter["sram_activation_read_bytes"] += step.a_resident_bytes
+        counter["sram_activation_read_bytes"] += step.a_resident_bytes + step.b_on_chip_bytes
         counter["sram_output_write_bytes"] += step.acc_bytes
         if not step.out_first:
             counter["sram_output_read_bytes"] += step.acc_bytes
@@ -363,12 +363,12 @@ class TileScheduler:
 
     def _keep_on_chip(self, li: int, step: Step) -> None:
         """Move a finished output tile into the activation buffer for the next layer."""
-        self.a_buf.add(self.env.now, step.out_bytes)
+        self.a_buf.add(self.env._now, step.out_bytes)
         self.counters[li]["sram_activation_write_bytes"] += step.out_bytes
         self._written(li, step)
 
     def _written(self, li: int, step: Step) -> None:
-        self.o_buf.add(self.env.now, -step.acc_bytes)
+        self.o_buf.add(self.env._now, -step.acc_bytes)
         self.o_slots.put()
         self._writes_left[li] -= 1
         if self._writes_left[li] == 0:

@@ -62,6 +62,7 @@ class Step:
     extent: tuple[int, int, int, int] = (1, 1, 1, 1)  # (groups, m, k, n) of the whole layer
     vector_ops: int = 0  # operations of the vector unit (a vector layer's step; a fused epilogue's)
     e_bytes: int = 0  # bytes a fused epilogue reads into this output tile (a residual), at its first step
+    b_on_chip_bytes: int = 0  # bytes of the B tile read from the KV cache held on chip (never fetched)
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,15 @@ class TilePlan:
                     )
                 )
         extent = (layer.groups, m, k, n)
+        resident = bool(layer.b_on_chip_bytes)
         for i, (w_key, a_key, macs, wb, ab, first, last, ob, accb, shape, origin) in enumerate(raw):
             w_new = i == 0 or raw[i - 1][0] != w_key
             a_new = (i == 0 or raw[i - 1][1] != a_key) and not self.input_on_chip
             nxt = raw[i + 1] if i + 1 < len(raw) else None
+            # A B tile of a KV cache held on chip: only its keys beyond the resident ones are
+            # fetched into the weight buffer; the rest is read where it is held.
+            on_chip = _b_on_chip(layer, shape, origin) if resident else 0
+            wb -= on_chip
             yield Step(
                 index=i,
                 macs=macs,
@@ -164,7 +170,15 @@ class TilePlan:
                 origin=origin,
                 extent=extent,
                 **(_epilogue(layer, shape, origin, first, last) if epilogue else {}),
+                **({"b_on_chip_bytes": on_chip} if on_chip else {}),
             )
+
+
+def _b_on_chip(layer: Layer, shape: tuple[int, int, int, int], origin: tuple[int, int, int, int]) -> int:
+    """Bytes of a step's B tile held on chip (`Layer.b_on_chip_block_bytes`)."""
+    tg, _, tk, tn = shape
+    _, _, k0, n0 = origin
+    return layer.b_on_chip_block_bytes(tg, k0, k0 + tk, n0, n0 + tn)
 
 
 def _epilogue(
@@ -380,8 +394,16 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
 def replaced(obj: _Frozen, **changes: object) -> _Frozen:
     """dataclasses.replace for a frozen dataclass whose __post_init__ only validates fields the
     changes leave valid (a layer's name and inputs, a plan's layer): a copy with the fields set,
-    without running __init__ again (a tenth of a long generation's planning)."""
-    new = copy.copy(obj)
+    without running __init__ again (a tenth of a long generation's planning). An instance with a
+    __dict__ is copied as copy.copy would (a new object, the dict's entries), without its
+    reduce protocol."""
+    state = getattr(obj, "__dict__", None)
+    if state is None:
+        new = copy.copy(obj)
+    else:
+        cls = type(obj)
+        new = cls.__new__(cls)
+        new.__dict__.update(state)
     for name, value in changes.items():
         object.__setattr__(new, name, value)
     return new
@@ -467,9 +489,13 @@ def _too_small(layer: Layer, hw: Accelerator) -> str:
 
 def compulsory_bytes(layer: Layer, input_on_chip: bool = False, output_on_chip: bool = False) -> int:
     """DRAM bytes any schedule must move: weights and inputs read once, outputs written once,
-    less an input already in the activation buffer or an output kept there."""
+    less an input already in the activation buffer or an output kept there, and the part of a
+    KV cache held on chip."""
     return (
-        layer.weight_bytes + (0 if input_on_chip else layer.input_bytes) + (0 if output_on_chip else layer.output_bytes)
+        layer.weight_bytes
+        - layer.b_on_chip_bytes
+        + (0 if input_on_chip else layer.input_bytes)
+        + (0 if output_on_chip else layer.output_bytes)
     )
 
 

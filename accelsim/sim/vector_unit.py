@@ -46,12 +46,12 @@ class VectorUnitSim:
         self.ops = recorder[signals.VECTOR_OPS.name]
 
     def set_state(self, state: MacState) -> None:
-        self.state.set(self.env.now, int(state))
+        self.state.set(self.env._now, int(state))
 
     def compute(self, step: Step, precision: Precision) -> simpy.Event:
         """Perform the step's operations; the unit marks itself BUSY. The returned event fires
         when the unit is done."""
-        now = self.env.now
+        now = self.env._now
         per_lane = int(self.per_lane[precision])
         per_cycle = self.lanes * per_lane
         full, rem = divmod(step.vector_ops, per_cycle)

@@ -66,11 +66,13 @@ def simulate_generation(
     precision: Precision | str = DEFAULT_PRECISION,
     compress: str | None = None,
     progress: bool = False,
+    kv_on_chip: bool = True,
 ) -> GenerationRun | SpeculativeRun:
     """Prefill `prompt` tokens, then generate `generate` tokens, for `batch` sequences of the
     decoder `config` (a DecoderConfig or a built-in's name) on `hw` (an Accelerator or a preset's
     name); InputError if prompt + generate exceeds the model's context. A `speculative` step in
-    `compress` makes it a speculative generation (`study.speculative`)."""
+    `compress` makes it a speculative generation (`study.speculative`). `kv_on_chip=False`
+    reads the whole KV cache from DRAM every step (`accelsim.sim.kv_residency` otherwise)."""
     c = decoder(config) if isinstance(config, str) else config
     layered, generation_level = split_generation(parse_pipeline(compress) if compress else ())
     if generation_level:
@@ -79,7 +81,7 @@ def simulate_generation(
         )
         return run_speculative(plan, hw, progress=progress)
     net = generation_network(c, prompt, generate, batch=batch, precision=precision, compress=compress)
-    return run_generation(net, c.name, prompt, generate, batch, hw, progress=progress)
+    return run_generation(net, c.name, prompt, generate, batch, hw, progress=progress, kv_on_chip=kv_on_chip)
 
 
 def run_generation(
@@ -91,12 +93,14 @@ def run_generation(
     hw: Accelerator | str,
     *,
     progress: bool = False,
+    kv_on_chip: bool = True,
 ) -> GenerationRun:
     """Simulate a network built by `generation_network` (`simulate_generation` in two parts, so a
-    caller may look at the network first)."""
+    caller may look at the network first); the KV cache on chip while it fits unless
+    `kv_on_chip` is False."""
     accelerator = preset(hw) if isinstance(hw, str) else hw
     steps = [step_of(layer.name) for layer in net.layers]
-    trace = simulate(net, accelerator, progress=progress, layer_steps=steps)
+    trace = simulate(net, accelerator, progress=progress, layer_steps=steps, kv_on_chip=kv_on_chip)
     trace.meta["generation"] = {
         "model": model,
         "prompt": prompt,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from accelsim.workload.layers import Layer, _check
+from accelsim.workload.layers import Layer, LayerError, _check
 from accelsim.workload.vector import softmax_row_ops
 
 
@@ -40,6 +40,9 @@ class FusedAttention(Layer):
     m: int = 1
     d: int = 1
     keys: int = 1
+    #: Keys [0, resident_keys) and their values are held on chip, read from SRAM, not DRAM
+    #: (B columns [0, 2 resident_keys); set by `accelsim.sim.kv_residency`).
+    resident_keys: int = 0
 
     kind = "fused_attention"
     tile_orders: ClassVar[tuple[str, ...]] = ("gmnk",)
@@ -47,6 +50,16 @@ class FusedAttention(Layer):
     def __post_init__(self) -> None:
         for name in ("batch", "m", "d", "keys"):
             _check(self.name, name, getattr(self, name))
+        if not 0 <= self.resident_keys <= self.keys:
+            raise LayerError(f"layer {self.name}: resident_keys must be in [0, {self.keys}] (got {self.resident_keys})")
+
+    def b_on_chip_block_bytes(self, groups: int, k0: int, k1: int, n0: int, n1: int) -> int:
+        # Columns [0, 2 resident_keys) of B are the resident keys with their values.
+        held = max(0, min(n1, 2 * self.resident_keys) - n0)
+        if not held:
+            return 0
+        k, n = k1 - k0, n1 - n0
+        return self.weight_block_bytes(groups, k, n) - self.weight_block_bytes(groups, k, n - held)
 
     @property
     def groups(self) -> int:

@@ -98,6 +98,19 @@ class Layer:
         extra = sum(getattr(op, "input_count", 1) - 1 for op in self.epilogue)
         return storage_bytes(extra * groups * rows * (n1 - n0), self.activation_precision) if extra else 0
 
+    # --- a B operand partly held on chip (a decode step's KV cache, `accelsim.sim.kv_residency`) ---
+    def b_on_chip_block_bytes(self, groups: int, k0: int, k1: int, n0: int, n1: int) -> int:
+        """Bytes of the B block [k0, k1) x [n0, n1) of `groups` groups read from on chip rather
+        than DRAM: none, unless the layer holds part of its B operand there (a MatMul over a KV
+        cache with resident keys)."""
+        return 0
+
+    @property
+    def b_on_chip_bytes(self) -> int:
+        """Bytes of the whole B operand held on chip (see `b_on_chip_block_bytes`)."""
+        _, k, n = self.gemm_mkn
+        return self.b_on_chip_block_bytes(self.groups, 0, k, 0, n)
+
     @property
     def epilogue_read_bytes(self) -> int:
         m, _, n = self.gemm_mkn
@@ -525,6 +538,9 @@ class MatMul(Layer):
     n: int = 1
     #: Which of k and n runs over the attended keys ("": unknown, the one equal to m).
     keys_axis: str = ""
+    #: Keys [0, resident_keys) of the B operand (a decode step's K or V cache) are held on chip,
+    #: so their tiles are read from SRAM, not DRAM (set by `accelsim.sim.kv_residency`).
+    resident_keys: int = 0
 
     kind = "matmul"
 
@@ -533,6 +549,22 @@ class MatMul(Layer):
             _check(self.name, name, getattr(self, name))
         if self.keys_axis not in ("", "k", "n"):
             raise LayerError(f"layer {self.name}: keys_axis must be k, n or empty (got {self.keys_axis!r})")
+        keys = self.n if self.keys_axis == "n" else self.k
+        if self.resident_keys and (not self.keys_axis or not 0 <= self.resident_keys <= keys):
+            raise LayerError(
+                f"layer {self.name}: resident_keys must be in [0, {keys}] on a keys axis (got {self.resident_keys})"
+            )
+
+    def b_on_chip_block_bytes(self, groups: int, k0: int, k1: int, n0: int, n1: int) -> int:
+        # The block less its keys at or beyond resident_keys, each part rounded as stored.
+        if not self.resident_keys:
+            return 0
+        k, n = k1 - k0, n1 - n0
+        if self.keys_axis == "n":
+            fetched_k, fetched_n = k, n - max(0, min(n1, self.resident_keys) - n0)
+        else:
+            fetched_k, fetched_n = k - max(0, min(k1, self.resident_keys) - k0), n
+        return self.weight_block_bytes(groups, k, n) - self.weight_block_bytes(groups, fetched_k, fetched_n)
 
     @property
     def groups(self) -> int:
