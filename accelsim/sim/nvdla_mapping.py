@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import storage_bytes
+from accelsim.sim.atomic_padding import padded_macs
 from accelsim.sim.tiling import TilePlan, _m_tiling
 from accelsim.workload.layers import Layer
 
@@ -71,49 +72,83 @@ def _largest(count: int, fits: Callable[[int], bool]) -> int:
     return lo
 
 
-def _kernels(layer: Layer, hw: Accelerator, room: int, slots: int) -> int:
-    """The most kernels (whole atomic-K groups, or all n) whose weights, `slots` deep, fit `room`."""
+def _fitting(count: int, unit: int, whole: int, fits: Callable[[int], bool]) -> list[int]:
+    """Tile sizes in whole units (rows, kernel groups) that fit: powers of two of units up to
+    the largest fitting, that largest, or `whole` alone when the whole axis fits."""
+    if fits(whole):
+        top = whole
+    else:
+        top = unit * _largest(count, lambda c: fits(c * unit))
+    if top == 0:
+        return []
+    sizes, size = {top}, unit
+    while size < top:
+        sizes.add(size)
+        size *= 2
+    return sorted(sizes)
+
+
+def kernel_tiles(layer: Layer, hw: Accelerator, room: int, slots: int) -> list[int]:
+    """Kernel counts (whole atomic-K groups, or all n) whose weights, `slots` deep, fit `room`."""
     n = layer.gemm_mkn[2]
     group = min(hw.mac_array.atomic_k, n)
-    if slots * weight_tile_bytes(layer, n) <= room:
-        return n
-    return group * _largest(n // group, lambda g: slots * weight_tile_bytes(layer, g * group) <= room)
+    return _fitting(n // group, group, n, lambda tn: slots * weight_tile_bytes(layer, tn) <= room)
 
 
-def _rows(layer: Layer, room: int, slots: int) -> int:
-    """The most output elements (whole output rows) whose input tile, `slots` deep, fits `room`."""
+def row_tiles(layer: Layer, room: int, slots: int) -> list[int]:
+    """Output elements (whole output rows) whose input tile, `slots` deep, fits `room`."""
     m = layer.gemm_mkn[0]
     width = row_width(layer)
-    if slots * input_tile_bytes(layer, m) <= room:
-        return m
-    return width * _largest(m // width, lambda r: slots * input_tile_bytes(layer, r * width) <= room)
+    return _fitting(m // width, width, m, lambda tm: slots * input_tile_bytes(layer, tm) <= room)
 
 
-def weights_held(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
-    """Weights in fills of whole kernel groups, feature data streamed once per fill (gnmk)."""
-    buffers, (m, k, _) = hw.buffers, layer.gemm_mkn
+def weights_held(layer: Layer, hw: Accelerator, on_chip: bool) -> list[TilePlan]:
+    """Weights in fills of whole kernel groups (as many as fit beside the feature data's
+    smallest window), the feature data streamed once per fill in tiles of whole rows (gnmk)."""
+    buffers, (_, k, _) = hw.buffers, layer.gemm_mkn
     bank, slots = buffers.bank_bytes, buffers.slots
     stream_banks = _banks(slots * input_tile_bytes(layer, row_width(layer)), bank)
-    tn = _kernels(layer, hw, (buffers.shared_banks - stream_banks) * bank, 1)
-    if tn == 0 or "gnmk" not in layer.tile_orders:
-        return None
+    fills = kernel_tiles(layer, hw, (buffers.shared_banks - stream_banks) * bank, 1)
+    if not fills or "gnmk" not in layer.tile_orders:
+        return []
+    tn = fills[-1]
     free = (buffers.shared_banks - _banks(weight_tile_bytes(layer, tn), bank)) * bank
-    tm = _rows(layer, free, slots)
-    return TilePlan(layer, 1, tm, k, tn, "gnmk", buffers.accumulator_bits, on_chip) if tm else None
+    acc = buffers.accumulator_bits
+    return [TilePlan(layer, 1, tm, k, tn, "gnmk", acc, on_chip) for tm in row_tiles(layer, free, slots)]
 
 
-def activations_held(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
-    """Feature data in fills of whole output rows, weights streamed once per fill (gmnk)."""
+def activations_held(layer: Layer, hw: Accelerator, on_chip: bool) -> list[TilePlan]:
+    """Feature data in fills of whole output rows (as many as fit beside one kernel group's
+    weights), the weights streamed once per fill in tiles of whole kernel groups (gmnk)."""
     buffers, (_, k, n) = hw.buffers, layer.gemm_mkn
     bank, slots = buffers.bank_bytes, buffers.slots
-    group = min(hw.mac_array.atomic_k, n)
-    stream_banks = _banks(slots * weight_tile_bytes(layer, group), bank)
-    tm = _rows(layer, (buffers.shared_banks - stream_banks) * bank, 1)
-    if tm == 0 or "gmnk" not in layer.tile_orders:
-        return None
-    free = (buffers.shared_banks - _banks(input_tile_bytes(layer, tm), bank)) * bank
-    tn = _kernels(layer, hw, free, slots)
-    return TilePlan(layer, 1, tm, k, tn, "gmnk", buffers.accumulator_bits, on_chip) if tn else None
+    stream_banks = _banks(slots * weight_tile_bytes(layer, min(hw.mac_array.atomic_k, n)), bank)
+    if "gmnk" not in layer.tile_orders:
+        return []
+    plans = []
+    for tm in row_tiles(layer, (buffers.shared_banks - stream_banks) * bank, 1):
+        free = (buffers.shared_banks - _banks(input_tile_bytes(layer, tm), bank)) * bank
+        acc = buffers.accumulator_bits
+        plans += [TilePlan(layer, 1, tm, k, tn, "gmnk", acc, on_chip) for tn in kernel_tiles(layer, hw, free, slots)]
+    return plans
+
+
+def estimated_cycles(plan: TilePlan, hw: Accelerator) -> float:
+    """What the planner ranks a banked plan by: the layer's padded MAC cycles or its DRAM
+    cycles, whichever is larger (the two overlap while tiles stream), plus the pipeline's fill
+    and drain, which nothing overlaps: the first step's tiles arriving, the last output tile
+    leaving."""
+    layer = plan.layer
+    m, k, n = layer.gemm_mkn
+    array = hw.mac_array
+    per_cycle = array.macs_per_cycle(layer.activation_precision)
+    whole, rest = divmod(n, plan.tn)
+    slots = whole * padded_macs(layer, (1, m, k, plan.tn), (0, 0, 0, 0), array.atomic_c, array.atomic_k)
+    slots += padded_macs(layer, (1, m, k, rest), (0, 0, 0, 0), array.atomic_c, array.atomic_k) if rest else 0
+    bytes_per_cycle = float(hw.dram_bytes_per_cycle)
+    first = input_tile_bytes(layer, plan.tm) + weight_tile_bytes(layer, plan.tn)
+    last = layer.output_block_bytes(1, min(plan.tm, m), 0, min(plan.tn, n))
+    return max(slots / per_cycle, allocation_bytes(plan) / bytes_per_cycle) + (first + last) / bytes_per_cycle
 
 
 def allocation_bytes(plan: TilePlan) -> int:
@@ -129,9 +164,10 @@ def allocation_bytes(plan: TilePlan) -> int:
 
 
 def plan_banked(layer: Layer, hw: Accelerator, on_chip: bool) -> TilePlan | None:
-    """The cheaper of NVDLA's two allocations for `layer` (module docstring), or None where
+    """NVDLA's allocation for `layer` (module docstring): of both allocations and their tile
+    sizes, the plan of the fewest estimated cycles, then DRAM bytes, then steps; None where
     neither applies (a grouped layer, or one whose smallest tiles exceed the banks)."""
     if layer.groups > 1 or layer.unit != "mac":
         return None
-    plans = [p for p in (weights_held(layer, hw, on_chip), activations_held(layer, hw, on_chip)) if p is not None]
-    return min(plans, key=lambda p: (allocation_bytes(p), p.step_count), default=None)
+    plans = weights_held(layer, hw, on_chip) + activations_held(layer, hw, on_chip)
+    return min(plans, key=lambda p: (estimated_cycles(p, hw), allocation_bytes(p), p.step_count), default=None)
