@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -38,6 +39,8 @@ from accelsim import (
     without_vector_layers,
 )
 from accelsim import with_batch as batched
+from accelsim.compress.spec import parse_pipeline
+from accelsim.compress.transforms import pipeline
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "validation"
 README_BLOCK = "validation"
@@ -106,13 +109,20 @@ class NvdlaPoint:
         return error_pct(self.energy_16nm_mj, self.published_energy_mj)
 
 
+def nvdla_resnet50() -> Network:
+    """ResNet-50 INT8 as NVDLA runs it. Its SDP applies batch-norm, ReLU and the residual add to
+    the convolution's output stream (hwarch, "Functional Description"), so that work takes no
+    pass of its own: `fuse(elementwise)` folds each batch-norm and puts ReLU and the residual add
+    on the convolution's output tiles (the vector unit in the array's shadow, the add's second
+    input read from DRAM tile by tile), and the pools, which the estimator also fuses, are left
+    out (the vector layers run on their own would double the time; see the README)."""
+    net = network("resnet50")
+    return without_vector_layers(pipeline(*parse_pipeline("fuse(elementwise)"))(net)).with_precision(Precision.INT8)
+
+
 def nvdla_points(sizes: Sequence[int] | None = None) -> list[NvdlaPoint]:
     """ResNet-50 INT8, batch 1, on every NVDLA preset (or those of `sizes`)."""
-    # NVDLA's SDP applies batch-norm, ReLU and the residual add to the convolution's output
-    # stream (hwarch, "Functional Description"): that work takes no pass of its own, so the
-    # comparison runs the convolution and linear layers, batch-norm folded (the vector layers
-    # run on their own would double the time; see the README).
-    net = without_vector_layers(network("resnet50")).with_precision(Precision.INT8)
+    net = nvdla_resnet50()
     out = []
     for row in read_table("nvdla_primer.csv"):
         macs = int(row["macs"])
@@ -133,6 +143,72 @@ def nvdla_points(sizes: Sequence[int] | None = None) -> list[NvdlaPoint]:
             )
         )
     return out
+
+
+# --- NVIDIA's estimator, replicated --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EstimatorOptions:
+    """Mechanisms of NVIDIA's estimator that the NVDLA hardware documentation does not give for
+    direct convolution; the replica with both on is the estimator itself."""
+
+    #: Weights of a strided layer sized as channel-extended ones: ceil(C x s^2, 16) channels x
+    #: ceil(R / s) x ceil(S / s) taps (the layout nvdla/doc hw/format.rst prescribes only for
+    #: Winograd and image input), 4x the weights of a 1x1 stride-2 layer.
+    channel_extended_weights: bool = True
+    #: Every 3x3 layer in Winograd mode: MAC cycles / 2.25, weights x 16/9 (4x4 kernels).
+    winograd: bool = True
+
+
+def _ceil_to(value: float, granule: int) -> int:
+    return math.ceil(value / granule) * granule
+
+
+def estimator_cycles(macs: int, cbuf_kb: int, sdram_gb_per_s: float, options: EstimatorOptions) -> int:
+    """Cycles of one ResNet-50 frame by the formulas of NVIDIA's estimator (nvdla/hw
+    perf/NVDLA_OpenSource_Performance.xlsx, sheet ResNet50, columns X-AS: sizes in KB, 8-bit data,
+    no on-chip SRAM, batch 1), over its own layer table (nvdla_estimator_resnet50.csv). The first
+    row's two special cases are the sheet's own."""
+    total = 0
+    for i, row in enumerate(read_table("nvdla_estimator_resnet50.csv")):
+        c, h, w, k = (int(row[f]) for f in ("in_channels", "in_height", "in_width", "out_channels"))
+        r, s, stride = int(row["kernel_h"]), int(row["kernel_w"]), int(row["stride"])
+        same = row["same_padding"] == "1"
+        wino = options.winograd and r == s == 3
+        out_h, out_w = (
+            (math.ceil(h / stride), math.ceil(w / stride)) if same else ((h - r) // stride + 1, (w - s) // stride + 1)
+        )
+        if int(row["pool_kernel"]):
+            pk, ps = int(row["pool_kernel"]), int(row["pool_stride"])
+            out_h, out_w = math.ceil((out_h - pk) / ps) + 1, math.ceil((out_w - pk) / ps) + 1
+        cs = _ceil_to(c * stride * stride, 16)  # input channels x stride^2, in 16s
+        x = cs * math.ceil(h / stride) * math.ceil(w / stride) / 1024
+        y = cs * min(r + (1 if i == 0 else 0), math.ceil(h / stride)) * math.ceil(w / stride) / 1024
+        z = out_h * out_w * _ceil_to(k, 16) / 1024
+        taps = math.ceil(r / stride) * math.ceil(s / stride) if options.channel_extended_weights else r * s
+        channels = cs if options.channel_extended_weights else c
+        group = channels * taps * 32 / 1024  # 32 kernels: the streamed weights' smallest footprint
+        aa = cbuf_kb / 2 if group >= cbuf_kb else group
+        ab = channels * taps * k / 1024 * (16 / 9 if wino and i > 0 else 1)
+        held_weights = not (y < aa if i == 0 else x < ab)
+        if held_weights:
+            traffic = x + ab + z + (math.ceil(ab / (cbuf_kb - y)) - 1) * x * (ab > cbuf_kb - y)
+        else:
+            traffic = x + ab + z + (math.ceil(x / (cbuf_kb - aa)) - 1) * ab * (x > cbuf_kb - aa)
+        traffic += z if row["kind"] == "conv + elwise" else 0
+        dram = math.ceil(traffic / sdram_gb_per_s * 1000)
+        rows_h, rows_w = (h, w) if same else (h - r + 1, w - s + 1)
+        mac = cs * math.ceil(rows_h / stride) * math.ceil(rows_w / stride) * _ceil_to(k, 128) * r * s
+        mac = mac / stride / stride / macs / (2.25 if wino else 1)
+        total += max(dram, mac)
+    return math.ceil(total)
+
+
+def estimator_fps(macs: int, options: EstimatorOptions = EstimatorOptions()) -> float:
+    """Frames per second of a primer configuration by the replicated estimator (1 GHz)."""
+    (row,) = [r for r in read_table("nvdla_primer.csv") if int(r["macs"]) == macs]
+    return 1e9 / estimator_cycles(macs, int(row["cbuf_kb"]), float(row["sdram_gb_per_s"]), options)
 
 
 def mape(errors: Sequence[float]) -> float:
