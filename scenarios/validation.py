@@ -32,6 +32,8 @@ from accelsim import (
     Network,
     Precision,
     network,
+    parse_pipeline,
+    pipeline,
     preset,
     replace_block,
     simulate,
@@ -39,8 +41,6 @@ from accelsim import (
     without_vector_layers,
 )
 from accelsim import with_batch as batched
-from accelsim.compress.spec import parse_pipeline
-from accelsim.compress.transforms import pipeline
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "validation"
 README_BLOCK = "validation"
