@@ -166,7 +166,7 @@ def test_the_twin_holds_feature_data_when_weights_are_the_larger_operand():
 
 
 def test_too_small_banks_fall_back_to_the_fixed_split():
-    # One bank of 128 B cannot hold a row's input window beside a kernel group's weights.
+    # 2 banks of 512 B cannot hold a row's 3x3 input window (3 rows x 8 x 64 B) double buffered.
     hw = _twin_hw(banks=2, bank_bytes=512)
     big = Conv2d("big", in_channels=64, out_channels=64, in_height=8, in_width=8, kernel=(3, 3), padding=1)
     layer = Network("big", (big,)).with_precision(Precision.INT8).layers[0]

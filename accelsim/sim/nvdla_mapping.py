@@ -14,15 +14,19 @@ charges a layer one of two allocations:
   feature data gets the rest in fills of whole output rows, and the weights are streamed once
   per fill: DRAM bytes = fills x weights + input + output.
 
-`plan_banked` builds both as tile plans (the held operand one tile a fill, fetched once; the
-streamed one in tiles through its banks) and keeps the one moving fewer DRAM bytes, then fewer
-steps. A layer neither fits (its smallest window and one kernel group exceed the banks), or a
-grouped layer, is left to the fixed-split planner.
+`plan_banked` builds both as tile plans (the held operand one tile a fill, fetched once and
+reused by consecutive steps; the streamed one in tiles through its banks) over their tile sizes
+(fills of the held operand, streamed tiles of powers of two rows or kernel groups up to what fits)
+and keeps the plan of the fewest estimated cycles (`estimated_cycles`: the larger of padded MAC and
+DRAM cycles, plus the pipeline's fill and drain), then DRAM bytes, then steps. A layer where
+neither fits (its smallest window and one kernel group exceed the banks), or a grouped layer, is
+left to the fixed-split planner.
 
-Simplifications, stated: a held fill is one tile step, so the output tile of a step is a whole
-fill times the streamed tile, written back when the step ends (NVDLA's accumulator streams it out
-in stripes as it goes; the output buffer is not the constraint here); and the next fill of the
-held operand is prefetched beside the current one, as the estimator assumes the load overlaps.
+Simplifications, stated: a step's output tile is a streamed tile times a held fill, written back
+when the step ends (NVDLA's accumulator streams it out in stripes as it goes; the output buffer is
+not the constraint here); the next fill of the held operand, or the next layer's first tiles, are
+prefetched beside the current ones (the estimator too assumes loads overlap), so the trace's
+occupancy may exceed the banks between fills; and the full reduction is one tile (no K split).
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ def row_width(layer: Layer) -> int:
     """Output elements of one output row: feature-data tiles are whole rows (1 for a GEMM)."""
     m = layer.gemm_mkn[0]
     width = getattr(layer, "out_width", None)
-    return width if width and width < m else 1 if not width else m
+    if not width:
+        return 1
+    return min(width, m)
 
 
 def input_tile_bytes(layer: Layer, tm: int) -> int:
