@@ -146,9 +146,18 @@ class MacArray:
     #: cycles occupies the array ceil(c / fraction) cycles, the extra ones with idle lanes (a
     #: device family's calibration constant, `accelsim.study.calibration`; 1 is the ideal array).
     sustained_fraction: float = 1.0
+    #: Atomic operation of the array (NVDLA's atomic-C x atomic-K): each cycle multiplies
+    #: `atomic_c` input channels by `atomic_k` kernels, so a tile's input channels (times the
+    #: stride squared, folded into channels) are padded to whole multiples of `atomic_c` and its
+    #: output channels to multiples of `atomic_k`; the padding costs cycles, not MACs
+    #: (`accelsim.sim.atomic_padding`). 1 and 1: no padding (vector geometry only).
+    atomic_c: int = 1
+    atomic_k: int = 1
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
+        _positive_int("mac_array", "atomic_c", self.atomic_c, maximum=2**12)
+        _positive_int("mac_array", "atomic_k", self.atomic_k, maximum=2**12)
         _positive_number(
             "mac_array", "sustained_fraction", self.sustained_fraction, allow_zero=True, minimum=1e-6, maximum=1.0
         )
@@ -198,6 +207,8 @@ class MacArray:
                 '"none" for a systolic array',
                 self.sparse_pattern,
             )
+            _require(self.atomic_c == 1, "mac_array.atomic_c", "1 for a systolic array", self.atomic_c)
+            _require(self.atomic_k == 1, "mac_array.atomic_k", "1 for a systolic array", self.atomic_k)
 
     @property
     def systolic(self) -> bool:
@@ -247,10 +258,31 @@ class Buffers:
     #: Keep a layer's output in the activation buffer for its only consumer, the next layer,
     #: when it fits, instead of writing it to DRAM and reading it back.
     retain_activations: bool = True
+    #: Shared-bank mode (NVDLA's convolution buffer): the weight and activation buffers are one
+    #: SRAM of `shared_banks` banks of `bank_bytes` each, allocated per layer in whole banks
+    #: (`accelsim.sim.nvdla_mapping`); weight_bytes + activation_bytes must then be its size (the
+    #: fixed split serves layers that allocation cannot plan). 0 and 0: fixed buffers.
+    shared_banks: int = 0
+    bank_bytes: int = 0
 
     def __post_init__(self) -> None:
         for name in ("weight_bytes", "activation_bytes", "output_bytes"):
             _positive_int("buffers", name, getattr(self, name))
+        _positive_int("buffers", "shared_banks", self.shared_banks, minimum=0, maximum=2**12)
+        _positive_int("buffers", "bank_bytes", self.bank_bytes, minimum=0, maximum=2**30)
+        _require(
+            (self.shared_banks == 0) == (self.bank_bytes == 0),
+            "buffers.bank_bytes",
+            "0 exactly when shared_banks is 0",
+            self.bank_bytes,
+        )
+        _require(
+            self.shared_banks * self.bank_bytes in (0, self.weight_bytes + self.activation_bytes),
+            "buffers.shared_banks",
+            f"such that shared_banks x bank_bytes = weight_bytes + activation_bytes "
+            f"({self.weight_bytes + self.activation_bytes})",
+            self.shared_banks,
+        )
         for name in ("weight", "activation", "output"):
             _positive_number("buffers", f"{name}_energy_pj_per_byte", getattr(self, f"{name}_energy_pj_per_byte"), True)
         _require(
@@ -271,6 +303,11 @@ class Buffers:
     def slots(self) -> int:
         """Tiles a buffer holds at once: the one in use plus those prefetched."""
         return self.prefetch_depth_tiles + 1
+
+    @property
+    def shared(self) -> bool:
+        """Whether weights and activations share banks allocated per layer."""
+        return self.shared_banks > 0
 
 
 @dataclass(frozen=True)
@@ -430,17 +467,37 @@ NVDLA_PACK = PerPrecision(fp32=1, fp16=1, bf16=1, int8=2, int4=2)
 #: DIRECT_CONV_ASSEMBLY_ENTRY_NUM) for 32 INT8 output channels of nv_full, 34-bit sums held
 #: here as 32-bit: 256 x 32 x 4 B. The primer does not give the smaller designs' accumulators.
 NVDLA_ACCUMULATOR_BYTES = 256 * 32 * 4
+#: The convolution core's atomic operation and the CBUF's bank count, per primer configuration:
+#: # MACs -> (atomic-C, atomic-K, CBUF banks), from the configurations of nvdla/hw
+#: (spec/defs/*.spec, MAC_ATOMIC_C_SIZE, MAC_ATOMIC_K_SIZE, CBUF_BANK_NUMBER; nvdla/doc
+#: hw/v2/scalability.rst: atomic-C x atomic-K is the number of multipliers):
+#: 2048 nv_full (64, 32, 16 banks), 1024 nv_medium_1024_full (32, 32, 32), 512 nv_medium_512
+#: (32, 16, 32), 256 nv_small_256 (32, 8, 32), 64 nv_small (8, 8, 32). No configuration of 128
+#: or 32 MACs is published: those take nv_small's atomic-C of 8 (the smallest published) with
+#: atomic-K = MACs / 8, and 32 banks, as every configuration below nv_full has. The bank size is
+#: the primer's CBUF divided by the bank count (the specs' bank depths give other CBUF sizes
+#: than the primer's for 1024, 512 and 256 MACs; the primer's size is the one compared).
+NVDLA_ATOMICS_AND_BANKS: dict[int, tuple[int, int, int]] = {
+    2048: (64, 32, 16),
+    1024: (32, 32, 32),
+    512: (32, 16, 32),
+    256: (32, 8, 32),
+    128: (8, 16, 32),
+    64: (8, 8, 32),
+    32: (8, 4, 32),
+}
 
 
 def nvdla(macs: int) -> Accelerator:
-    """An NVDLA configuration of the primer's table: `macs` INT8 MACs at 1 GHz, its convolution
-    buffer split evenly between weights and activations, its SDRAM bandwidth.
+    """An NVDLA configuration of the primer's table: `macs` INT8 MACs at 1 GHz in atomic
+    operations of atomic-C x atomic-K (NVDLA_ATOMICS_AND_BANKS), its convolution buffer as
+    shared banks, its SDRAM bandwidth.
 
     NVDLA's convolution buffer (CBUF) is one SRAM shared by weights and feature data, allocated
     to each in whole banks per hardware layer (hwarch, "Convolution Buffer Banks": the number
     of banks "defines the granularity of CBUF storage allocation between weights and
-    activations"). accelsim's buffers are fixed per run, so the split is even: half the banks
-    each, the allocation that favours neither operand; a per-layer re-split is not modelled.
+    activations"): `buffers.shared_banks` (accelsim.sim.nvdla_mapping). The fixed even split
+    (half the CBUF each) serves only layers that allocation does not plan (grouped ones).
     NVDLA runs a network hardware layer by hardware layer, each from memory to memory (hwarch,
     "Functional Description"; only the convolution, activation and pooling stages of one layer
     are fused), so no layer's output stays on chip for the next one. Static power is 0: the
@@ -450,14 +507,17 @@ def nvdla(macs: int) -> Accelerator:
         allowed = ", ".join(str(m) for m in NVDLA_PRIMER_CONFIGS)
         raise ConfigError(f"nvdla: macs must be one of {allowed} (got {macs!r})")
     cbuf_kb, bandwidth_gbps = NVDLA_PRIMER_CONFIGS[macs]
+    atomic_c, atomic_k, banks = NVDLA_ATOMICS_AND_BANKS[macs]
     cbuf_bytes = cbuf_kb * 1024
     half = cbuf_bytes // 2
     cbuf_pj = sram_energy_pj_per_byte(cbuf_bytes)
     return Accelerator(
         name=f"nvdla-{macs}",
         clock_hz=1e9,
-        mac_array=MacArray(lanes=macs // 2, pack=NVDLA_PACK),
+        mac_array=MacArray(lanes=macs // 2, pack=NVDLA_PACK, atomic_c=atomic_c, atomic_k=atomic_k),
         buffers=Buffers(
+            shared_banks=banks,
+            bank_bytes=cbuf_bytes // banks,
             weight_bytes=half,
             activation_bytes=half,
             output_bytes=NVDLA_ACCUMULATOR_BYTES,

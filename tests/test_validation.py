@@ -86,25 +86,40 @@ def test_the_issue_command_runs(capsys):
     assert main(args) == 0
     total = json.loads(capsys.readouterr().out)["total"]
     # Batch-norm, ReLU, pools and residual adds run as vector layers of their own (the
-    # validation runs the convolution layers only, as NVDLA's SDP fuses the rest: 2,997,120).
-    assert total["cycles"] == 5_979_144
+    # validation fuses them into the convolutions, as NVDLA's SDP does: 3,580,539).
+    assert total["cycles"] == 6_233_919
 
 
 # --- NVDLA ----------------------------------------------------------------------------------------
 
 
 def test_nvdla_frames_per_second(nvdla_points):
-    assert [round(p.fps, 1) for p in nvdla_points] == [333.7, 188.3, 108.6, 54.3, 24.4, 11.1, 5.5]
+    assert [round(p.fps, 1) for p in nvdla_points] == [279.3, 178.2, 103.3, 51.5, 24.6, 11.3, 5.9]
     # Optimistic everywhere; the 15% target is missed (README: which mechanisms are missing).
     assert all(p.fps_error_pct > 0 for p in nvdla_points)
-    assert validation.mape([p.fps_error_pct for p in nvdla_points]) == pytest.approx(29.88, abs=0.01)
+    assert validation.mape([p.fps_error_pct for p in nvdla_points]) == pytest.approx(26.63, abs=0.01)
+
+
+def test_the_estimator_replica_is_the_primer():
+    for row in validation.read_table("nvdla_primer.csv"):
+        fps = validation.estimator_fps(int(row["macs"]))
+        assert abs(validation.error_pct(fps, float(row["resnet50_int8_fps"]))) < 1.5, row["macs"]
+
+
+def test_accelsim_is_the_estimator_without_its_two_departures_from_the_hardware(nvdla_points):
+    # Without channel-extended strided weights and Winograd, the estimator's mechanisms are the
+    # ones accelsim models: -10% to +10% by design, 4.9% on average.
+    bare = validation.EstimatorOptions(channel_extended_weights=False, winograd=False)
+    errors = [validation.error_pct(p.fps, validation.estimator_fps(p.macs, bare)) for p in nvdla_points]
+    assert [round(e, 1) for e in errors] == [-10.0, -5.6, -0.7, -1.0, 1.6, 5.3, 10.1]
+    assert validation.mape(errors) < 5
 
 
 def test_nvdla_energy_per_frame(nvdla_points):
     assert validation.energy_scale_45_to_16() == pytest.approx(0.12027 / 0.84433, rel=1e-4)
     first = nvdla_points[0]
     assert first.published_energy_mj == pytest.approx(291 / 269)
-    assert first.energy_16nm_mj == pytest.approx(0.559, abs=5e-4)
+    assert first.energy_16nm_mj == pytest.approx(0.421, abs=5e-4)
 
 
 # --- Eyeriss --------------------------------------------------------------------------------------

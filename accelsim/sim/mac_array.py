@@ -39,6 +39,7 @@ import simpy
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
+from accelsim.sim.atomic_padding import spread
 from accelsim.sim.des import timeout
 from accelsim.sim.tiling import Step, fold_overhead_cycles, scalesim_folds, systolic_mapping
 from accelsim.trace import signals
@@ -79,6 +80,8 @@ class MacArrayUnit:
         full, rem = divmod(step.macs, per_cycle)
         self.set_state(MacState.BUSY)
         t = now
+        if step.padded_macs:  # an array of atomic operations
+            full, rem, t = 0, 0, self._padded(step, now, per_cycle, pack)
         if full:
             self.macs.set(t, per_cycle)
             self.busy_lanes.set(t, self.lanes)
@@ -92,6 +95,17 @@ class MacArrayUnit:
         # Below-peak sustained throughput stretches the step: the array stays BUSY with idle lanes.
         stall = math.ceil((t - now) / self.sustained) - (t - now) if self.sustained != 1 else 0
         return timeout(self.env, t - now + stall + self.overhead_cycles)
+
+    def _padded(self, step: Step, now: int, per_cycle: int, pack: int) -> int:
+        """The step takes the cycles of its padded MAC slots (`accelsim.sim.atomic_padding`) and
+        performs its MACs spread over them, the lanes that would hold padding idle (underuse the
+        busy-lane signal shows); the cycle after its last."""
+        t = now
+        for cycles, macs in spread(step.macs, -(-step.padded_macs // per_cycle)):
+            self.macs.set(t, macs)
+            self.busy_lanes.set(t, -(-macs // pack))
+            t += cycles
+        return t
 
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:

@@ -33,6 +33,7 @@ from typing import TypeVar
 
 from accelsim.hardware import Accelerator, ConfigError
 from accelsim.precision import storage_bytes
+from accelsim.sim.atomic_padding import padded_macs
 from accelsim.workload.layers import Layer
 
 ORDERS = ("gmnk", "gnmk")
@@ -63,6 +64,7 @@ class Step:
     vector_ops: int = 0  # operations of the vector unit (a vector layer's step; a fused epilogue's)
     e_bytes: int = 0  # bytes a fused epilogue reads into this output tile (a residual), at its first step
     b_on_chip_bytes: int = 0  # bytes of the B tile read from the KV cache held on chip (never fetched)
+    padded_macs: int = 0  # MAC slots the step occupies on an array of atomic operations; 0: macs
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ class TilePlan:
     input_on_chip: bool = False
     #: The array skips zero weights: a step's MACs are those of its nonzero weights.
     skip_zeros: bool = False
+    #: The array's atomic operation (mac_array.atomic_c, atomic_k): steps carry padded MAC slots.
+    atomic_c: int = 1
+    atomic_k: int = 1
 
     @property
     def counts(self) -> tuple[int, int, int, int]:
@@ -117,6 +122,7 @@ class TilePlan:
         sparsity = layer.b_sparsity
         acc_bytes_per = self.accumulator_bits // 8
         epilogue = bool(layer.epilogue) or layer.epilogue_ops > 0
+        atomic = self.atomic_c * self.atomic_k > 1
         outer = [(g, mi, ni) for g in groups for mi in ms for ni in ns]
         if self.order == "gnmk":
             outer = [(g, mi, ni) for g in groups for ni in ns for mi in ms]
@@ -171,6 +177,7 @@ class TilePlan:
                 extent=extent,
                 **(_epilogue(layer, shape, origin, first, last) if epilogue else {}),
                 **({"b_on_chip_bytes": on_chip} if on_chip else {}),
+                **({"padded_macs": padded_macs(layer, shape, origin, self.atomic_c, self.atomic_k)} if atomic else {}),
             )
 
 
@@ -386,8 +393,15 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
         )
     # Plans depend on shape and precision only: identical blocks of a network share one search.
     plan = _plan_shape(_shape_of(layer), hw, input_on_chip)
+    if hw.buffers.shared:  # NVDLA's per-layer bank allocation; the fixed split where it cannot plan
+        from accelsim.sim.nvdla_mapping import plan_banked  # it builds on this module
+
+        plan = plan_banked(_shape_of(layer), hw, input_on_chip) or plan
     if plan is None:
         raise ConfigError(_too_small(layer, hw))
+    atomics = hw.mac_array.atomic_c, hw.mac_array.atomic_k
+    if atomics != (1, 1):
+        plan = replaced(plan, atomic_c=atomics[0], atomic_k=atomics[1])
     return replaced(plan, layer=layer, skip_zeros=skips_zero_weights(layer, hw))
 
 
