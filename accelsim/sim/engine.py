@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator, ConfigError
-from accelsim.sim import des, dram, dram_select, mac_array, scheduler, vector_unit
+from accelsim.sim import des, dram, dram_select, mac_array, rlc, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps, replaced
 from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
@@ -107,9 +107,10 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
         plan = plan_layer(layer, hw, on_chip_bytes > 0)
-        work = scheduler.LayerWork(
-            plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
-        )
+        steps = plan_steps(plan)
+        if rlc.codes_activations(hw):  # feature maps move at their coded size
+            steps = rlc.coded_steps(steps, layer, hw)
+        work = scheduler.LayerWork(plan, steps, layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit)
         work = replaced(work, output_on_chip=_retains_output(network, i, work, hw, producers, consumers))
         if layer.unit == "vector" and not work.output_on_chip:
             work = _smaller_tiles_to_retain(network, i, work, hw, producers, consumers)
@@ -142,7 +143,9 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "producers": list(work.producers),
         "input_on_chip": work.input_bytes_on_chip > 0,
         "output_on_chip": work.output_on_chip,
-        "compulsory_bytes": compulsory_bytes(layer, work.input_bytes_on_chip > 0, work.output_on_chip),
+        "compulsory_bytes": (rlc.coded_compulsory_bytes if rlc.codes_activations(hw) else compulsory_bytes)(
+            layer, work.input_bytes_on_chip > 0, work.output_on_chip
+        ),
         **_dequantize_meta(layer, hw),
         "plan": {
             "tg": plan.tg,
