@@ -33,13 +33,13 @@ from accelsim import (
     network,
     preset,
     replace_block,
+    row_stationary_mapping,
     simulate,
     summarize,
+    with_activation_zero_shares,
     without_vector_layers,
 )
 from accelsim import with_batch as batched
-from accelsim.sim.row_stationary import map_layer
-from accelsim.workload.activation_zeros import with_activation_zero_shares
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "validation"
 README_BLOCK = "validation"
@@ -199,7 +199,9 @@ def eyeriss_layers() -> list[EyerissLayer]:
                 published_active_pes=int(row["active_pes"]),
                 ms=f.cycles / hw.clock_hz * 1e3,
                 dram_mb=(f.dram_read_bytes + f.dram_write_bytes) / 1e6,
-                active_pes=map_layer(net.layers[i], hw, trace.meta["layers"][i]["input_on_chip"]).active_pes,
+                active_pes=row_stationary_mapping(
+                    net.layers[i], hw, trace.meta["layers"][i]["input_on_chip"]
+                ).active_pes,
                 plan=f.detail["plan"],
             )
         )
@@ -363,8 +365,8 @@ def markdown(points: Sequence[NvdlaPoint], layers: Sequence[EyerissLayer], roof:
         NVDLA_OMITS,
         "",
         "**Eyeriss** (JSSC 2017 Table V; AlexNet CONV1-5, batch 4, 16-bit, preset `eyeriss`): the row-stationary "
-        "dataflow (`mac_array.dataflow = \"rs\"`) on 12 x 14 PEs, feature maps run-length coded in DRAM "
-        "(`dram.activation_compression = \"rlc\"`) with Table V's measured zero shares attached to the layers.",
+        'dataflow (`mac_array.dataflow = "rs"`) on 12 x 14 PEs, feature maps run-length coded in DRAM '
+        '(`dram.activation_compression = "rlc"`) with Table V\'s measured zero shares attached to the layers.',
         "",
         *eyeriss_markdown(layers),
         "",

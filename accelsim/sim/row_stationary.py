@@ -200,7 +200,9 @@ def _cycles(cs: ConvShape, mp: Mapping) -> int:
     return cs.groups * (work + drain)
 
 
-def _mappings(layer: Layer, hw: Accelerator, cs: ConvShape, sizes: _Sizes, in_width: int, on_chip: bool) -> Iterator[Mapping]:
+def _mappings(
+    layer: Layer, hw: Accelerator, cs: ConvShape, sizes: _Sizes, in_width: int, on_chip: bool
+) -> Iterator[Mapping]:
     """Every mapping the scratchpads, the array and the GLB admit, with the largest psum block
     (m) that fits for each of the others."""
     array, slots = hw.mac_array, hw.buffers.slots
