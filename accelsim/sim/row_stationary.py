@@ -21,9 +21,12 @@ filter scratchpads, once per pass, so each weight is read once per image-and-row
 order, outer to inner: images (n), output rows (e), filters (m), channels (q r), filters (p t).
 
 The mapper searches every (e, r, t, p, q, n, m, input mode) the scratchpads, the array and the
-GLB admit (with `buffers.slots` copies of whatever is fetched ahead) and takes the fewest DRAM
-bytes (feature maps at their coded size when `dram.activation_compression` codes them), then
-the fewest cycles, then the fewest passes: nothing of the published mappings is an input.
+GLB admit (with `buffers.slots` copies of whatever is fetched ahead; splits of the replicated sets
+that leave at most half of them idle) and keeps the smallest energy-delay product: MAC and DRAM
+energy from the hardware's own table (feature maps at their coded size when
+`dram.activation_compression` codes them) times the larger of array and DRAM cycles; then fewer
+bytes, cycles and passes. Bytes alone would pick sets that leave most PEs idle, cycles alone
+would re-read weights for a PE or two more. Nothing of the published mappings is an input.
 A GEMM layer is a 1 x 1 convolution: K channels, N filters, M output rows of width 1.
 """
 
