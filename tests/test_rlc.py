@@ -88,3 +88,20 @@ def test_bad_inputs_are_one_line():
         _conv_net(1.0, 0.0)
     with pytest.raises(LayerError, match="output_zero_share: 2 values for 1 layers"):
         with_activation_zero_shares(_conv_net(0, 0), [0.1], [0.1, 0.2])
+
+
+def test_a_tensor_kept_on_chip_is_not_coded():
+    first = Conv2d("a", in_channels=16, out_channels=32, in_height=16, in_width=16, padding=1, independent=True)
+    second = Conv2d("b", in_channels=32, out_channels=16, in_height=16, in_width=16, padding=1)
+    net = with_activation_zero_shares(
+        Network("n", (first, second)).with_precision(Precision.FP16), [0.5, 0.6], [0.6, 0.7]
+    )
+    hw = preset("seed")
+    coded = hw.replace(dram=dataclasses.replace(hw.dram, activation_compression="rlc"))
+    trace = simulate(net, coded)
+    assert [layer["output_on_chip"] for layer in trace.meta["layers"]] == [True, False]
+    layers = summarize(trace).layers
+    assert layers[0].dram_write_bytes == 0 and layers[1].dram_read_bytes == net.layers[1].weight_bytes
+    assert layers[1].dram_write_bytes == rlc.coded_bytes(net.layers[1].output_elements, 0.7, Precision.FP16)
+    # The kept tensor is booked dense in the activation buffer, as without coding.
+    assert trace.values["buf.activation"].max() == simulate(net, hw).values["buf.activation"].max()

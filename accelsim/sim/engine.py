@@ -107,15 +107,19 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     on_chip_bytes = 0  # of this layer's input, held in the activation buffer by the previous layer
     for i, layer in enumerate(network.layers):
         plan = plan_layer(layer, hw, on_chip_bytes > 0)
-        steps = plan_steps(plan)
-        if rlc.codes_activations(hw):  # feature maps move at their coded size
-            steps = rlc.coded_steps(steps, layer, hw)
-        work = scheduler.LayerWork(plan, steps, layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit)
+        work = scheduler.LayerWork(
+            plan, plan_steps(plan), layer.mac_precision, producers[i], on_chip_bytes, False, layer.unit
+        )
         work = replaced(work, output_on_chip=_retains_output(network, i, work, hw, producers, consumers))
         if layer.unit == "vector" and not work.output_on_chip:
             work = _smaller_tiles_to_retain(network, i, work, hw, producers, consumers)
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
+    if rlc.codes_activations(hw):  # what goes through DRAM moves coded; what stays on chip does not
+        works = [
+            replaced(w, steps=rlc.coded_steps(w.steps, layer, not w.input_bytes_on_chip, not w.output_on_chip))
+            for w, layer in zip(works, network.layers)
+        ]
     return works
 
 

@@ -85,18 +85,23 @@ def coded_size(nbytes: int, zero_share: float, precision: Precision) -> int:
     return coded_bytes(nbytes * 8 // precision.bits, zero_share, precision)
 
 
-def coded_steps(steps: Sequence[Step], layer: Layer, hw: Accelerator) -> tuple[Step, ...]:
-    """A plan's steps with its feature-map transfers at their coded size: input tiles (fetched
-    and resident alike, so a buffer frees what it took) at the input's zero share, output tiles
-    and a fused epilogue's input at the output's. Weights stay dense."""
+def coded_steps(steps: Sequence[Step], layer: Layer, input_from_dram: bool, output_to_dram: bool) -> tuple[Step, ...]:
+    """A plan's steps with the feature maps that cross the DRAM bus at their coded size: input
+    tiles at the input's zero share (fetched and resident alike: the scheduler books a tile in its
+    buffer at the size it fetched), output tiles and a fused epilogue's input at the output's.
+    Weights, and a tensor that stays on chip, are not coded."""
     prec = layer.activation_precision
     zi, zo = layer.input_zero_share, layer.output_zero_share
+
+    def code_in(n: int) -> int:
+        return coded_size(n, zi, prec) if input_from_dram else n
+
     return tuple(
         dataclasses.replace(
             s,
-            a_bytes=coded_size(s.a_bytes, zi, prec),
-            a_resident_bytes=coded_size(s.a_resident_bytes, zi, prec),
-            out_bytes=coded_size(s.out_bytes, zo, prec),
+            a_bytes=code_in(s.a_bytes),
+            a_resident_bytes=code_in(s.a_resident_bytes),
+            out_bytes=coded_size(s.out_bytes, zo, prec) if output_to_dram else s.out_bytes,
             e_bytes=coded_size(s.e_bytes, zo, prec),
         )
         for s in steps
