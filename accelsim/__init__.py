@@ -44,6 +44,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
         )
     },
     "with_batch": ("accelsim.workload.batched", "with_batch"),
+    "with_activation_zero_shares": ("accelsim.workload.activation_zeros", "with_activation_zero_shares"),
+    "row_stationary_mapping": ("accelsim.sim.row_stationary", "map_layer"),
     "DecoderConfig": ("accelsim.workload.decoder", "DecoderConfig"),
     "decoder": ("accelsim.workload.decoder", "decoder"),
     "read_hf_config": ("accelsim.workload.decoder", "read_hf_config"),

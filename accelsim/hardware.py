@@ -99,8 +99,11 @@ DEFAULT_VECTOR_OPS_PER_LANE = PerPrecision(fp32=1, fp16=2, bf16=2, int8=4, int4=
 DEFAULT_VECTOR_LANES = 16
 
 GEOMETRIES = ("vector", "systolic")
-#: Systolic dataflows: output, weight or input stationary (SCALE-Sim's os, ws, is).
-DATAFLOWS = ("os", "ws", "is")
+#: Systolic dataflows: output, weight or input stationary (SCALE-Sim's os, ws, is), or Eyeriss's
+#: row stationary (`rs`: `accelsim.sim.row_stationary`).
+DATAFLOWS = ("os", "ws", "is", "rs")
+#: DRAM-side coding of feature maps: none, or Eyeriss's run-length code (`accelsim.sim.rlc`).
+ACTIVATION_COMPRESSIONS = ("none", "rlc")
 #: Systolic compute schedules: `tiles` (every tile's folds pay their load, fill and drain) or
 #: `scalesim-folds` (SCALE-Sim's: each fold of the whole layer pays them once, whatever the
 #: buffers make of its stream; see `accelsim.sim.tiling`).
@@ -153,11 +156,18 @@ class MacArray:
     #: (`accelsim.sim.atomic_padding`). 1 and 1: no padding (vector geometry only).
     atomic_c: int = 1
     atomic_k: int = 1
+    #: Row-stationary dataflow only: each PE's scratchpads in 16-bit entries (Eyeriss, JSSC 2017:
+    #: filter 224, ifmap 12, psum 24).
+    pe_filter_spad_entries: int = 224
+    pe_ifmap_spad_entries: int = 12
+    pe_psum_spad_entries: int = 24
 
     def __post_init__(self) -> None:
         _positive_int("mac_array", "lanes", self.lanes, maximum=2**24)
         _positive_int("mac_array", "atomic_c", self.atomic_c, maximum=2**12)
         _positive_int("mac_array", "atomic_k", self.atomic_k, maximum=2**12)
+        for name in ("pe_filter_spad_entries", "pe_ifmap_spad_entries", "pe_psum_spad_entries"):
+            _positive_int("mac_array", name, getattr(self, name), maximum=2**20)
         _positive_number(
             "mac_array", "sustained_fraction", self.sustained_fraction, allow_zero=True, minimum=1e-6, maximum=1.0
         )
@@ -184,6 +194,12 @@ class MacArray:
         _require(self.schedule in SCHEDULES, "mac_array.schedule", "one of " + ", ".join(SCHEDULES), self.schedule)
         _require(
             self.systolic or self.schedule == "tiles", "mac_array.schedule", '"tiles" for a vector array', self.schedule
+        )
+        _require(
+            self.dataflow != "rs" or (self.systolic and self.schedule == "tiles"),
+            "mac_array.dataflow",
+            '"rs" only on a systolic array with schedule "tiles"',
+            self.dataflow,
         )
         if self.systolic:
             _require(
@@ -253,7 +269,8 @@ class Buffers:
     output_energy_pj_per_byte: float = sram_energy_pj_per_byte(32 * 1024)
     #: Width of a partial sum held in the output buffer while a tile accumulates.
     accumulator_bits: int = 32
-    #: Tiles fetched ahead of the one computing; 1 is double buffering.
+    #: Tiles fetched ahead of the one computing; 1 is double buffering, 0 none (a tile is
+    #: fetched once the one before it is released).
     prefetch_depth_tiles: int = 1
     #: Keep a layer's output in the activation buffer for its only consumer, the next layer,
     #: when it fits, instead of writing it to DRAM and reading it back.
@@ -291,7 +308,7 @@ class Buffers:
             "one of 8, 16, 32, 64",
             self.accumulator_bits,
         )
-        _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles, maximum=64)
+        _positive_int("buffers", "prefetch_depth_tiles", self.prefetch_depth_tiles, minimum=0, maximum=64)
         _require(
             isinstance(self.retain_activations, bool),
             "buffers.retain_activations",
@@ -336,8 +353,12 @@ class Dram:
     #: share of its peak bytes a cycle (a device family's calibration constant,
     #: `accelsim.study.calibration`; 1 is the ideal bus).
     sustained_fraction: float = 1.0
+    #: Feature maps stored coded in DRAM: "none", or "rlc" (Eyeriss's run-length code, sized
+    #: from each layer's activation zero share; `accelsim.sim.rlc`). Weights are never coded.
+    activation_compression: str = "none"
 
     def __post_init__(self) -> None:
+        _one_of("dram.activation_compression", self.activation_compression, ACTIVATION_COMPRESSIONS)
         _positive_number("dram", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1e3, maximum=1e15)
         _positive_number(
             "dram", "sustained_fraction", self.sustained_fraction, allow_zero=True, minimum=1e-6, maximum=1.0
@@ -542,17 +563,19 @@ EYERISS_LINK_BYTES_PER_S = 8 * 90e6
 
 
 def eyeriss() -> Accelerator:
-    """Eyeriss v1 (JSSC 2017): 168 PEs as a 12 x 14 systolic array at 200 MHz, 108 KB GLB.
+    """Eyeriss v1 (JSSC 2017): 168 PEs as 12 x 14 at 200 MHz, row stationary, 108 KB GLB.
 
-    Weight-stationary stands in for row-stationary, which accelsim does not have: K (input
-    channels x filter taps) over the 12 rows, output channels over the 14 columns, output pixels
-    streamed. The GLB is split evenly between input feature maps and 16-bit partial sums (Eyeriss
-    allocates it per layer; the even split favours neither); the filter scratchpads are the
-    weight buffer."""
+    Row-stationary dataflow (`accelsim.sim.row_stationary`) with the PEs' scratchpads (filter
+    224, ifmap 12, psum 24 entries); the GLB, which Eyeriss allocates per layer between input
+    feature maps and 16-bit partial sums, is the activation and output buffers together (the
+    mapper splits it per layer; the even split here only names the two halves); the filter
+    scratchpads are the weight buffer. Nothing is fetched ahead (`prefetch_depth_tiles = 0`): a
+    pass fills the filter scratchpads and the GLB (CONV1's mapping keeps 176-220 of 224 filter
+    entries), leaving no room for a second copy. Feature maps are run-length coded in DRAM."""
     return Accelerator(
         name="eyeriss",
         clock_hz=200e6,
-        mac_array=MacArray(lanes=168, geometry="systolic", rows=12, cols=14, dataflow="ws"),
+        mac_array=MacArray(lanes=168, geometry="systolic", rows=12, cols=14, dataflow="rs"),
         buffers=Buffers(
             weight_bytes=EYERISS_FILTER_SPAD_BYTES,
             activation_bytes=EYERISS_GLB_BYTES // 2,
@@ -561,8 +584,9 @@ def eyeriss() -> Accelerator:
             activation_energy_pj_per_byte=sram_energy_pj_per_byte(EYERISS_GLB_BYTES),
             output_energy_pj_per_byte=sram_energy_pj_per_byte(EYERISS_GLB_BYTES),
             accumulator_bits=16,
+            prefetch_depth_tiles=0,
         ),
-        dram=Dram(bandwidth_bytes_per_s=EYERISS_LINK_BYTES_PER_S),
+        dram=Dram(bandwidth_bytes_per_s=EYERISS_LINK_BYTES_PER_S, activation_compression="rlc"),
         static_power_w=0.0,
     )
 

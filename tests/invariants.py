@@ -34,7 +34,12 @@ def check_invariants(trace, net, hw):
         assert performed_macs(layer, hw) <= performed <= layer.macs
         if performed_macs(layer, hw) == layer.macs:
             assert performed == layer.macs
-    if hw.mac_array.systolic:
+    if hw.mac_array.dataflow == "rs":
+        # A pass keeps its active PEs for its busiest PE's cycles: at most one MAC each a cycle.
+        assert trace.integral("mac.busy_lanes") == sum(s.active_pes * s.pe_cycles for ls in steps for s in ls)
+        assert trace.integral("mac.busy_lanes") >= trace.integral("mac.macs")
+        assert trace.values["mac.busy_lanes"].max() <= hw.mac_array.lanes
+    elif hw.mac_array.systolic:
         # One MAC per busy processing element per cycle, never more PEs than the grid has.
         assert trace.integral("mac.busy_lanes") == trace.integral("mac.macs")
         assert trace.values["mac.busy_lanes"].max() <= hw.mac_array.rows * hw.mac_array.cols
@@ -99,13 +104,19 @@ def check_invariants(trace, net, hw):
                 a = max(s.a_resident_bytes for s in work.steps)
                 held, streamed = (w, a) if work.plan.order == "gnmk" else (a, w)
                 assert held + hw.buffers.slots * streamed <= pool, work.plan.describe()
+    # Buffers never overflow (row stationary: inputs and psums share one GLB, split per layer).
+    glb = hw.buffers.activation_bytes + hw.buffers.output_bytes
+    rs = hw.mac_array.dataflow == "rs"
     for sig, cap in (
         ("buf.weight", hw.buffers.weight_bytes),
-        ("buf.activation", hw.buffers.activation_bytes),
-        ("buf.output", hw.buffers.output_bytes),
+        ("buf.activation", glb if rs else hw.buffers.activation_bytes),
+        ("buf.output", glb if rs else hw.buffers.output_bytes),
     ):
         assert 0 <= trace.values[sig].min(), sig
         assert hw.buffers.shared or trace.values[sig].max() <= cap, sig
+    if rs:
+        held, psums = _joint(trace, "buf.activation", "buf.output")
+        assert np.all(held + psums <= glb)
 
     # Never below the roofline bound, never above serial execution of every piece of work.
     total = summarize(trace).total
@@ -138,6 +149,8 @@ def _array_cycles(step, layer, hw):
             _array_cycles(dataclasses.replace(step, vector_ops=0), layer, hw),
             tile_cycles(step.vector_ops, hw, layer.mac_precision),
         )
+    if hw.mac_array.dataflow == "rs":
+        return step.pe_cycles + step.drain_cycles
     if not hw.mac_array.systolic:
         return -(-(step.padded_macs or step.macs) // hw.mac_array.macs_per_cycle(layer.mac_precision))
     groups, m, k, n = step.shape

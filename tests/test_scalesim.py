@@ -188,8 +188,8 @@ def test_systolic_hardware_is_validated():
         ConfigError, match=r"mac_array.lanes: must be rows x cols = 256 for a systolic array \(got 64\)"
     ):
         MacArray(geometry="systolic", rows=16, cols=16)
-    with pytest.raises(ConfigError, match="mac_array.dataflow: must be one of os, ws, is"):
-        MacArray(geometry="systolic", dataflow="rs")
+    with pytest.raises(ConfigError, match="mac_array.dataflow: must be one of os, ws, is, rs"):
+        MacArray(geometry="systolic", dataflow="xs")
     with pytest.raises(ConfigError, match="mac_array.zero_skipping: must be false for a systolic array"):
         MacArray(geometry="systolic", zero_skipping=True)
     with pytest.raises(ConfigError, match="mac_array.schedule: must be one of tiles, scalesim-folds"):

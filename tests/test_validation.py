@@ -73,7 +73,8 @@ def test_an_nvdla_size_outside_the_primer_is_one_line():
 
 def test_eyeriss_and_tpu_presets_are_the_papers():
     e = preset("eyeriss")
-    assert (e.clock_hz, e.mac_array.rows, e.mac_array.cols, e.mac_array.dataflow) == (200e6, 12, 14, "ws")
+    assert (e.clock_hz, e.mac_array.rows, e.mac_array.cols, e.mac_array.dataflow) == (200e6, 12, 14, "rs")
+    assert (e.dram.activation_compression, e.buffers.prefetch_depth_tiles) == ("rlc", 0)
     assert e.buffers.activation_bytes + e.buffers.output_bytes == 108 * 1024
     assert e.buffers.weight_bytes == 168 * 224 * 2 and e.buffers.accumulator_bits == 16
     t = preset("tpu-v1")
@@ -128,18 +129,26 @@ def test_nvdla_energy_per_frame(nvdla_points):
 def test_eyeriss_latency_target_is_met(eyeriss_layers):
     assert [e.name for e in eyeriss_layers] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
     assert all(abs(e.latency_error_pct) <= validation.EYERISS_LATENCY_TARGET_PCT for e in eyeriss_layers)
-    assert [round(e.latency_error_pct, 1) for e in eyeriss_layers] == [5.2, -18.9, -1.9, -5.2, 8.6]
+    assert [round(e.latency_error_pct, 1) for e in eyeriss_layers] == [21.4, -2.5, 5.9, 6.8, 14.4]
+    # Against the total latency (DRAM loading included, as accelsim's stalls are): within 10%.
+    assert [round(e.total_latency_error_pct, 1) for e in eyeriss_layers] == [-4.2, -8.8, -2.2, -7.1, 9.0]
 
 
-def test_eyeriss_dram_traffic_is_stated(eyeriss_layers):
-    # Missed: accelsim moves 1.8-2.5x the published traffic (RLC savings added back).
-    assert [round(e.dram_error_pct) for e in eyeriss_layers] == [89, 82, 135, 145, 152]
-    assert eyeriss_layers[0].dense_dram_mb == pytest.approx(5.42, abs=0.005)
+def test_eyeriss_dram_target_is_met_against_the_coded_figures(eyeriss_layers):
+    assert all(abs(e.dram_error_pct) <= validation.EYERISS_DRAM_TARGET_PCT for e in eyeriss_layers)
+    assert [round(e.dram_error_pct, 1) for e in eyeriss_layers] == [-12.6, -13.4, -15.0, -8.9, -0.1]
 
 
-def test_rlc_never_expands():
-    assert validation.rlc_ratio(0.01) == 1.0
-    assert validation.rlc_ratio(72.5) == pytest.approx(0.275 * 64 / 3 / 16)
+def test_eyeriss_mapping_keeps_the_papers_active_pes(eyeriss_layers):
+    # Table V's active PEs are the oracle; the mapper derives its passes from the layer alone.
+    assert [e.active_pes for e in eyeriss_layers] == [e.published_active_pes for e in eyeriss_layers]
+    assert [e.published_active_pes for e in eyeriss_layers] == [154, 135, 156, 156, 156]
+
+
+def test_eyeriss_zero_shares_are_attached_from_table_v():
+    net = validation.alexnet_conv()
+    assert [round(layer.input_zero_share, 6) for layer in net.layers] == [0.0001, 0.387, 0.725, 0.793, 0.776]
+    assert [round(layer.output_zero_share, 6) for layer in net.layers] == [0.387, 0.725, 0.793, 0.776, 0.776]
 
 
 # --- TPUv1 ----------------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def read_config(path: str | Path, clock_hz: float = 1e9, memory: str = "scalesim
 
     rows, cols = number("ArrayHeight"), number("ArrayWidth")
     dataflow = arch.get("dataflow", "os").strip().lower()
-    if dataflow not in hardware.DATAFLOWS:
+    if dataflow not in hardware.DATAFLOWS[:3]:  # SCALE-Sim's os, ws, is (row stationary is accelsim's)
         raise InputError(
             f"SCALE-Sim config {path}: architecture_presets.Dataflow: must be one of os, ws, is (got {dataflow!r})"
         )

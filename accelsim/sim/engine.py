@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from accelsim.hardware import Accelerator, ConfigError
-from accelsim.sim import des, dram, dram_select, kv_residency, mac_array, scheduler, vector_unit
+from accelsim.sim import des, dram, dram_select, kv_residency, mac_array, rlc, scheduler, vector_unit
 from accelsim.sim.tiling import TilePlan, compulsory_bytes, performed_macs, plan_layer, plan_steps, replaced
 from accelsim.sim.vector_tiling import plan_vector
 from accelsim.trace import signals
@@ -115,6 +115,11 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
             work = _smaller_tiles_to_retain(network, i, work, hw, producers, consumers)
         works.append(work)
         on_chip_bytes = _output_tile_bytes(work) if work.output_on_chip else 0
+    if rlc.codes_activations(hw):  # what goes through DRAM moves coded; what stays on chip does not
+        works = [
+            replaced(w, steps=rlc.coded_steps(w.steps, layer, not w.input_bytes_on_chip, not w.output_on_chip))
+            for w, layer in zip(works, network.layers)
+        ]
     return works
 
 
@@ -143,7 +148,9 @@ def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dic
         "producers": list(work.producers),
         "input_on_chip": work.input_bytes_on_chip > 0,
         "output_on_chip": work.output_on_chip,
-        "compulsory_bytes": compulsory_bytes(layer, work.input_bytes_on_chip > 0, work.output_on_chip),
+        "compulsory_bytes": (rlc.coded_compulsory_bytes if rlc.codes_activations(hw) else compulsory_bytes)(
+            layer, work.input_bytes_on_chip > 0, work.output_on_chip
+        ),
         **_dequantize_meta(layer, hw),
         "plan": {
             "tg": plan.tg,

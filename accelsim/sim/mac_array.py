@@ -110,6 +110,10 @@ class MacArrayUnit:
 
 def make_array(env: simpy.Environment, hw: Accelerator, recorder: Recorder) -> MacArrayUnit:
     """The array unit for the hardware's geometry."""
+    if hw.mac_array.dataflow == "rs":  # row stationary (it builds on this module)
+        from accelsim.sim.rs_array import RowStationaryArrayUnit
+
+        return RowStationaryArrayUnit(env, hw, recorder)
     cls = SystolicArrayUnit if hw.mac_array.systolic else MacArrayUnit
     return cls(env, hw, recorder)
 

@@ -385,6 +385,10 @@ def plan_layer(layer: Layer, hw: Accelerator, input_on_chip: bool = False) -> Ti
         from accelsim.sim.vector_tiling import plan_vector  # it builds on this module
 
         return plan_vector(layer, hw, input_on_chip)  # type: ignore[arg-type]
+    if hw.mac_array.dataflow == "rs":  # row stationary: passes, not tiles (it builds on this module)
+        from accelsim.sim.row_stationary import plan_row_stationary
+
+        return plan_row_stationary(layer, hw, input_on_chip)
     steps = minimum_tile_steps(layer, hw)
     if steps > MAX_TILE_STEPS:
         raise ConfigError(

@@ -66,6 +66,11 @@ class Layer:
     #: How many of the last names in `inputs` the epilogue reads (a residual add's stream)
     #: rather than the A operand.
     epilogue_inputs: int = 0
+    #: Share of zeros in the input and in the output feature map, in [0, 1) (measured data a
+    #: study attaches, `accelsim.workload.activation_zeros`): sizes feature maps a DRAM-side
+    #: activation code stores (`dram.activation_compression`); nothing else reads them.
+    input_zero_share: float = 0.0
+    output_zero_share: float = 0.0
 
     kind = "layer"
     #: Loop orders the tiler may use (`accelsim.sim.tiling.ORDERS`); a fused attention keeps
