@@ -313,3 +313,29 @@ def test_a_banked_trace_file_reads_back_to_the_same_summary_and_reports_its_hit_
         )
         text = (tmp_path / f"t{suffix}").read_text()
         assert shown in text and "MISS" in text, fmt
+
+
+def _last_per_cycle(cycles, values):
+    cycles, values = np.asarray(cycles), np.asarray(values)
+    last = np.append(cycles[1:] != cycles[:-1], True)
+    return cycles[last].tolist(), values[last].tolist()
+
+
+@pytest.mark.parametrize("seed_", range(6))
+def test_row_signal_changes_on_arrays_equal_the_run_by_run_loop(seed_):
+    from accelsim.sim.banked_controller import _row_changes, row_changes
+
+    rng = np.random.default_rng(seed_)
+    n = 400
+    # runs crowded together (overlaps, gaps) as interleaved runs and refreshes give; with odd seeds
+    # no two share a first cycle (the array path), with even ones many do (the loop)
+    first = rng.choice(3 * n, n, replace=False) if seed_ % 2 else rng.integers(0, 3 * n, n)
+    after = first + rng.integers(1, 12, n)
+    hit = rng.integers(0, 2, n)
+    order = np.lexsort((hit, after, first))
+    expected = _row_changes(first[order].tolist(), after[order].tolist(), hit[order].tolist())
+    shuffled = rng.permutation(len(first))
+    got = row_changes(first[shuffled], after[shuffled], hit[shuffled])
+    assert _last_per_cycle(*got) == _last_per_cycle(*expected)
+    empty = np.zeros(0, dtype=np.int64)
+    assert [a.tolist() for a in row_changes(empty, empty, empty)] == [[0], [0]]

@@ -91,7 +91,6 @@ class BankedController:
         self.table = TableRecorder(TRANSFER_COLUMNS)
         self.layer_counts: dict[int, list[int]] = {}
         self._bus: list[tuple[int, int, int]] = []  # (first, after, state) in accelerator cycles
-        self._runs: list[tuple[RunResult, int]] = []
         self.end_device_cycle = 0
         env.process(self._serve())
 
@@ -119,19 +118,20 @@ class BankedController:
     def _serve(self) -> Generator[simpy.Event, object, None]:
         env, timeline, queue, items = self.env, self.timeline, self.queue, self.queue.items
         counts, place, p, q = timeline.counts, timeline.place, self._p, self._q
-        queue_signal, bus, runs, table, layer_counts = (
-            self.queue_signal,
-            self._bus,
-            self._runs,
-            self.table,
-            self.layer_counts,
-        )
+        queue_signal, bus, table, layer_counts = self.queue_signal, self._bus, self.table, self.layer_counts
         while True:
             req = yield queue.get()
             assert isinstance(req, BankedRequest)
             now = int(env.now)
             queue_signal.set(now, len(items))
-            before = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
+            acts, pres, reads, writes, refs, hits = (
+                counts.acts,
+                counts.pres,
+                counts.reads,
+                counts.writes,
+                counts.refs,
+                counts.row_hits,
+            )
             result = RunResult()
             start = -(-now * p // q)  # to_device
             is_write = req.is_write
@@ -140,14 +140,16 @@ class BankedController:
             mine = layer_counts.get(req.layer)
             if mine is None:
                 mine = layer_counts[req.layer] = [0] * len(_COUNT_FIELDS)
-            after_counts = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
-            for i in range(len(_COUNT_FIELDS)):
-                mine[i] += after_counts[i] - before[i]
+            mine[0] += counts.acts - acts
+            mine[1] += counts.pres - pres
+            mine[2] += counts.reads - reads
+            mine[3] += counts.writes - writes
+            mine[4] += counts.refs - refs
+            mine[5] += counts.row_hits - hits
             first = max(result.first_data * q // p, now)  # to_accel_floor
             after = -(-result.last_data_end * q // p)  # to_accel
             done = -(-result.done * q // p)
             bus.append((first, after, _WRITE if is_write else _READ))
-            runs.append((result, req.layer))
             table.append(
                 (req.issue_cycle, first, after, done, req.payload_bytes, req.bus_bytes, req.kind, req.layer, req.tile)
             )
@@ -185,34 +187,9 @@ class BankedController:
     def _record_rows(self) -> None:
         """Per cycle: MISS where a run's first column command follows its ACT, HIT over the rest of a run."""
         p, q = self._p, self._q
-        spans = [
-            (c0 * q // p, c_last * q // p + 1, hit) for result, _ in self._runs for c0, c_last, hit, _n in result.spans
-        ]
-        spans.sort()
-        idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
-        cycles: list[int] = []  # the changes in order, several per cycle possible (the last one holds)
-        values: list[int] = []
-        until = last = 0  # end of the runs so far; the last cycle a change was recorded at
-        for a, b, hit in spans:
-            if a >= until:
-                cycles.append(until)
-                values.append(idle)
-            if a < last:
-                a = last
-            last = a
-            cycles.append(a)
-            if hit:
-                values.append(hit_state)
-            else:
-                values.append(miss)
-                if b > a + 1:
-                    last = a + 1
-                    cycles.append(last)
-                    values.append(hit_state)
-            if b > until:
-                until = b
-        cycles.append(until)
-        values.append(idle)
+        runs = np.array(self.timeline.row_spans, dtype=np.int64).reshape(-1, 3)
+        first, after, hit = runs[:, 0] * q // p, runs[:, 1] * q // p + 1, runs[:, 2]
+        cycles, values = row_changes(first, after, hit)
         _record_changes(self.recorder[signals.DRAM_ROW.name], cycles, values)
 
     def _record_refresh(self) -> None:
@@ -248,7 +225,7 @@ class BankedController:
             )
         end_dev = self.end_device_cycle
         bounds = [min(self.to_device(s), end_dev) for s in layer_starts] + [end_dev]
-        spans = [np.array(r, dtype=np.int64).reshape(-1, 2) for r in self.timeline.active_spans(end_dev)]
+        spans = self.timeline.active_spans(end_dev)
         ranks = len(spans)
         for li, counter in enumerate(counters):
             lo, hi = bounds[li], max(bounds[li + 1], bounds[li]) if li + 1 < len(counters) else end_dev
@@ -261,7 +238,60 @@ class BankedController:
         return self.timeline.counts
 
 
-def _record_changes(sig: SignalRecorder, cycles: list[int], values: list[int]) -> None:
+def row_changes(first: np.ndarray, after: np.ndarray, hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row signal's changes over runs (first cycle, cycle after the last, began with a hit?),
+    in order, several per cycle possible (the last one holds); what `_row_changes` gives, computed
+    on whole arrays where no run starts in the cycle a miss before it shows MISS in."""
+    order = np.lexsort((hit, after, first))
+    first, after, hit = first[order], after[order], hit[order]
+    # a miss shows MISS for its first cycle, then HIT
+    then_hit = (hit == 0) & (after > first + 1)
+    if len(first) == 0 or np.any(then_hit[:-1] & (first[1:] == first[:-1])):
+        cycles, values = _row_changes(first.tolist(), after.tolist(), hit.tolist())
+        return np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)
+    # the end of the runs before each one; IDLE from there where a gap precedes it
+    until = np.concatenate(([0], np.maximum.accumulate(after)[:-1]))
+    idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+    at = np.stack([until, first, first + 1], axis=1)
+    ones = np.ones(len(first), dtype=np.int64)
+    state = np.stack([ones * idle, np.where(hit != 0, hit_state, miss), ones * hit_state], axis=1)
+    shown = np.stack([first >= until, ones == 1, then_hit], axis=1)
+    return np.append(at[shown], after.max()), np.append(state[shown], idle)
+
+
+def _row_changes(firsts: list[int], afters: list[int], hits: list[int]) -> tuple[list[int], list[int]]:
+    """The row signal's changes in order over runs sorted by first cycle, several per cycle
+    possible (the last one holds): IDLE from the end of the runs so far where a gap precedes a run;
+    its state from its first cycle (or the cycle after the previous run's first, if that was a miss
+    in the same cycle)."""
+    idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+    cycles: list[int] = []
+    values: list[int] = []
+    until = last = 0  # end of the runs so far; the last cycle a change was recorded at
+    for a, b, hit in zip(firsts, afters, hits):
+        if a >= until:
+            cycles.append(until)
+            values.append(idle)
+        if a < last:
+            a = last
+        last = a
+        cycles.append(a)
+        if hit:
+            values.append(hit_state)
+        else:
+            values.append(miss)
+            if b > a + 1:
+                last = a + 1
+                cycles.append(last)
+                values.append(hit_state)
+        if b > until:
+            until = b
+    cycles.append(until)
+    values.append(idle)
+    return cycles, values
+
+
+def _record_changes(sig: SignalRecorder, cycles: np.ndarray, values: np.ndarray) -> None:
     """`sig.set` for each change in order (cycles non-decreasing), in bulk: a cycle's last change
     holds, as same-cycle sets overwrite one another."""
     at, value = np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
 from accelsim.errors import InputError
@@ -71,7 +73,6 @@ class RunResult:
     last_command: int = 0
     done: int = 0
     bursts: int = 0
-    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first, last column cycle, hit?, n)
 
 
 class _Channel:
@@ -106,7 +107,8 @@ class _Channel:
         self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
         self.next_ref = [0] * ranks  # refreshes of each rank already issued
         self.due = list(due)  # the cycle each rank's next refresh falls due
-        self.open_spans: list[list[tuple[int, int]]] = [[] for _ in range(ranks)]  # (ACT, PRE) per rank
+        # per rank, each closed row's ACT and PRE cycles, flat (ints only: nothing for the GC to track)
+        self.open_spans: list[list[int]] = [[] for _ in range(ranks)]
         self.refs: list[int] = []  # REF issue cycles
 
 
@@ -159,6 +161,8 @@ class RunTimeline:
             not self.closed_page and self.self_delay[k] >= 2 * self.cross_delay[k] for k in range(KINDS)
         ]
         self.counts = CommandCounts()
+        # every run's first and last column command cycles and whether it began with a row hit, flat
+        self.row_spans: list[int] = []
         self.logs: list[list[tuple[int, int, int, int]]] | None = [[] for _ in self.channels] if record else None
         self.refresh_logs: list[list[tuple[int, int]]] = [[] for _ in self.channels]  # (due, rank)
         self.request_bytes = device.request_bytes
@@ -184,7 +188,7 @@ class RunTimeline:
                     be, ge, re = ch.bank_e[bank], groups[bank // bpg], rank_e[rank]
                     at = max(due, be[PRE], ge[PRE], re[PRE])
                     self.counts.pres += 1
-                    ch.open_spans[rank].append((ch.opened_at[bank], at))
+                    ch.open_spans[rank] += (ch.opened_at[bank], at)
                     open_row[bank] = -1
                     pre_update(be, ge, re, rank_e, rank, at)
                     if logs is not None:
@@ -229,7 +233,7 @@ class RunTimeline:
         updates, logs, refresh = self.updates, self.logs, self._refresh
         pre_update, act_update, column_update = updates[PRE], updates[ACT], updates[kind]
         first_data, data_end, last_command, bursts = out.first_data, out.last_data_end, out.last_command, out.bursts
-        spans = out.spans
+        spans = self.row_spans
         acts = pres = columns = hits = 0
         size, block = self.request_bytes, self.block_bursts
         index = address // size
@@ -262,7 +266,7 @@ class RunTimeline:
                             refresh(ch, rank)
                             continue
                         pres += 1
-                        ch.open_spans[rank].append((ch.opened_at[bank], pre))
+                        ch.open_spans[rank] += (ch.opened_at[bank], pre)
                         open_row[bank] = -1
                         ch.open_banks[rank] -= 1
                         pre_update(be, ge, re, ranks_e, rank, pre)
@@ -304,7 +308,7 @@ class RunTimeline:
                         ch.prev = (rank, group, kind, c0, d, k, list(re))  # the rank's constraints before
                 c_last = c0 + (k - 1) * d
                 if closed:  # READ_P / WRITE_P close the row
-                    ch.open_spans[rank].append((ch.opened_at[bank], c_last))
+                    ch.open_spans[rank] += (ch.opened_at[bank], c_last)
                     open_row[bank] = -1
                     ch.open_banks[rank] -= 1
                 column_update(be, ge, re, ranks_e, rank, c_last)
@@ -318,7 +322,7 @@ class RunTimeline:
                 if c_last > last_command:
                     last_command = c_last
                 bursts += k
-                spans.append((c0, c_last, int(hit), k))
+                spans += (c0, c_last, hit)
                 if logs is not None:
                     logs[ch.index].extend((c0 + i * d, kind, rank, bank) for i in range(k))
                 n -= k
@@ -336,26 +340,16 @@ class RunTimeline:
         out.done = max(out.done, data_end)
 
     # ----- background -----
-    def active_spans(self, end: int) -> list[list[tuple[int, int]]]:
-        """Per rank (all channels), the union of the cycles in [0, end) with some bank open, merged."""
-        out: list[list[tuple[int, int]]] = [[] for _ in range(self.device.ranks * self.device.channels)]
-        for c, ch in enumerate(self.channels):
+    def active_spans(self, end: int) -> list[np.ndarray]:
+        """Per rank (all channels), the union of the cycles in [0, end) with some bank open: merged
+        (first, after) rows, in order."""
+        out: list[np.ndarray] = []
+        for ch in self.channels:
             for rank in range(self.device.ranks):
-                spans = list(ch.open_spans[rank])
                 base = rank * self.banks_per_rank
-                spans += [
-                    (ch.opened_at[b], end) for b in range(base, base + self.banks_per_rank) if ch.open_row[b] >= 0
-                ]
-                spans.sort()
-                merged: list[tuple[int, int]] = []
-                for a, b in spans:
-                    b = min(b, end)
-                    if merged and a <= merged[-1][1]:
-                        if b > merged[-1][1]:
-                            merged[-1] = (merged[-1][0], b)
-                    elif b > a:
-                        merged.append((a, b))
-                out[c * self.device.ranks + rank] = merged
+                still_open = [ch.opened_at[b] for b in range(base, base + self.banks_per_rank) if ch.open_row[b] >= 0]
+                spans = np.array(ch.open_spans[rank] + [x for a in still_open for x in (a, end)], dtype=np.int64)
+                out.append(_union(spans.reshape(-1, 2), end))
         return out
 
 
@@ -382,6 +376,19 @@ def _interleave(
     if x0 + (k - 1) * d >= due:
         return 0, 0
     return k, x0
+
+
+def _union(spans: np.ndarray, end: int) -> np.ndarray:
+    """The union of (first, after) spans cut at `end`, as ordered disjoint rows (touching ones joined)."""
+    first, after = spans[:, 0], np.minimum(spans[:, 1], end)
+    keep = after > first
+    first, after = first[keep], after[keep]
+    order = np.lexsort((after, first))
+    first, after = first[order], after[order]
+    reach = np.maximum.accumulate(after)  # the furthest cycle covered so far
+    starts = np.flatnonzero(np.concatenate(([True], first[1:] > reach[:-1])))
+    ends = np.append(starts[1:] - 1, len(first) - 1)
+    return np.stack([first[starts], reach[ends]], axis=1) if len(first) else np.zeros((0, 2), dtype=np.int64)
 
 
 Level = list[tuple[int, int]]
