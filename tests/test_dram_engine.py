@@ -339,3 +339,25 @@ def test_row_signal_changes_on_arrays_equal_the_run_by_run_loop(seed_):
     assert _last_per_cycle(*got) == _last_per_cycle(*expected)
     empty = np.zeros(0, dtype=np.int64)
     assert [a.tolist() for a in row_changes(empty, empty, empty)] == [[0], [0]]
+
+
+@pytest.mark.parametrize("device", ["ddr4-3200", "hbm2"])
+def test_refreshes_of_an_idle_rank_issued_at_once_land_where_one_by_one_puts_them(device):
+    # Requests with long gaps: many refreshes fall due on idle ranks between them. Recording
+    # timelines issue refreshes one by one; the others in bulk.
+    d = PRESETS[device]
+    rng = random.Random(3)
+    bulk, single = RunTimeline(d), RunTimeline(d, record=True)
+    t = 0
+    for _ in range(60):
+        address, nbytes, is_write = rng.randrange(0, 1 << 22) * 64, rng.choice([64, 4096]), rng.random() < 0.3
+        t += rng.choice([10, 5 * d.trefi_cycles, 17 * d.trefi_cycles])
+        a, b = RunResult(), RunResult()
+        bulk.place(address, nbytes, is_write, t, a)
+        single.place(address, nbytes, is_write, t, b)
+        assert a == b
+    bulk.refresh_until(t + 9 * d.trefi_cycles)
+    single.refresh_until(t + 9 * d.trefi_cycles)
+    assert bulk.counts == single.counts and bulk.counts.refs > 60 * 5
+    assert [ch.refs for ch in bulk.channels] == [ch.refs for ch in single.channels]
+    assert bulk.row_spans == single.row_spans

@@ -173,9 +173,6 @@ class RunTimeline:
         self.block_bursts = co_mask + 1 if co_pos == 0 else 1
 
     # ----- refresh -----
-    def _due(self, ch: _Channel, rank: int) -> int:
-        return ch.due[rank]
-
     def _refresh(self, ch: _Channel, rank: int) -> None:
         """Issue the due refresh of `rank`: precharge its open banks, then REF."""
         due = ch.due[rank]
@@ -200,16 +197,39 @@ class RunTimeline:
         if logs is not None:
             logs[ch.index].append((at, REF, rank, base))
         ch.refs.append(at)
-        self.refresh_logs[ch.index].append((due, rank))
+        if logs is not None:
+            self.refresh_logs[ch.index].append((due, rank))
         ch.next_ref[rank] += 1
         ch.due[rank] = self.ref_offset[rank] + ch.next_ref[rank] * self.ref_stride
+
+    def _refresh_through(self, ch: _Channel, rank: int, cycle: int) -> None:
+        """Issue every refresh of `rank` due at or before `cycle`. After the first, the rank's banks
+        are closed and nothing else issues on it, so each REF lands on its due cycle once the last
+        one's tRFC has passed (tRFC < tREFI): those are issued at once."""
+        due, rank_e, stride = ch.due, ch.rank_e[rank], self.ref_stride
+        self._refresh(ch, rank)
+        if due[rank] > cycle:
+            return
+        if self.logs is not None or rank_e[REF] > due[rank]:
+            while due[rank] <= cycle:
+                self._refresh(ch, rank)
+            return
+        count = (cycle - due[rank]) // stride + 1
+        last = due[rank] + (count - 1) * stride
+        ch.refs.extend(range(due[rank], last + 1, stride))
+        self.counts.refs += count
+        base = rank * self.banks_per_rank
+        # the last REF's constraints dominate the others'
+        self.updates[REF](ch.bank_e[base], ch.group_e[base // self.bpg], rank_e, ch.rank_e, rank, last)
+        ch.next_ref[rank] += count
+        due[rank] = self.ref_offset[rank] + ch.next_ref[rank] * stride
 
     def refresh_until(self, cycle: int) -> None:
         """Issue every refresh due before `cycle` (the end of a run)."""
         for ch in self.channels:
             for rank in range(self.device.ranks):
-                while self._due(ch, rank) < cycle:
-                    self._refresh(ch, rank)
+                if ch.due[rank] < cycle:
+                    self._refresh_through(ch, rank, cycle - 1)
 
     # ----- commands -----
     def earliest(self, ch: _Channel, bank: int, kind: int) -> int:
@@ -257,6 +277,8 @@ class RunTimeline:
             be, ge, ranks_e = ch.bank_e[bank], ch.group_e[group], ch.rank_e
             re, faw, due, open_row = ranks_e[rank], ch.faw[rank], ch.due, ch.open_row
             per_run = 1 if closed else n
+            if due[rank] <= t:  # every refresh due by now goes before any of the run's commands
+                self._refresh_through(ch, rank, t)
             while n:
                 hit = open_row[bank] == row
                 if not hit:
