@@ -20,7 +20,6 @@ data has left the bus; writes when their data is written (issue + CWL + burst).
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Generator, Sequence
 from fractions import Fraction
 
@@ -194,21 +193,16 @@ class BankedController:
 
     def _record_refresh(self) -> None:
         """Ranks refreshing per cycle: each REF holds its rank for tRFC."""
-        trfc = self.device.trfc_cycles
-        events = []
-        for ch in self.timeline.channels:
-            for at in ch.refs:
-                events.append((self.to_accel_floor(at), 1))
-                events.append((self.to_accel(at + trfc), -1))
-        heapq.heapify(events)
-        sig = self.recorder[signals.DRAM_REFRESH.name]
-        level = 0
-        while events:
-            cycle, delta = heapq.heappop(events)
-            level += delta
-            while events and events[0][0] == cycle:
-                level += heapq.heappop(events)[1]
-            sig.set(cycle, level)
+        refs = np.array([at for ch in self.timeline.channels for at in ch.refs], dtype=np.int64)
+        if not len(refs):
+            return
+        p, q = self._p, self._q
+        cycles = np.concatenate((refs * q // p, -(-(refs + self.device.trfc_cycles) * q // p)))
+        order = np.argsort(cycles, kind="stable")
+        cycles = cycles[order]
+        level = np.cumsum(np.concatenate((np.ones(len(refs), np.int64), -np.ones(len(refs), np.int64)))[order])
+        last_of_cycle = np.append(cycles[1:] != cycles[:-1], True)  # a cycle's changes together
+        self.recorder[signals.DRAM_REFRESH.name].extend(cycles[last_of_cycle], level[last_of_cycle])
 
     def add_counters(self, counters: list[dict[str, int]], layer_starts: Sequence[int]) -> None:
         """Add the banked counters to each layer's: commands by the layer whose requests issued them,

@@ -101,7 +101,7 @@ class _Channel:
         self.rank_e = [[0] * KINDS for _ in range(ranks)]
         self.open_row = [-1] * banks
         self.open_banks = [0] * ranks
-        # the last run's column commands: (rank, bank group, kind, first cycle, spacing, count, snapshot)
+        # the last run's column commands: (rank, bank group, kind, first cycle, count, snapshot)
         self.prev: tuple | None = None
         self.opened_at = [0] * banks
         self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
@@ -266,7 +266,9 @@ class RunTimeline:
         banks_per_rank, bpg, channels = self.banks_per_rank, self.bpg, self.channels
         while index <= last:
             # a run: the bursts of one block (same channel, bank and row)
-            n = min(block - index % block, last - index + 1)
+            # (max() and min() cost several times a comparison: this loop runs once per row switch)
+            n = block - index % block
+            n = last - index + 1 if last - index + 1 < n else n
             index += n
             a = ((index - n) * size) >> shift  # the mapping's decode, written out
             ch = channels[(a >> p_ch) & m_ch]
@@ -276,14 +278,15 @@ class RunTimeline:
             group = bank // bpg
             be, ge, ranks_e = ch.bank_e[bank], ch.group_e[group], ch.rank_e
             re, faw, due, open_row = ranks_e[rank], ch.faw[rank], ch.due, ch.open_row
-            per_run = 1 if closed else n
             if due[rank] <= t:  # every refresh due by now goes before any of the run's commands
                 self._refresh_through(ch, rank, t)
             while n:
                 hit = open_row[bank] == row
                 if not hit:
                     if open_row[bank] >= 0:  # PRE
-                        pre = max(t, be[PRE], ge[PRE], re[PRE])
+                        pre = be[PRE] if be[PRE] > t else t
+                        pre = ge[PRE] if ge[PRE] > pre else pre
+                        pre = re[PRE] if re[PRE] > pre else pre
                         if due[rank] <= pre:
                             refresh(ch, rank)
                             continue
@@ -294,11 +297,14 @@ class RunTimeline:
                         pre_update(be, ge, re, ranks_e, rank, pre)
                         if logs is not None:
                             logs[ch.index].append((pre, PRE, rank, bank))
-                    act = max(t, be[ACT], ge[ACT], re[ACT])
+                    act = be[ACT] if be[ACT] > t else t
+                    act = ge[ACT] if ge[ACT] > act else act
+                    act = re[ACT] if re[ACT] > act else act
                     if len(faw) == 4 and faw[0] > act:  # at most four ACTs per tFAW window
                         act = faw[0]
                     # a refresh due before the row's first column command goes first (no wasted ACT)
-                    if due[rank] <= max(act + act_to_column, be[kind], ge[kind], re[kind]):
+                    at = due[rank]
+                    if at <= act + act_to_column or at <= be[kind] or at <= ge[kind] or at <= re[kind]:
                         refresh(ch, rank)
                         continue
                     acts += 1  # ACT
@@ -313,21 +319,42 @@ class RunTimeline:
                         logs[ch.index].append((act, ACT, rank, bank))
                 k = 0
                 prev = ch.prev
-                # the previous run on this rank, of this kind, in another bank group: this run's first
-                # bursts may go into its gaps (see _interleave)
+                # Two runs at once: this run's first bursts may go between the previous run's last
+                # ones, where its column commands leave the bus idle (same-bank spacing d at least
+                # twice the other-group one s: `interleaving`). An FR-FCFS controller holds `window`
+                # transactions in order: once the previous run has that many bursts left, this run's
+                # enter as it issues, and the two alternate, each at its own bank's rate. The previous
+                # run is the last one placed on the channel; it must be on this rank, of this kind, in
+                # another bank group. This run meets its bank's and group's constraints (which that
+                # run's column commands do not touch) and the rank's from before that run (snapshot).
                 if interleaving and prev is not None and prev[0] == rank and prev[2] == kind and prev[1] != group:
-                    k, c0 = _interleave(prev, be[kind], ge[kind], t, s, n, window, due[rank])
+                    _, _, _, p0, pn, snapshot = prev
+                    ready = be[kind] if be[kind] > t else t
+                    ready = ge[kind] if ge[kind] > ready else ready
+                    ready = snapshot[kind] if snapshot[kind] > ready else ready
+                    skip = -(-(ready - s - p0) // d)  # bursts of the previous run before this one's
+                    held = pn - window if pn > window else 0  # bursts of it not yet in the window
+                    skip = held if held > skip else skip
+                    if skip < pn:
+                        k = pn - skip if pn - skip < n else n
+                        c0 = p0 + skip * d + s
+                        if c0 + (k - 1) * d >= due[rank]:
+                            k = 0
                 interleaved = k > 0
                 if interleaved:
                     ch.prev = None  # those gaps are taken
                 else:
-                    c0 = max(t, be[kind], ge[kind], re[kind])
+                    c0 = be[kind] if be[kind] > t else t
+                    c0 = ge[kind] if ge[kind] > c0 else c0
+                    c0 = re[kind] if re[kind] > c0 else c0
                     if due[rank] <= c0:
                         refresh(ch, rank)
                         continue
-                    k = min(per_run, n, -(-(due[rank] - c0) // d))
+                    k = -(-(due[rank] - c0) // d)  # the bursts before the rank's refresh falls due
+                    per_run = 1 if closed else n
+                    k = per_run if per_run < k else k
                     if not closed:
-                        ch.prev = (rank, group, kind, c0, d, k, list(re))  # the rank's constraints before
+                        ch.prev = (rank, group, kind, c0, k, list(re))  # the rank's constraints before
                 c_last = c0 + (k - 1) * d
                 if closed:  # READ_P / WRITE_P close the row
                     ch.open_spans[rank] += (ch.opened_at[bank], c_last)
@@ -373,31 +400,6 @@ class RunTimeline:
                 spans = np.array(ch.open_spans[rank] + [x for a in still_open for x in (a, end)], dtype=np.int64)
                 out.append(_union(spans.reshape(-1, 2), end))
         return out
-
-
-def _interleave(
-    prev: tuple, bank_e: int, group_e: int, t: int, s: int, n: int, window: int, due: int
-) -> tuple[int, int]:
-    """How many of a run's first bursts fit between the previous run's last ones, where its column
-    commands leave the bus idle (same-bank spacing d at least twice the other-group one s; the caller
-    checks): (count, first command cycle), count 0 if none. `bank_e`, `group_e`: this run's bank's
-    and bank group's earliest cycle for its column command (constraints the previous run's column
-    commands do not touch); the previous run's snapshot holds the rank's before them.
-
-    An FR-FCFS controller holds `window` transactions in order: once the previous run has that
-    many bursts left, this run's bursts enter as it issues, and the two alternate, each at its own
-    bank's rate. The previous run here is the last one placed on the channel, in the same rank
-    and direction but another bank group."""
-    _, _, kind, p0, d, pn, snapshot = prev
-    ready = max(t, bank_e, group_e, snapshot[kind])
-    first = max(pn - min(window, pn), -(-(ready - s - p0) // d))
-    if first >= pn:
-        return 0, 0
-    k = min(n, pn - first)
-    x0 = p0 + first * d + s
-    if x0 + (k - 1) * d >= due:
-        return 0, 0
-    return k, x0
 
 
 def _union(spans: np.ndarray, end: int) -> np.ndarray:
