@@ -26,7 +26,6 @@ command is a hit unless it is the first one after its row's ACT.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,6 +84,7 @@ class _Channel:
         "open_row",
         "opened_at",
         "faw",
+        "faw_slot",
         "next_ref",
         "due",
         "open_spans",
@@ -104,7 +104,9 @@ class _Channel:
         # the last run's column commands: (rank, bank group, kind, first cycle, count, snapshot)
         self.prev: tuple | None = None
         self.opened_at = [0] * banks
-        self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
+        # per rank, a ring of the last four ACTs' cycle + tFAW (0 before four); the slot of the oldest
+        self.faw = [[0] * 4 for _ in range(ranks)]
+        self.faw_slot = [0] * ranks
         self.next_ref = [0] * ranks  # refreshes of each rank already issued
         self.due = list(due)  # the cycle each rank's next refresh falls due
         # per rank, each closed row's ACT and PRE cycles, flat (ints only: nothing for the GC to track)
@@ -183,7 +185,9 @@ class RunTimeline:
             for bank in range(base, base + self.banks_per_rank):
                 if open_row[bank] >= 0:
                     be, ge, re = ch.bank_e[bank], groups[bank // bpg], rank_e[rank]
-                    at = max(due, be[PRE], ge[PRE], re[PRE])
+                    at = be[PRE] if be[PRE] > due else due
+                    at = ge[PRE] if ge[PRE] > at else at
+                    at = re[PRE] if re[PRE] > at else at
                     self.counts.pres += 1
                     ch.open_spans[rank] += (ch.opened_at[bank], at)
                     open_row[bank] = -1
@@ -300,8 +304,9 @@ class RunTimeline:
                     act = be[ACT] if be[ACT] > t else t
                     act = ge[ACT] if ge[ACT] > act else act
                     act = re[ACT] if re[ACT] > act else act
-                    if len(faw) == 4 and faw[0] > act:  # at most four ACTs per tFAW window
-                        act = faw[0]
+                    slot = ch.faw_slot[rank]
+                    if faw[slot] > act:  # at most four ACTs per tFAW window
+                        act = faw[slot]
                     # a refresh due before the row's first column command goes first (no wasted ACT)
                     at = due[rank]
                     if at <= act + act_to_column or at <= be[kind] or at <= ge[kind] or at <= re[kind]:
@@ -311,9 +316,8 @@ class RunTimeline:
                     open_row[bank] = row
                     ch.open_banks[rank] += 1
                     ch.opened_at[bank] = act
-                    faw.append(act + tfaw)
-                    if len(faw) > 4:
-                        faw.popleft()
+                    faw[slot] = act + tfaw
+                    ch.faw_slot[rank] = (slot + 1) & 3
                     act_update(be, ge, re, ranks_e, rank, act)
                     if logs is not None:
                         logs[ch.index].append((act, ACT, rank, bank))
