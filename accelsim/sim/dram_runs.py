@@ -136,8 +136,8 @@ class RunTimeline:
         # are never asked for
         queried = {ACT, PRE, REF} | ({READ_P, WRITE_P} if self.closed_page else {READ, WRITE})
         self.updates = [_compile_update(_pruned(level, queried)) for level in self.levels]
-        # same-bank delay from a column command to the next one of its kind
-        # the same kind on another bank group of the rank (tCCD_S-bound); the reorder window
+        # the delay from a column command to the next one of its kind on another bank group of the rank
+        # (tCCD_S-bound) and on the same bank; the reorder window
         self.cross_delay = [
             max((t for k, t in table[kind][OTHER_GROUP] if k == kind), default=0) for kind in range(KINDS)
         ]
@@ -158,10 +158,24 @@ class RunTimeline:
             _Channel(c, device.ranks * device.banks, device.ranks * device.bankgroups, device.ranks, self.ref_offset)
             for c in range(device.channels)
         ]
-        # interleaving needs a run's same-bank spacing to leave room for another group's command
-        self.can_interleave = [
-            not self.closed_page and self.self_delay[k] >= 2 * self.cross_delay[k] for k in range(KINDS)
-        ]
+        # per direction (read, write): the column command, ACT-to-column delay, data latency, same-bank
+        # and other-group spacing, whether runs may interleave and the command's updates
+        self._direction = {
+            is_write: (
+                kind,
+                device.trcdwr_cycles if is_write else device.trcd_cycles,
+                self.write_delay if is_write else self.read_delay,
+                self.self_delay[kind],
+                self.cross_delay[kind],
+                # interleaving needs a run's same-bank spacing to leave room for another group's command
+                not self.closed_page and self.self_delay[kind] >= 2 * self.cross_delay[kind],
+                self.updates[kind],
+            )
+            for is_write, kind in (
+                (False, READ_P if self.closed_page else READ),
+                (True, WRITE_P if self.closed_page else WRITE),
+            )
+        }
         self.counts = CommandCounts()
         # every run's first and last column command cycles and whether it began with a row hit, flat
         self.row_spans: list[int] = []
@@ -247,17 +261,11 @@ class RunTimeline:
         each run's PRE, ACT and column commands. This is the model's hot path, so each command's
         bookkeeping is written out where it issues and totals are kept in locals until the end;
         test_dram_engine checks every command it issues against the full timing table."""
-        closed = self.closed_page
-        kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
-        act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
-        latency = self.write_delay if is_write else self.read_delay
+        closed, logs, refresh, spans = self.closed_page, self.logs, self._refresh, self.row_spans
+        kind, act_to_column, latency, d, s, interleaving, column_update = self._direction[is_write]
         burst, tfaw, window = self.burst, self.device.tfaw_cycles, self.window
-        d, s = self.self_delay[kind], self.cross_delay[kind]
-        interleaving = self.can_interleave[kind]
-        updates, logs, refresh = self.updates, self.logs, self._refresh
-        pre_update, act_update, column_update = updates[PRE], updates[ACT], updates[kind]
+        pre_update, act_update = self.updates[PRE], self.updates[ACT]
         first_data, data_end, last_command, bursts = out.first_data, out.last_data_end, out.last_command, out.bursts
-        spans = self.row_spans
         acts = pres = columns = hits = 0
         size, block = self.request_bytes, self.block_bursts
         index = address // size
