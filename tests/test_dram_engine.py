@@ -361,3 +361,19 @@ def test_refreshes_of_an_idle_rank_issued_at_once_land_where_one_by_one_puts_the
     assert bulk.counts == single.counts and bulk.counts.refs > 60 * 5
     assert [ch.refs for ch in bulk.channels] == [ch.refs for ch in single.channels]
     assert bulk.row_spans == single.row_spans
+
+
+@pytest.mark.parametrize("device", ["hbm2", "ddr4-3200"])
+def test_requests_placed_ahead_overlap_across_banks_and_channels(device):
+    # A weight stream of 16 KiB tiles: with one request of lookahead each tile waits for the last
+    # column command of the one before; with eight per channel, the next tiles' ACTs (and on HBM2
+    # their other channels) start early. Same bytes, fewer cycles, never above the peak.
+    net = Network("big", (Gemm("g", m=1, k=2048, n=1024),)).with_precision(Precision.INT8, Precision.INT8)
+    hw = seed().replace(mac_array=MacArray(lanes=1024))
+    runs = [simulate(net, _banked(hw, device, channel_queue_depth=depth)) for depth in (1, 8)]
+    assert [int(r.transfers["bus_bytes"].sum()) for r in runs] == [2_103_296] * 2
+    assert runs[1].end_cycle < runs[0].end_cycle
+    peak = _banked(hw, device).dram_bytes_per_cycle
+    assert runs[1].end_cycle >= math.ceil(Fraction(2_103_296) / peak)
+    with pytest.raises(InputError, match="dram.channel_queue_depth"):
+        from_dict({"dram": {"channel_queue_depth": 0}})

@@ -2,11 +2,18 @@
 
 Same interface as sim/dram.py's DramController: `submit(kind, bytes, layer, tile)` enters a request
 into a bounded queue (the requester waits while it is full) and returns it with `.done` and
-`.bus_bytes`; `finish()` closes the signals; `table` holds one row per transfer. A server takes one
-request at a time, looks up its address runs (dram_placement.py) and places them on the device's
-banks (dram_runs.py); it takes the next request once the last column command of this one has issued,
-so the next request's ACTs overlap this one's data (one request of lookahead) while the queue holds
-the rest.
+`.bus_bytes`; `finish()` closes the signals; `table` holds one row per transfer. A server takes the
+requests in order, looks up each one's address runs (dram_placement.py) and places them on the
+device's banks (dram_runs.py) at once, so a request placed early has its ACTs (and, on a device of
+several channels, the commands on other channels) overlap the data of the ones before it.
+
+Lookahead: each channel holds at most `dram.channel_queue_depth` placed requests whose last column
+command is still to issue (DRAMsim3's command queues, cmd_queue_size 8). The server takes the next
+request once some channel has room (on a one-channel device: once it has), then waits until every
+channel the request touches has; meanwhile the queue holds the rest. With depth 1 on one channel,
+each request is placed once the one before has issued its last column command. Column commands
+stay in request order on each rank (FCFS; runs interleave as dram_runs.py describes), while ACTs
+and PREs of requests placed ahead go as early as their banks allow.
 
 Clocks: the accelerator runs at clock_hz, the device at 1 / tCK. With r = accelerator period / tCK as
 an exact fraction (tCK read as its decimal text, 0.63 -> 63/100), a request entering at accelerator
@@ -20,6 +27,7 @@ data has left the bus; writes when their data is written (issue + CWL + burst).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Generator, Sequence
 from fractions import Fraction
 
@@ -51,6 +59,7 @@ COUNTERS = (
     "dram_active_rank_cycles",
     "dram_idle_rank_cycles",
 )
+_CHANNEL_0 = (0,)
 _COUNT_FIELDS = ("acts", "pres", "reads", "writes", "refs", "row_hits")
 _READ, _WRITE = int(BusState.READ), int(BusState.WRITE)
 
@@ -91,6 +100,12 @@ class BankedController:
         self.layer_counts: dict[int, list[int]] = {}
         self._bus: list[tuple[int, int, int]] = []  # (first, after, state) in accelerator cycles
         self.end_device_cycle = 0
+        # Lookahead: per channel, the accelerator cycles at which the requests placed on it will have
+        # issued their last column command (a min-heap); at most `depth` of them pending per channel.
+        self.depth = hw.dram.channel_queue_depth
+        self._pending: list[list[int]] = [[] for _ in range(self.device.channels)]
+        mapping = self.timeline.mapping
+        self._channel_shift, self._channel_mask = mapping.shift + mapping.positions[0], mapping.masks[0]
         env.process(self._serve())
 
     # --- clocks ---
@@ -118,11 +133,22 @@ class BankedController:
         env, timeline, queue, items = self.env, self.timeline, self.queue, self.queue.items
         counts, place, p, q = timeline.counts, timeline.place, self._p, self._q
         queue_signal, bus, table, layer_counts = self.queue_signal, self._bus, self.table, self.layer_counts
+        pending = self._pending
         while True:
+            now = int(env.now)
+            room = self._room_on_some_channel(now)
+            if room > now:
+                yield timeout(env, room - now)
+                continue
             req = yield queue.get()
             assert isinstance(req, BankedRequest)
             now = int(env.now)
             queue_signal.set(now, len(items))
+            channels = self._channels(req.segments)
+            room = self._room_on(channels, now)
+            if room > now:  # a channel it needs is full: the request waits in the controller
+                yield timeout(env, room - now)
+                now = room
             acts, pres, reads, writes, refs, hits = (
                 counts.acts,
                 counts.pres,
@@ -155,9 +181,46 @@ class BankedController:
             if result.done > self.end_device_cycle:
                 self.end_device_cycle = result.done
             call_after(env, done - now, lambda _, ev=req.done: succeed(env, ev))
-            wait = result.last_command * q // p - now
-            if wait > 0:
-                yield timeout(env, wait)
+            issued = result.last_command * q // p  # the cycle its last column command has issued in
+            if issued > now:
+                for c in channels:
+                    heapq.heappush(pending[c], issued)
+
+    # --- lookahead ---
+    def _channels(self, segments: list[tuple[int, int]]) -> Sequence[int]:
+        """The channels a request's bursts fall on."""
+        if len(self._pending) == 1:
+            return _CHANNEL_0
+        shift, mask = self._channel_shift, self._channel_mask
+        out: set[int] = set()
+        for address, nbytes in segments:
+            first, last = address >> shift, (address + nbytes - 1) >> shift
+            if last - first >= mask:
+                return range(mask + 1)
+            out.update(k & mask for k in range(first, last + 1))
+        return sorted(out)
+
+    def _room_on(self, channels: Sequence[int], now: int) -> int:
+        """The first cycle from `now` at which each of `channels` has fewer than `depth` requests
+        whose last column command is still to issue."""
+        ready = now
+        for c in channels:
+            heap = self._pending[c]
+            while heap and (heap[0] <= ready or len(heap) >= self.depth):
+                ready = max(ready, heapq.heappop(heap))
+        return ready
+
+    def _room_on_some_channel(self, now: int) -> int:
+        """The first cycle from `now` at which some channel has room (the next request may need it)."""
+        if len(self._pending) == 1:
+            return self._room_on(_CHANNEL_0, now)
+        best = None
+        for heap in self._pending:
+            while heap and heap[0] <= now:
+                heapq.heappop(heap)
+            room = now if len(heap) < self.depth else heapq.nsmallest(len(heap) - self.depth + 1, heap)[-1]
+            best = room if best is None or room < best else best
+        return now if best is None else best
 
     @property
     def transfers(self) -> np.ndarray:
