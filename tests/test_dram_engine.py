@@ -377,3 +377,34 @@ def test_requests_placed_ahead_overlap_across_banks_and_channels(device):
     assert runs[1].end_cycle >= math.ceil(Fraction(2_103_296) / peak)
     with pytest.raises(InputError, match="dram.channel_queue_depth"):
         from_dict({"dram": {"channel_queue_depth": 0}})
+
+
+def test_a_fused_residual_reads_its_own_producers_outputs():
+    # fuse(elementwise) folds each residual add into the convolution before it: the add's other
+    # input (the skip connection) is read into each output tile. Those reads come from the skip
+    # producer's output region, in output-tile order; the convolution's own input from its operand's.
+    from accelsim.compress.methods import Fuse
+    from accelsim.sim.dram_placement import TensorPlacement
+
+    net = Fuse("elementwise")(network("resnet20")).with_precision(Precision.INT8)
+    hw = _banked(seed())
+    works = schedule_network(net, hw)
+    placement = TensorPlacement(net.layers, works)
+    fused = [i for i, layer in enumerate(net.layers) if layer.epilogue_inputs]
+    assert len(fused) >= 8
+
+    def within(runs, regions):
+        return all(any(b <= a and a + n <= b + size for r in regions for b, size in r.pieces) for a, n in runs)
+
+    for li in fused:
+        operand, skip = works[li].producers[:-1], works[li].producers[-1:]
+        steps = [s for s in works[li].steps if s.e_bytes]
+        reads = [placement.segments(1, li, s.index, s.e_bytes, epilogue=True) for s in steps]
+        assert within([r for runs in reads for r in runs], [placement.outputs[j] for j in skip])
+        assert sum(n for runs in reads for _, n in runs) == sum(s.e_bytes for s in steps)
+        # tiles in order: the first at the start of the skip tensor, each after the one before
+        assert reads[0][0][0] == placement.outputs[skip[0]].pieces[0][0]
+        inputs = [placement.segments(1, li, s.index, s.a_bytes) for s in works[li].steps if s.a_bytes]
+        assert within([r for runs in inputs for r in runs], [placement.outputs[j] for j in operand])
+    trace = simulate(net, hw)
+    assert trace.meta["counters"] == simulate(net, hw).meta["counters"]

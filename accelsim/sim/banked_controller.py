@@ -120,9 +120,10 @@ class BankedController:
 
     # --- requests ---
     def submit(
-        self, kind: int, payload_bytes: int, layer: int, tile: int
+        self, kind: int, payload_bytes: int, layer: int, tile: int, epilogue: bool = False
     ) -> Generator[simpy.Event, None, BankedRequest]:
-        segments = self.placement.segments(kind, layer, tile, payload_bytes)
+        """As DramController.submit; `epilogue`: a fused epilogue's input (its own region)."""
+        segments = self.placement.segments(kind, layer, tile, payload_bytes, epilogue)
         req = BankedRequest(self.env, kind, payload_bytes, segments, self.device.request_bytes, layer, tile)
         yield self.queue.put(req)
         req.issue_cycle = self.env.now
