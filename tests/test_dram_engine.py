@@ -204,9 +204,9 @@ def check_full_table(timeline: RunTimeline, log: list[tuple[int, int, int, int]]
     group, rank) gives exactly the full table's earliest cycle.
 
     Commands are placed request by request, so a pair whose delay is negative may issue in the other
-    order (WRITE then a READ of another rank: the READ may go a cycle or two before the WRITE placed
-    first, its data still after the write's): a command earlier than a previous one allows passes if
-    the pair meets the table in the reverse order."""
+    order (WRITE then a READ of another rank: on DDR4-3200 the READ may go a cycle before the WRITE
+    placed first, its data still after the write's): a command earlier than a previous one allows
+    passes if the pair meets the table in the reverse order."""
     d = timeline.device
     full = bank_updates(d)
     banks, per_rank, bpg = d.ranks * d.banks, d.banks, d.banks_per_group
