@@ -193,13 +193,13 @@ class BankedController:
         if len(self._pending) == 1:
             return _CHANNEL_0
         shift, mask = self._channel_shift, self._channel_mask
-        out: set[int] = set()
+        out: list[int] = []
         for address, nbytes in segments:
             first, last = address >> shift, (address + nbytes - 1) >> shift
             if last - first >= mask:
                 return range(mask + 1)
-            out.update(k & mask for k in range(first, last + 1))
-        return sorted(out)
+            out += [k & mask for k in range(first, last + 1)]  # consecutive blocks, channels in turn
+        return out if len(segments) == 1 else sorted(set(out))
 
     def _room_on(self, channels: Sequence[int], now: int) -> int:
         """The first cycle from `now` at which each of `channels` has fewer than `depth` requests
@@ -215,11 +215,14 @@ class BankedController:
         """The first cycle from `now` at which some channel has room (the next request may need it)."""
         if len(self._pending) == 1:
             return self._room_on(_CHANNEL_0, now)
+        depth = self.depth
+        if any(len(heap) < depth for heap in self._pending):
+            return now
         best = None
         for heap in self._pending:
             while heap and heap[0] <= now:
                 heapq.heappop(heap)
-            room = now if len(heap) < self.depth else heapq.nsmallest(len(heap) - self.depth + 1, heap)[-1]
+            room = now if len(heap) < depth else heapq.nsmallest(len(heap) - depth + 1, heap)[-1]
             best = room if best is None or room < best else best
         return now if best is None else best
 
