@@ -408,3 +408,36 @@ def test_a_fused_residual_reads_its_own_producers_outputs():
         assert within([r for runs in inputs for r in runs], [placement.outputs[j] for j in operand])
     trace = simulate(net, hw)
     assert trace.meta["counters"] == simulate(net, hw).meta["counters"]
+
+
+def test_every_phase_of_a_generation_reads_one_kv_cache_region_per_cache():
+    # The prefill and each decode step read block i's K (scores) and V (context) caches from one
+    # region each, as large as the last step's read; other layers keep regions of their own.
+    from accelsim.sim.dram_placement import TensorPlacement
+    from accelsim.workload.decoder import DecoderConfig, decode_step
+    from accelsim.workload.generation import generation
+
+    tiny = DecoderConfig(
+        "tiny", vocab_size=96, hidden_size=32, layers=2, heads=4, kv_heads=2, intermediate_size=64, context=64
+    )
+    net = generation(tiny, 8, 3).network.with_precision(Precision.INT8)
+    hw = _banked(seed())
+    works = schedule_network(net, hw)
+    placement = TensorPlacement(net.layers, works)
+    assert sorted(placement.caches) == [f"layers.{i}.attn.{p}" for i in range(2) for p in ("context", "scores")]
+    for key, region in placement.caches.items():
+        readers = [i for i, layer in enumerate(net.layers) if layer.name.endswith("/" + key)]
+        assert len(readers) == 4  # prefill and three steps
+        assert all(placement.weights[i] is region for i in readers)
+        reads = [sum(s.w_bytes for s in works[i].steps if s.w_bytes) for i in readers]
+        assert reads == sorted(reads) and region.size == max(
+            placement._distinct_bytes(works[i].steps, True) for i in readers
+        )
+    others = [placement.weights[i].pieces for i, layer in enumerate(net.layers) if not getattr(layer, "keys_axis", "")]
+    starts = [p[0][0] for p in others]
+    assert len(set(starts)) == len(starts)
+    # a single phase places exactly as before: one region per layer, in order
+    step = decode_step(tiny, 8, 1).with_precision(Precision.INT8)
+    single = TensorPlacement(step.layers, schedule_network(step, hw))
+    bases = [r.pieces[0][0] for r in single.weights]
+    assert bases == sorted(bases) and len(set(bases)) == len(bases)

@@ -64,7 +64,7 @@ CASES = {
     "tiny generation, cramped": (lambda: simulate_generation(TINY, 8, 3, CRAMPED).trace, "9445072cc3a434df3de6"),
     "tiny generation, banked": (
         lambda: simulate_generation(TINY, 8, 3, _banked(CRAMPED)).trace,
-        "3dd6867f877c79f27818",
+        "4917ad012e6cd6737fe0",
     ),
     "llama-3.2-1b 16+2, edge-llm": (
         lambda: simulate_generation("llama-3.2-1b", 16, 2, "edge-llm").trace,

@@ -2,7 +2,10 @@
 
 The engine owns the layout (the layers do not): every tensor is one contiguous region, regions in
 order (the weights of every layer, then the network's inputs, then every layer's output), each
-starting on a 4 KiB boundary. A layer's input is its operand producers' output regions, one after
+starting on a 4 KiB boundary. An attention product's B operand is a KV cache (K for the scores, V
+for the context): one region per cache, where the weights of the first product reading it go, as
+large as the largest read, shared by every phase of a generation (each reads its context's first
+bytes; the new tokens' K and V are written to their projections' output regions). A layer's input is its operand producers' output regions, one after
 the other (a layer without them reads its own input region); a fused epilogue's input (a residual
 add's stream, the last `epilogue_inputs` producers) is those producers' output regions, read in
 output-tile order. Within a tensor (`dram.layout`):
@@ -24,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
+from accelsim.errors import InputError
 from accelsim.sim.scheduler import LayerWork
 from accelsim.sim.tiling import Step
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+from accelsim.workload.generation import phase_prefix, step_of
 from accelsim.workload.layers import Layer
 
 ALIGN_BYTES = 4096
@@ -86,9 +91,23 @@ class TensorPlacement:
         self.works = tuple(works)
         cursor = 0
         self.weights: list[_Region] = []
-        for work in works:
-            size = self._distinct_bytes(work.steps, weights=True)
+        sizes = [self._distinct_bytes(work.steps, weights=True) for work in works]
+        # an attention product's B operand is a KV cache: one region per cache, as large as its
+        # largest read, shared by every phase of a generation (placed where the first reads it)
+        keys = [_cache_key(layer) for layer in layers]
+        cache_bytes: dict[str, int] = {}
+        for key, size in zip(keys, sizes):
+            if key is not None:
+                cache_bytes[key] = max(cache_bytes.get(key, 0), size)
+        self.caches: dict[str, _Region] = {}
+        for key, size in zip(keys, sizes):
+            if key is not None and key in self.caches:
+                self.weights.append(self.caches[key])
+                continue
+            size = size if key is None else cache_bytes[key]
             self.weights.append(_Region([(cursor, size)]))
+            if key is not None:
+                self.caches[key] = self.weights[-1]
             cursor = _align(cursor + max(size, 1))
         # the producers of each layer's A operand, and of its fused epilogue's input (the last ones)
         operands = [w.producers[: len(w.producers) - layer.epilogue_inputs] for layer, w in zip(layers, works)]
@@ -209,6 +228,17 @@ class TensorPlacement:
                         else:
                             out.append(run)
         return out
+
+
+def _cache_key(layer: Layer) -> str | None:
+    """The KV cache an attention product reads as its B operand (K for the scores, V for the
+    context): its name without a generation's phase (`prefill/`, `step<k>/`); None for other layers."""
+    if not getattr(layer, "keys_axis", ""):
+        return None
+    try:
+        return layer.name[len(phase_prefix(step_of(layer.name))) :]
+    except InputError:  # not a generation: one phase
+        return layer.name
 
 
 def _w_key(s: Step) -> tuple[int, int, int]:
