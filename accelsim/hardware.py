@@ -349,6 +349,10 @@ class Dram:
     #: How a tile sits in its tensor: "tiled" (each tile contiguous, tiles in the order they are
     #: first streamed) or "row-major" (the tensor row by row: a tile is one run per tile row).
     layout: str = "tiled"
+    #: Banked model: requests the controller may have placed per channel ahead of their last column
+    #: command (DRAMsim3's default command queue size, cmd_queue_size 8); 1 places each request once
+    #: the one before has issued its last column command.
+    channel_queue_depth: int = 8
     #: The share of the peak bandwidth that real kernels sustain, in (0, 1]: the bus moves this
     #: share of its peak bytes a cycle (a device family's calibration constant,
     #: `accelsim.study.calibration`; 1 is the ideal bus).
@@ -365,6 +369,7 @@ class Dram:
         )
         _positive_number("dram", "latency_ns", self.latency_ns, allow_zero=True, maximum=1e9)
         _positive_int("dram", "queue_depth", self.queue_depth, maximum=2**16)
+        _positive_int("dram", "channel_queue_depth", self.channel_queue_depth, maximum=1024)
         _positive_int("dram", "burst_bytes", self.burst_bytes, maximum=2**20)
         _positive_number("dram", "energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
         _one_of("dram.model", self.model, DRAM_MODELS)

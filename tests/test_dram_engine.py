@@ -16,7 +16,7 @@ from accelsim.hardware import Accelerator, Buffers, Dram, MacArray, from_dict, l
 from accelsim.metrics import dram_command_energy_pj, dram_commands, summarize
 from accelsim.precision import Precision
 from accelsim.sim.banked_dram import bank_updates
-from accelsim.sim.banked_dram_timing import KINDS
+from accelsim.sim.banked_dram_timing import KINDS, REF
 from accelsim.sim.dram_runs import RunResult, RunTimeline
 from accelsim.sim.engine import schedule_network, simulate
 from accelsim.trace import signals
@@ -197,58 +197,73 @@ def test_dram_fields_validate_and_round_trip(tmp_path):
     assert hw.dram.dram_device.address_mapping == "rochrababgco"
 
 
-class _FullTable(RunTimeline):
-    """The timing table applied bank by bank (DRAMsim3's way), to check the per-level bookkeeping.
-    A run interleaved with the previous one meets every constraint but those of that run's column
-    commands: a second table that skips them."""
+def check_full_table(timeline: RunTimeline, log: list[tuple[int, int, int, int]]) -> None:
+    """One channel's commands against DRAMsim3's timing table applied bank by bank (bank_updates),
+    in time order: each command issues no earlier than every command before it allows (an all-bank
+    refresh waits for every bank of its rank), and the timeline's per-level bookkeeping (bank, bank
+    group, rank) gives exactly the full table's earliest cycle.
 
-    def __init__(self, device, page_policy="open"):
-        super().__init__(device, page_policy)
-        self.full = bank_updates(device)
-        banks = device.ranks * device.banks
-        self.e = [[[0] * KINDS for _ in range(banks)] for _ in range(device.channels)]
-        self.without_prev = [[[0] * KINDS for _ in range(banks)] for _ in range(device.channels)]
-        self.skip = None
+    Commands are placed request by request, so a pair whose delay is negative may issue in the other
+    order (WRITE then a READ of another rank: on DDR4-3200 the READ may go a cycle before the WRITE
+    placed first, its data still after the write's): a command earlier than a previous one allows
+    passes if the pair meets the table in the reverse order."""
+    d = timeline.device
+    full = bank_updates(d)
+    banks, per_rank, bpg = d.ranks * d.banks, d.banks, d.banks_per_group
+    delay = [[{(dst, f): t for dst, f, t in full[kind][bank]} for bank in range(banks)] for kind in range(KINDS)]
+    flat = [
+        [np.array(full[kind][bank], dtype=np.int64).reshape(-1, 3).T for bank in range(banks)] for kind in range(KINDS)
+    ]
+    longest = max(t for rows in full for row in rows for _, _, t in row)
+    e = np.zeros((banks, KINDS), dtype=np.int64)
+    bank_e = [[0] * KINDS for _ in range(banks)]
+    group_e = [[0] * KINDS for _ in range(d.ranks * d.bankgroups)]
+    rank_e = [[0] * KINDS for _ in range(d.ranks)]
+    log = sorted(log)
 
-    def _issue(self, ch, kind, bank, at):
-        super()._issue(ch, kind, bank, at)
-        c = self.channels.index(ch)
-        tables = [self.e[c]] if self.skip == c else [self.e[c], self.without_prev[c]]
-        self.skip = None
-        for table in tables:
-            for dst, follow, delay in self.full[kind][bank]:
-                table[dst][follow] = max(table[dst][follow], at + delay)
+    def targets(kind: int, rank: int, bank: int) -> range:
+        return range(rank * per_rank, (rank + 1) * per_rank) if kind == REF else range(bank, bank + 1)
 
-    def earliest(self, ch, bank, kind):
-        return self.e[self.channels.index(ch)][bank][kind]
+    def either_order(i: int) -> bool:
+        """Every earlier command that holds log[i] back meets the table with the two swapped."""
+        x, kind, rank, bank = log[i]
+        for y, other, other_rank, other_bank in reversed(log[:i]):
+            if y < x - longest:
+                break
+            if any(y + delay[other][other_bank].get((b, kind), -longest) > x for b in targets(kind, rank, bank)):
+                reverse = max(
+                    delay[kind][bank].get((b, other), -longest) for b in targets(other, other_rank, other_bank)
+                )
+                if x + reverse > y:
+                    return False
+        return True
 
-    def _snapshot(self, ch, rank):
-        c = self.channels.index(ch)
-        self.without_prev[c] = [list(row) for row in self.e[c]]
-        self.skip = c  # the next command issued is the run's column command
-        return None
-
-    def _earliest_before(self, ch, bank, kind, snapshot):
-        return self.without_prev[self.channels.index(ch)][bank][kind]
+    for i, (cycle, kind, rank, bank) in enumerate(log):
+        allowed = max(int(e[b, kind]) for b in targets(kind, rank, bank))
+        assert cycle >= allowed or either_order(i), (cycle, kind, bank, allowed)
+        if kind != REF:
+            level = max(bank_e[bank][kind], group_e[bank // bpg][kind], rank_e[rank][kind])
+            assert level == allowed, (cycle, kind, bank, level, allowed)
+        dst, follow, after = flat[kind][bank]
+        np.maximum.at(e, (dst, follow), cycle + after)
+        timeline.updates[kind](bank_e[bank], group_e[bank // bpg], rank_e[rank], rank_e, rank, cycle)
 
 
 @pytest.mark.parametrize("device", list(PRESETS))
 @pytest.mark.parametrize("policy", ["open", "closed"])
-def test_per_level_constraints_equal_the_full_table(device, policy):
+def test_every_command_meets_the_full_timing_table(device, policy):
     d = PRESETS[device]
     rng = random.Random(7)
-    fast, full = RunTimeline(d, policy), _FullTable(d, policy)
+    timeline = RunTimeline(d, policy, record=True)
     t = 0
-    for _ in range(300):
+    for _ in range(150):
         address = rng.randrange(0, 1 << 24) * 64 if rng.random() < 0.5 else rng.randrange(0, 1 << 16) * 64
         nbytes = rng.choice([64, 200, 4096, 20000])
-        is_write = rng.random() < 0.3
         t += rng.choice([0, 5, 50, 4000])
-        a, b = RunResult(), RunResult()
-        fast.place(address, nbytes, is_write, t, a)
-        full.place(address, nbytes, is_write, t, b)
-        assert (a.first_data, a.last_data_end, a.done, a.spans) == (b.first_data, b.last_data_end, b.done, b.spans)
-    assert fast.counts == full.counts
+        timeline.place(address, nbytes, rng.random() < 0.3, t, RunResult())
+    assert timeline.counts.refs > 0 and (timeline.counts.row_hits > 0) == (policy == "open")
+    for log in timeline.logs:
+        check_full_table(timeline, log)
 
 
 @pytest.mark.parametrize("device", list(PRESETS))
@@ -298,3 +313,131 @@ def test_a_banked_trace_file_reads_back_to_the_same_summary_and_reports_its_hit_
         )
         text = (tmp_path / f"t{suffix}").read_text()
         assert shown in text and "MISS" in text, fmt
+
+
+def _last_per_cycle(cycles, values):
+    cycles, values = np.asarray(cycles), np.asarray(values)
+    last = np.append(cycles[1:] != cycles[:-1], True)
+    return cycles[last].tolist(), values[last].tolist()
+
+
+@pytest.mark.parametrize("seed_", range(6))
+def test_row_signal_changes_on_arrays_equal_the_run_by_run_loop(seed_):
+    from accelsim.sim.banked_controller import _row_changes, row_changes
+
+    rng = np.random.default_rng(seed_)
+    n = 400
+    # runs crowded together (overlaps, gaps) as interleaved runs and refreshes give; with odd seeds
+    # no two share a first cycle (the array path), with even ones many do (the loop)
+    first = rng.choice(3 * n, n, replace=False) if seed_ % 2 else rng.integers(0, 3 * n, n)
+    after = first + rng.integers(1, 12, n)
+    hit = rng.integers(0, 2, n)
+    order = np.lexsort((hit, after, first))
+    expected = _row_changes(first[order].tolist(), after[order].tolist(), hit[order].tolist())
+    shuffled = rng.permutation(len(first))
+    got = row_changes(first[shuffled], after[shuffled], hit[shuffled])
+    assert _last_per_cycle(*got) == _last_per_cycle(*expected)
+    empty = np.zeros(0, dtype=np.int64)
+    assert [a.tolist() for a in row_changes(empty, empty, empty)] == [[0], [0]]
+
+
+@pytest.mark.parametrize("device", ["ddr4-3200", "hbm2"])
+def test_refreshes_of_an_idle_rank_issued_at_once_land_where_one_by_one_puts_them(device):
+    # Requests with long gaps: many refreshes fall due on idle ranks between them. Recording
+    # timelines issue refreshes one by one; the others in bulk.
+    d = PRESETS[device]
+    rng = random.Random(3)
+    bulk, single = RunTimeline(d), RunTimeline(d, record=True)
+    t = 0
+    for _ in range(60):
+        address, nbytes, is_write = rng.randrange(0, 1 << 22) * 64, rng.choice([64, 4096]), rng.random() < 0.3
+        t += rng.choice([10, 5 * d.trefi_cycles, 17 * d.trefi_cycles])
+        a, b = RunResult(), RunResult()
+        bulk.place(address, nbytes, is_write, t, a)
+        single.place(address, nbytes, is_write, t, b)
+        assert a == b
+    bulk.refresh_until(t + 9 * d.trefi_cycles)
+    single.refresh_until(t + 9 * d.trefi_cycles)
+    assert bulk.counts == single.counts and bulk.counts.refs > 60 * 5
+    assert [ch.refs for ch in bulk.channels] == [ch.refs for ch in single.channels]
+    assert bulk.row_spans == single.row_spans
+
+
+@pytest.mark.parametrize("device", ["hbm2", "ddr4-3200"])
+def test_requests_placed_ahead_overlap_across_banks_and_channels(device):
+    # A weight stream of 16 KiB tiles: with one request of lookahead each tile waits for the last
+    # column command of the one before; with eight per channel, the next tiles' ACTs (and on HBM2
+    # their other channels) start early. Same bytes, fewer cycles, never above the peak.
+    net = Network("big", (Gemm("g", m=1, k=2048, n=1024),)).with_precision(Precision.INT8, Precision.INT8)
+    hw = seed().replace(mac_array=MacArray(lanes=1024))
+    runs = [simulate(net, _banked(hw, device, channel_queue_depth=depth)) for depth in (1, 8)]
+    assert [int(r.transfers["bus_bytes"].sum()) for r in runs] == [2_103_296] * 2
+    assert runs[1].end_cycle < runs[0].end_cycle
+    peak = _banked(hw, device).dram_bytes_per_cycle
+    assert runs[1].end_cycle >= math.ceil(Fraction(2_103_296) / peak)
+    with pytest.raises(InputError, match="dram.channel_queue_depth"):
+        from_dict({"dram": {"channel_queue_depth": 0}})
+
+
+def test_a_fused_residual_reads_its_own_producers_outputs():
+    # fuse(elementwise) folds each residual add into the convolution before it: the add's other
+    # input (the skip connection) is read into each output tile. Those reads come from the skip
+    # producer's output region, in output-tile order; the convolution's own input from its operand's.
+    from accelsim.compress.methods import Fuse
+    from accelsim.sim.dram_placement import TensorPlacement
+
+    net = Fuse("elementwise")(network("resnet20")).with_precision(Precision.INT8)
+    hw = _banked(seed())
+    works = schedule_network(net, hw)
+    placement = TensorPlacement(net.layers, works)
+    fused = [i for i, layer in enumerate(net.layers) if layer.epilogue_inputs]
+    assert len(fused) >= 8
+
+    def within(runs, regions):
+        return all(any(b <= a and a + n <= b + size for r in regions for b, size in r.pieces) for a, n in runs)
+
+    for li in fused:
+        operand, skip = works[li].producers[:-1], works[li].producers[-1:]
+        steps = [s for s in works[li].steps if s.e_bytes]
+        reads = [placement.segments(1, li, s.index, s.e_bytes, epilogue=True) for s in steps]
+        assert within([r for runs in reads for r in runs], [placement.outputs[j] for j in skip])
+        assert sum(n for runs in reads for _, n in runs) == sum(s.e_bytes for s in steps)
+        # tiles in order: the first at the start of the skip tensor, each after the one before
+        assert reads[0][0][0] == placement.outputs[skip[0]].pieces[0][0]
+        inputs = [placement.segments(1, li, s.index, s.a_bytes) for s in works[li].steps if s.a_bytes]
+        assert within([r for runs in inputs for r in runs], [placement.outputs[j] for j in operand])
+    trace = simulate(net, hw)
+    assert trace.meta["counters"] == simulate(net, hw).meta["counters"]
+
+
+def test_every_phase_of_a_generation_reads_one_kv_cache_region_per_cache():
+    # The prefill and each decode step read block i's K (scores) and V (context) caches from one
+    # region each, as large as the last step's read; other layers keep regions of their own.
+    from accelsim.sim.dram_placement import TensorPlacement
+    from accelsim.workload.decoder import DecoderConfig, decode_step
+    from accelsim.workload.generation import generation
+
+    tiny = DecoderConfig(
+        "tiny", vocab_size=96, hidden_size=32, layers=2, heads=4, kv_heads=2, intermediate_size=64, context=64
+    )
+    net = generation(tiny, 8, 3).network.with_precision(Precision.INT8)
+    hw = _banked(seed())
+    works = schedule_network(net, hw)
+    placement = TensorPlacement(net.layers, works)
+    assert sorted(placement.caches) == [f"layers.{i}.attn.{p}" for i in range(2) for p in ("context", "scores")]
+    for key, region in placement.caches.items():
+        readers = [i for i, layer in enumerate(net.layers) if layer.name.endswith("/" + key)]
+        assert len(readers) == 4  # prefill and three steps
+        assert all(placement.weights[i] is region for i in readers)
+        reads = [sum(s.w_bytes for s in works[i].steps if s.w_bytes) for i in readers]
+        assert reads == sorted(reads) and region.size == max(
+            placement._distinct_bytes(works[i].steps, True) for i in readers
+        )
+    others = [placement.weights[i].pieces for i, layer in enumerate(net.layers) if not getattr(layer, "keys_axis", "")]
+    starts = [p[0][0] for p in others]
+    assert len(set(starts)) == len(starts)
+    # a single phase places exactly as before: one region per layer, in order
+    step = decode_step(tiny, 8, 1).with_precision(Precision.INT8)
+    single = TensorPlacement(step.layers, schedule_network(step, hw))
+    bases = [r.pieces[0][0] for r in single.weights]
+    assert bases == sorted(bases) and len(set(bases)) == len(bases)

@@ -69,7 +69,7 @@ CASES = {
     ),
     "tiny generation, banked": (
         lambda: simulate_generation(TINY, 8, 3, _banked(CRAMPED), kv_on_chip=False).trace,
-        "65db1f5d6b3ab971fb94",
+        "4917ad012e6cd6737fe0",
     ),
     "llama-3.2-1b 16+2, edge-llm": (
         lambda: simulate_generation("llama-3.2-1b", 16, 2, "edge-llm", kv_on_chip=False).trace,

@@ -2,11 +2,18 @@
 
 Same interface as sim/dram.py's DramController: `submit(kind, bytes, layer, tile)` enters a request
 into a bounded queue (the requester waits while it is full) and returns it with `.done` and
-`.bus_bytes`; `finish()` closes the signals; `table` holds one row per transfer. A server takes one
-request at a time, looks up its address runs (dram_placement.py) and places them on the device's
-banks (dram_runs.py); it takes the next request once the last column command of this one has issued,
-so the next request's ACTs overlap this one's data (one request of lookahead) while the queue holds
-the rest.
+`.bus_bytes`; `finish()` closes the signals; `table` holds one row per transfer. A server takes the
+requests in order, looks up each one's address runs (dram_placement.py) and places them on the
+device's banks (dram_runs.py) at once, so a request placed early has its ACTs (and, on a device of
+several channels, the commands on other channels) overlap the data of the ones before it.
+
+Lookahead: each channel holds at most `dram.channel_queue_depth` placed requests whose last column
+command is still to issue (DRAMsim3's command queues, cmd_queue_size 8). The server takes the next
+request once some channel has room (on a one-channel device: once it has), then waits until every
+channel the request touches has; meanwhile the queue holds the rest. With depth 1 on one channel,
+each request is placed once the one before has issued its last column command. Column commands
+stay in request order on each rank (FCFS; runs interleave as dram_runs.py describes), while ACTs
+and PREs of requests placed ahead go as early as their banks allow.
 
 Clocks: the accelerator runs at clock_hz, the device at 1 / tCK. With r = accelerator period / tCK as
 an exact fraction (tCK read as its decimal text, 0.63 -> 63/100), a request entering at accelerator
@@ -52,6 +59,7 @@ COUNTERS = (
     "dram_active_rank_cycles",
     "dram_idle_rank_cycles",
 )
+_CHANNEL_0 = (0,)
 _COUNT_FIELDS = ("acts", "pres", "reads", "writes", "refs", "row_hits")
 _READ, _WRITE = int(BusState.READ), int(BusState.WRITE)
 
@@ -91,8 +99,13 @@ class BankedController:
         self.table = TableRecorder(TRANSFER_COLUMNS)
         self.layer_counts: dict[int, list[int]] = {}
         self._bus: list[tuple[int, int, int]] = []  # (first, after, state) in accelerator cycles
-        self._runs: list[tuple[RunResult, int]] = []
         self.end_device_cycle = 0
+        # Lookahead: per channel, the accelerator cycles at which the requests placed on it will have
+        # issued their last column command (a min-heap); at most `depth` of them pending per channel.
+        self.depth = hw.dram.channel_queue_depth
+        self._pending: list[list[int]] = [[] for _ in range(self.device.channels)]
+        mapping = self.timeline.mapping
+        self._channel_shift, self._channel_mask = mapping.shift + mapping.positions[0], mapping.masks[0]
         env.process(self._serve())
 
     # --- clocks ---
@@ -107,9 +120,10 @@ class BankedController:
 
     # --- requests ---
     def submit(
-        self, kind: int, payload_bytes: int, layer: int, tile: int
+        self, kind: int, payload_bytes: int, layer: int, tile: int, epilogue: bool = False
     ) -> Generator[simpy.Event, None, BankedRequest]:
-        segments = self.placement.segments(kind, layer, tile, payload_bytes)
+        """As DramController.submit; `epilogue`: a fused epilogue's input (its own region)."""
+        segments = self.placement.segments(kind, layer, tile, payload_bytes, epilogue)
         req = BankedRequest(self.env, kind, payload_bytes, segments, self.device.request_bytes, layer, tile)
         yield self.queue.put(req)
         req.issue_cycle = self.env.now
@@ -119,19 +133,31 @@ class BankedController:
     def _serve(self) -> Generator[simpy.Event, object, None]:
         env, timeline, queue, items = self.env, self.timeline, self.queue, self.queue.items
         counts, place, p, q = timeline.counts, timeline.place, self._p, self._q
-        queue_signal, bus, runs, table, layer_counts = (
-            self.queue_signal,
-            self._bus,
-            self._runs,
-            self.table,
-            self.layer_counts,
-        )
+        queue_signal, bus, table, layer_counts = self.queue_signal, self._bus, self.table, self.layer_counts
+        pending = self._pending
         while True:
+            now = int(env.now)
+            room = self._room_on_some_channel(now)
+            if room > now:
+                yield timeout(env, room - now)
+                continue
             req = yield queue.get()
             assert isinstance(req, BankedRequest)
             now = int(env.now)
             queue_signal.set(now, len(items))
-            before = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
+            channels = self._channels(req.segments)
+            room = self._room_on(channels, now)
+            if room > now:  # a channel it needs is full: the request waits in the controller
+                yield timeout(env, room - now)
+                now = room
+            acts, pres, reads, writes, refs, hits = (
+                counts.acts,
+                counts.pres,
+                counts.reads,
+                counts.writes,
+                counts.refs,
+                counts.row_hits,
+            )
             result = RunResult()
             start = -(-now * p // q)  # to_device
             is_write = req.is_write
@@ -140,23 +166,65 @@ class BankedController:
             mine = layer_counts.get(req.layer)
             if mine is None:
                 mine = layer_counts[req.layer] = [0] * len(_COUNT_FIELDS)
-            after_counts = (counts.acts, counts.pres, counts.reads, counts.writes, counts.refs, counts.row_hits)
-            for i in range(len(_COUNT_FIELDS)):
-                mine[i] += after_counts[i] - before[i]
+            mine[0] += counts.acts - acts
+            mine[1] += counts.pres - pres
+            mine[2] += counts.reads - reads
+            mine[3] += counts.writes - writes
+            mine[4] += counts.refs - refs
+            mine[5] += counts.row_hits - hits
             first = max(result.first_data * q // p, now)  # to_accel_floor
             after = -(-result.last_data_end * q // p)  # to_accel
             done = -(-result.done * q // p)
             bus.append((first, after, _WRITE if is_write else _READ))
-            runs.append((result, req.layer))
             table.append(
                 (req.issue_cycle, first, after, done, req.payload_bytes, req.bus_bytes, req.kind, req.layer, req.tile)
             )
             if result.done > self.end_device_cycle:
                 self.end_device_cycle = result.done
             call_after(env, done - now, lambda _, ev=req.done: succeed(env, ev))
-            wait = result.last_command * q // p - now
-            if wait > 0:
-                yield timeout(env, wait)
+            issued = result.last_command * q // p  # the cycle its last column command has issued in
+            if issued > now:
+                for c in channels:
+                    heapq.heappush(pending[c], issued)
+
+    # --- lookahead ---
+    def _channels(self, segments: list[tuple[int, int]]) -> Sequence[int]:
+        """The channels a request's bursts fall on."""
+        if len(self._pending) == 1:
+            return _CHANNEL_0
+        shift, mask = self._channel_shift, self._channel_mask
+        out: list[int] = []
+        for address, nbytes in segments:
+            first, last = address >> shift, (address + nbytes - 1) >> shift
+            if last - first >= mask:
+                return range(mask + 1)
+            out += [k & mask for k in range(first, last + 1)]  # consecutive blocks, channels in turn
+        return out if len(segments) == 1 else sorted(set(out))
+
+    def _room_on(self, channels: Sequence[int], now: int) -> int:
+        """The first cycle from `now` at which each of `channels` has fewer than `depth` requests
+        whose last column command is still to issue."""
+        ready = now
+        for c in channels:
+            heap = self._pending[c]
+            while heap and (heap[0] <= ready or len(heap) >= self.depth):
+                ready = max(ready, heapq.heappop(heap))
+        return ready
+
+    def _room_on_some_channel(self, now: int) -> int:
+        """The first cycle from `now` at which some channel has room (the next request may need it)."""
+        if len(self._pending) == 1:
+            return self._room_on(_CHANNEL_0, now)
+        depth = self.depth
+        if any(len(heap) < depth for heap in self._pending):
+            return now
+        best = None
+        for heap in self._pending:
+            while heap and heap[0] <= now:
+                heapq.heappop(heap)
+            room = now if len(heap) < depth else heapq.nsmallest(len(heap) - depth + 1, heap)[-1]
+            best = room if best is None or room < best else best
+        return now if best is None else best
 
     @property
     def transfers(self) -> np.ndarray:
@@ -185,53 +253,23 @@ class BankedController:
     def _record_rows(self) -> None:
         """Per cycle: MISS where a run's first column command follows its ACT, HIT over the rest of a run."""
         p, q = self._p, self._q
-        spans = [
-            (c0 * q // p, c_last * q // p + 1, hit) for result, _ in self._runs for c0, c_last, hit, _n in result.spans
-        ]
-        spans.sort()
-        idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
-        cycles: list[int] = []  # the changes in order, several per cycle possible (the last one holds)
-        values: list[int] = []
-        until = last = 0  # end of the runs so far; the last cycle a change was recorded at
-        for a, b, hit in spans:
-            if a >= until:
-                cycles.append(until)
-                values.append(idle)
-            if a < last:
-                a = last
-            last = a
-            cycles.append(a)
-            if hit:
-                values.append(hit_state)
-            else:
-                values.append(miss)
-                if b > a + 1:
-                    last = a + 1
-                    cycles.append(last)
-                    values.append(hit_state)
-            if b > until:
-                until = b
-        cycles.append(until)
-        values.append(idle)
+        runs = np.array(self.timeline.row_spans, dtype=np.int64).reshape(-1, 3)
+        first, after, hit = runs[:, 0] * q // p, runs[:, 1] * q // p + 1, runs[:, 2]
+        cycles, values = row_changes(first, after, hit)
         _record_changes(self.recorder[signals.DRAM_ROW.name], cycles, values)
 
     def _record_refresh(self) -> None:
         """Ranks refreshing per cycle: each REF holds its rank for tRFC."""
-        trfc = self.device.trfc_cycles
-        events = []
-        for ch in self.timeline.channels:
-            for at in ch.refs:
-                events.append((self.to_accel_floor(at), 1))
-                events.append((self.to_accel(at + trfc), -1))
-        heapq.heapify(events)
-        sig = self.recorder[signals.DRAM_REFRESH.name]
-        level = 0
-        while events:
-            cycle, delta = heapq.heappop(events)
-            level += delta
-            while events and events[0][0] == cycle:
-                level += heapq.heappop(events)[1]
-            sig.set(cycle, level)
+        refs = np.array([at for ch in self.timeline.channels for at in ch.refs], dtype=np.int64)
+        if not len(refs):
+            return
+        p, q = self._p, self._q
+        cycles = np.concatenate((refs * q // p, -(-(refs + self.device.trfc_cycles) * q // p)))
+        order = np.argsort(cycles, kind="stable")
+        cycles = cycles[order]
+        level = np.cumsum(np.concatenate((np.ones(len(refs), np.int64), -np.ones(len(refs), np.int64)))[order])
+        last_of_cycle = np.append(cycles[1:] != cycles[:-1], True)  # a cycle's changes together
+        self.recorder[signals.DRAM_REFRESH.name].extend(cycles[last_of_cycle], level[last_of_cycle])
 
     def add_counters(self, counters: list[dict[str, int]], layer_starts: Sequence[int]) -> None:
         """Add the banked counters to each layer's: commands by the layer whose requests issued them,
@@ -248,7 +286,7 @@ class BankedController:
             )
         end_dev = self.end_device_cycle
         bounds = [min(self.to_device(s), end_dev) for s in layer_starts] + [end_dev]
-        spans = [np.array(r, dtype=np.int64).reshape(-1, 2) for r in self.timeline.active_spans(end_dev)]
+        spans = self.timeline.active_spans(end_dev)
         ranks = len(spans)
         for li, counter in enumerate(counters):
             lo, hi = bounds[li], max(bounds[li + 1], bounds[li]) if li + 1 < len(counters) else end_dev
@@ -261,7 +299,60 @@ class BankedController:
         return self.timeline.counts
 
 
-def _record_changes(sig: SignalRecorder, cycles: list[int], values: list[int]) -> None:
+def row_changes(first: np.ndarray, after: np.ndarray, hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row signal's changes over runs (first cycle, cycle after the last, began with a hit?),
+    in order, several per cycle possible (the last one holds); what `_row_changes` gives, computed
+    on whole arrays where no run starts in the cycle a miss before it shows MISS in."""
+    order = np.lexsort((hit, after, first))
+    first, after, hit = first[order], after[order], hit[order]
+    # a miss shows MISS for its first cycle, then HIT
+    then_hit = (hit == 0) & (after > first + 1)
+    if len(first) == 0 or np.any(then_hit[:-1] & (first[1:] == first[:-1])):
+        cycles, values = _row_changes(first.tolist(), after.tolist(), hit.tolist())
+        return np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)
+    # the end of the runs before each one; IDLE from there where a gap precedes it
+    until = np.concatenate(([0], np.maximum.accumulate(after)[:-1]))
+    idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+    at = np.stack([until, first, first + 1], axis=1)
+    ones = np.ones(len(first), dtype=np.int64)
+    state = np.stack([ones * idle, np.where(hit != 0, hit_state, miss), ones * hit_state], axis=1)
+    shown = np.stack([first >= until, ones == 1, then_hit], axis=1)
+    return np.append(at[shown], after.max()), np.append(state[shown], idle)
+
+
+def _row_changes(firsts: list[int], afters: list[int], hits: list[int]) -> tuple[list[int], list[int]]:
+    """The row signal's changes in order over runs sorted by first cycle, several per cycle
+    possible (the last one holds): IDLE from the end of the runs so far where a gap precedes a run;
+    its state from its first cycle (or the cycle after the previous run's first, if that was a miss
+    in the same cycle)."""
+    idle, hit_state, miss = int(RowState.IDLE), int(RowState.HIT), int(RowState.MISS)
+    cycles: list[int] = []
+    values: list[int] = []
+    until = last = 0  # end of the runs so far; the last cycle a change was recorded at
+    for a, b, hit in zip(firsts, afters, hits):
+        if a >= until:
+            cycles.append(until)
+            values.append(idle)
+        if a < last:
+            a = last
+        last = a
+        cycles.append(a)
+        if hit:
+            values.append(hit_state)
+        else:
+            values.append(miss)
+            if b > a + 1:
+                last = a + 1
+                cycles.append(last)
+                values.append(hit_state)
+        if b > until:
+            until = b
+    cycles.append(until)
+    values.append(idle)
+    return cycles, values
+
+
+def _record_changes(sig: SignalRecorder, cycles: np.ndarray, values: np.ndarray) -> None:
     """`sig.set` for each change in order (cycles non-decreasing), in bulk: a cycle's last change
     holds, as same-cycle sets overwrite one another."""
     at, value = np.array(cycles, dtype=np.int64), np.array(values, dtype=np.int64)

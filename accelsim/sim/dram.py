@@ -67,8 +67,11 @@ class DramController:
         self._busy_until = 0  # first cycle after the last busy cycle recorded
         env.process(self._bus())
 
-    def submit(self, kind: int, payload_bytes: int, layer: int, tile: int) -> Generator[simpy.Event, None, Request]:
-        """Enter a request (kind: index into TRANSFER_KINDS) into the queue, waiting while it is full."""
+    def submit(
+        self, kind: int, payload_bytes: int, layer: int, tile: int, epilogue: bool = False
+    ) -> Generator[simpy.Event, None, Request]:
+        """Enter a request (kind: index into TRANSFER_KINDS) into the queue, waiting while it is full
+        (`epilogue`, a fused epilogue's input, places bytes only in the banked model)."""
         req = Request(self.env, kind, payload_bytes, self.burst_bytes, layer, tile)
         yield self.queue.put(req)
         req.issue_cycle = self.env._now

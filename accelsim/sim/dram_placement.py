@@ -2,8 +2,13 @@
 
 The engine owns the layout (the layers do not): every tensor is one contiguous region, regions in
 order (the weights of every layer, then the network's inputs, then every layer's output), each
-starting on a 4 KiB boundary. A layer's input is its producers' output regions, one after the other
-(a layer without producers reads its own input region). Within a tensor (`dram.layout`):
+starting on a 4 KiB boundary. An attention product's B operand is a KV cache (K for the scores, V
+for the context): one region per cache, where the weights of the first product reading it go, as
+large as the largest read, shared by every phase of a generation (each reads its context's first
+bytes; the new tokens' K and V are written to their projections' output regions). A layer's input is its operand producers' output regions, one after
+the other (a layer without them reads its own input region); a fused epilogue's input (a residual
+add's stream, the last `epilogue_inputs` producers) is those producers' output regions, read in
+output-tile order. Within a tensor (`dram.layout`):
 
 - `tiled`: each tile is contiguous and tiles lie in the order the scheduler first streams them, so a
   layer's fetches walk its tensors sequentially (a tile fetched again reads the same bytes). An
@@ -13,8 +18,8 @@ starting on a 4 KiB boundary. A layer's input is its producers' output regions, 
   M x K, outputs M x N); a tile is one run per tile row, at the row's place in the tensor (the view's
   element size is the region's bytes over its elements, so an im2col view maps onto its input).
 
-`segments(kind, layer, step)` gives the (address, bytes) runs of a transfer; their bytes add up to
-the transfer's payload.
+`segments(kind, layer, step, nbytes, epilogue)` gives the (address, bytes) runs of a transfer; their
+bytes add up to the transfer's payload.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
+from accelsim.errors import InputError
 from accelsim.sim.scheduler import LayerWork
 from accelsim.sim.tiling import Step
 from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+from accelsim.workload.generation import phase_prefix, step_of
 from accelsim.workload.layers import Layer
 
 ALIGN_BYTES = 4096
@@ -84,13 +91,30 @@ class TensorPlacement:
         self.works = tuple(works)
         cursor = 0
         self.weights: list[_Region] = []
-        for work in works:
-            size = self._distinct_bytes(work.steps, weights=True)
+        sizes = [self._distinct_bytes(work.steps, weights=True) for work in works]
+        # an attention product's B operand is a KV cache: one region per cache, as large as its
+        # largest read, shared by every phase of a generation (placed where the first reads it)
+        keys = [_cache_key(layer) for layer in layers]
+        cache_bytes: dict[str, int] = {}
+        for key, size in zip(keys, sizes):
+            if key is not None:
+                cache_bytes[key] = max(cache_bytes.get(key, 0), size)
+        self.caches: dict[str, _Region] = {}
+        for key, size in zip(keys, sizes):
+            if key is not None and key in self.caches:
+                self.weights.append(self.caches[key])
+                continue
+            size = size if key is None else cache_bytes[key]
             self.weights.append(_Region([(cursor, size)]))
+            if key is not None:
+                self.caches[key] = self.weights[-1]
             cursor = _align(cursor + max(size, 1))
+        # the producers of each layer's A operand, and of its fused epilogue's input (the last ones)
+        operands = [w.producers[: len(w.producers) - layer.epilogue_inputs] for layer, w in zip(layers, works)]
+        residuals = [w.producers[len(operand) :] for operand, w in zip(operands, works)]
         own_inputs: dict[int, _Region] = {}
         for i, (layer, work) in enumerate(zip(layers, works)):
-            if not work.producers:
+            if not operands[i]:
                 size = max(layer.input_bytes, self._distinct_bytes(work.steps, weights=False))
                 own_inputs[i] = _Region([(cursor, size)])
                 cursor = _align(cursor + max(size, 1))
@@ -100,8 +124,12 @@ class TensorPlacement:
             self.outputs.append(_Region([(cursor, size)]))
             cursor = _align(cursor + max(size, 1))
         self.inputs = [
-            own_inputs.get(i) or _Region([p for j in work.producers for p in self.outputs[j].pieces])
-            for i, work in enumerate(works)
+            own_inputs.get(i) or _Region([p for j in operands[i] for p in self.outputs[j].pieces])
+            for i in range(len(works))
+        ]
+        self.residuals = [
+            _Region([p for j in producers for p in self.outputs[j].pieces]) if producers else None
+            for producers in residuals
         ]
         self.span_bytes = cursor
         self._tables: dict[tuple[int, int], dict[int, int]] = {}
@@ -146,8 +174,27 @@ class TensorPlacement:
             return self.weights[li]
         return self.inputs[li] if kind == _ACTIVATION else self.outputs[li]
 
-    def segments(self, kind: int, li: int, step_index: int, nbytes: int) -> list[tuple[int, int]]:
-        """(address, bytes) runs of the transfer of `kind` for step `step_index` of layer `li`."""
+    def _epilogue_offsets(self, li: int) -> dict[int, int]:
+        """Step index -> offset of its epilogue input in the residual tensor: output tiles in the
+        order their first steps stream (a residual has the output's shape)."""
+        table = self._tables.get((-1, li))
+        if table is None:
+            table = self._tables[(-1, li)] = {}
+            cursor = 0
+            for s in self.works[li].steps:
+                if s.e_bytes:
+                    table[s.index] = cursor
+                    cursor += s.e_bytes
+        return table
+
+    def segments(
+        self, kind: int, li: int, step_index: int, nbytes: int, epilogue: bool = False
+    ) -> list[tuple[int, int]]:
+        """(address, bytes) runs of the transfer of `kind` for step `step_index` of layer `li`
+        (`epilogue`: the read of a fused epilogue's input, from the residual producers' outputs)."""
+        residual = self.residuals[li] if epilogue else None
+        if residual is not None:
+            return residual.ranges(self._epilogue_offsets(li).get(step_index, 0), nbytes)
         region = self.region(kind, li)
         # A vector layer's tiles are blocks of whole rows: contiguous in either layout.
         if self.layout == "tiled" or self.works[li].unit == "vector":
@@ -181,6 +228,17 @@ class TensorPlacement:
                         else:
                             out.append(run)
         return out
+
+
+def _cache_key(layer: Layer) -> str | None:
+    """The KV cache an attention product reads as its B operand (K for the scores, V for the
+    context): its name without a generation's phase (`prefill/`, `step<k>/`); None for other layers."""
+    if not getattr(layer, "keys_axis", ""):
+        return None
+    try:
+        return layer.name[len(phase_prefix(step_of(layer.name))) :]
+    except InputError:  # not a generation: one phase
+        return layer.name
 
 
 def _w_key(s: Step) -> tuple[int, int, int]:

@@ -26,9 +26,10 @@ command is a hit unless it is the first one after its row's ACT.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from accelsim.dram_devices import AddressMapping, DramControllerConfig, DramDevice
 from accelsim.errors import InputError
@@ -62,7 +63,7 @@ class CommandCounts:
     row_hits: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class RunResult:
     """Where one request's runs landed, in device cycles (data spans the bus; done: data in place)."""
 
@@ -71,7 +72,6 @@ class RunResult:
     last_command: int = 0
     done: int = 0
     bursts: int = 0
-    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first, last column cycle, hit?, n)
 
 
 class _Channel:
@@ -84,12 +84,16 @@ class _Channel:
         "open_row",
         "opened_at",
         "faw",
+        "faw_slot",
         "next_ref",
+        "due",
         "open_spans",
         "refs",
+        "index",
     )
 
-    def __init__(self, banks: int, groups: int, ranks: int) -> None:
+    def __init__(self, index: int, banks: int, groups: int, ranks: int, due: list[int]) -> None:
+        self.index = index
         # The earliest cycle each command kind may issue, kept at three levels: a bank's own
         # constraints, its bank group's and its rank's (a bank's is the largest of the three).
         self.bank_e = [[0] * KINDS for _ in range(banks)]
@@ -97,12 +101,16 @@ class _Channel:
         self.rank_e = [[0] * KINDS for _ in range(ranks)]
         self.open_row = [-1] * banks
         self.open_banks = [0] * ranks
-        # the last run's column commands: (rank, bank group, kind, first cycle, spacing, count, snapshot)
+        # the last run's column commands: (rank, bank group, kind, first cycle, count, snapshot)
         self.prev: tuple | None = None
         self.opened_at = [0] * banks
-        self.faw: list[deque[int]] = [deque() for _ in range(ranks)]
+        # per rank, a ring of the last four ACTs' cycle + tFAW (0 before four); the slot of the oldest
+        self.faw = [[0] * 4 for _ in range(ranks)]
+        self.faw_slot = [0] * ranks
         self.next_ref = [0] * ranks  # refreshes of each rank already issued
-        self.open_spans: list[list[tuple[int, int]]] = [[] for _ in range(ranks)]  # (ACT, PRE) per rank
+        self.due = list(due)  # the cycle each rank's next refresh falls due
+        # per rank, each closed row's ACT and PRE cycles, flat (ints only: nothing for the GC to track)
+        self.open_spans: list[list[int]] = [[] for _ in range(ranks)]
         self.refs: list[int] = []  # REF issue cycles
 
 
@@ -124,9 +132,12 @@ class RunTimeline:
         self.closed_page = page_policy == "closed"
         table = timing_table(device)
         self.levels = _levels(device, table)
-        self.updates = [_compile_update(level) for level in self.levels]
-        # same-bank delay from a column command to the next one of its kind
-        # the same kind on another bank group of the rank (tCCD_S-bound); the reorder window
+        # open page never issues READ_P / WRITE_P, closed page never READ / WRITE: their earliest cycles
+        # are never asked for
+        queried = {ACT, PRE, REF} | ({READ_P, WRITE_P} if self.closed_page else {READ, WRITE})
+        self.updates = [_compile_update(_pruned(level, queried)) for level in self.levels]
+        # the delay from a column command to the next one of its kind on another bank group of the rank
+        # (tCCD_S-bound) and on the same bank; the reorder window
         self.cross_delay = [
             max((t for k, t in table[kind][OTHER_GROUP] if k == kind), default=0) for kind in range(KINDS)
         ]
@@ -144,10 +155,30 @@ class RunTimeline:
         ]
         self.bpg = device.banks_per_group
         self.channels = [
-            _Channel(device.ranks * device.banks, device.ranks * device.bankgroups, device.ranks)
-            for _ in range(device.channels)
+            _Channel(c, device.ranks * device.banks, device.ranks * device.bankgroups, device.ranks, self.ref_offset)
+            for c in range(device.channels)
         ]
+        # per direction (read, write): the column command, ACT-to-column delay, data latency, same-bank
+        # and other-group spacing, whether runs may interleave and the command's updates
+        self._direction = {
+            is_write: (
+                kind,
+                device.trcdwr_cycles if is_write else device.trcd_cycles,
+                self.write_delay if is_write else self.read_delay,
+                self.self_delay[kind],
+                self.cross_delay[kind],
+                # interleaving needs a run's same-bank spacing to leave room for another group's command
+                not self.closed_page and self.self_delay[kind] >= 2 * self.cross_delay[kind],
+                self.updates[kind],
+            )
+            for is_write, kind in (
+                (False, READ_P if self.closed_page else READ),
+                (True, WRITE_P if self.closed_page else WRITE),
+            )
+        }
         self.counts = CommandCounts()
+        # every run's first and last column command cycles and whether it began with a row hit, flat
+        self.row_spans: list[int] = []
         self.logs: list[list[tuple[int, int, int, int]]] | None = [[] for _ in self.channels] if record else None
         self.refresh_logs: list[list[tuple[int, int]]] = [[] for _ in self.channels]  # (due, rank)
         self.request_bytes = device.request_bytes
@@ -158,55 +189,67 @@ class RunTimeline:
         self.block_bursts = co_mask + 1 if co_pos == 0 else 1
 
     # ----- refresh -----
-    def _due(self, ch: _Channel, rank: int) -> int:
-        return self.ref_offset[rank] + ch.next_ref[rank] * self.ref_stride
-
     def _refresh(self, ch: _Channel, rank: int) -> None:
         """Issue the due refresh of `rank`: precharge its open banks, then REF."""
-        due = self._due(ch, rank)
+        due = ch.due[rank]
         base = rank * self.banks_per_rank
+        rank_e, logs, pre_update = ch.rank_e, self.logs, self.updates[PRE]
         if ch.open_banks[rank]:
+            open_row, groups, bpg = ch.open_row, ch.group_e, self.bpg
             for bank in range(base, base + self.banks_per_rank):
-                if ch.open_row[bank] >= 0:
-                    self._issue(ch, PRE, bank, max(due, self.earliest(ch, bank, PRE)))
-        at = max(due, ch.rank_e[rank][REF])  # every delay to REF is kept at the rank level
-        self._issue(ch, REF, base, at)
+                if open_row[bank] >= 0:
+                    be, ge, re = ch.bank_e[bank], groups[bank // bpg], rank_e[rank]
+                    at = be[PRE] if be[PRE] > due else due
+                    at = ge[PRE] if ge[PRE] > at else at
+                    at = re[PRE] if re[PRE] > at else at
+                    self.counts.pres += 1
+                    ch.open_spans[rank] += (ch.opened_at[bank], at)
+                    open_row[bank] = -1
+                    pre_update(be, ge, re, rank_e, rank, at)
+                    if logs is not None:
+                        logs[ch.index].append((at, PRE, rank, bank))
+            ch.open_banks[rank] = 0
+        at = max(due, rank_e[rank][REF])  # every delay to REF is kept at the rank level
+        self.counts.refs += 1
+        self.updates[REF](ch.bank_e[base], ch.group_e[base // self.bpg], rank_e[rank], rank_e, rank, at)
+        if logs is not None:
+            logs[ch.index].append((at, REF, rank, base))
         ch.refs.append(at)
-        self.refresh_logs[self.channels.index(ch)].append((due, rank))
+        if logs is not None:
+            self.refresh_logs[ch.index].append((due, rank))
         ch.next_ref[rank] += 1
+        ch.due[rank] = self.ref_offset[rank] + ch.next_ref[rank] * self.ref_stride
+
+    def _refresh_through(self, ch: _Channel, rank: int, cycle: int) -> None:
+        """Issue every refresh of `rank` due at or before `cycle`. After the first, the rank's banks
+        are closed and nothing else issues on it, so each REF lands on its due cycle once the last
+        one's tRFC has passed (tRFC < tREFI): those are issued at once."""
+        due, rank_e, stride = ch.due, ch.rank_e[rank], self.ref_stride
+        self._refresh(ch, rank)
+        if due[rank] > cycle:
+            return
+        if self.logs is not None or rank_e[REF] > due[rank]:
+            while due[rank] <= cycle:
+                self._refresh(ch, rank)
+            return
+        count = (cycle - due[rank]) // stride + 1
+        last = due[rank] + (count - 1) * stride
+        ch.refs.extend(range(due[rank], last + 1, stride))
+        self.counts.refs += count
+        base = rank * self.banks_per_rank
+        # the last REF's constraints dominate the others'
+        self.updates[REF](ch.bank_e[base], ch.group_e[base // self.bpg], rank_e, ch.rank_e, rank, last)
+        ch.next_ref[rank] += count
+        due[rank] = self.ref_offset[rank] + ch.next_ref[rank] * stride
 
     def refresh_until(self, cycle: int) -> None:
         """Issue every refresh due before `cycle` (the end of a run)."""
         for ch in self.channels:
             for rank in range(self.device.ranks):
-                while self._due(ch, rank) < cycle:
-                    self._refresh(ch, rank)
+                if ch.due[rank] < cycle:
+                    self._refresh_through(ch, rank, cycle - 1)
 
     # ----- commands -----
-    def _issue(self, ch: _Channel, kind: int, bank: int, at: int) -> None:
-        rank = bank // self.banks_per_rank
-        if self.logs is not None and kind in (ACT, PRE, REF):
-            self.logs[self.channels.index(ch)].append((at, kind, rank, bank))
-        if kind == ACT:
-            self.counts.acts += 1
-            ch.open_row[bank] = -2  # set by the caller
-            ch.open_banks[rank] += 1
-            ch.opened_at[bank] = at
-            window = ch.faw[rank]
-            window.append(at + self.device.tfaw_cycles)
-            if len(window) > 4:
-                window.popleft()
-        elif kind == PRE or kind == READ_P or kind == WRITE_P:
-            if kind == PRE:
-                self.counts.pres += 1
-            ch.open_spans[rank].append((ch.opened_at[bank], at))
-            ch.open_row[bank] = -1
-            ch.open_banks[rank] -= 1
-        elif kind == REF:
-            self.counts.refs += 1
-        # Raise each following kind's earliest cycle at the bank, its group, its rank, the others.
-        self.updates[kind](ch.bank_e[bank], ch.group_e[bank // self.bpg], ch.rank_e[rank], ch.rank_e, rank, at)
-
     def earliest(self, ch: _Channel, bank: int, kind: int) -> int:
         """The first cycle `kind` may issue on `bank` under every constraint so far."""
         return max(
@@ -214,151 +257,174 @@ class RunTimeline:
         )
 
     def place(self, address: int, nbytes: int, is_write: bool, t: int, out: RunResult) -> None:
-        """Place the bursts covering [address, address + nbytes) from device cycle t on."""
+        """Place the bursts covering [address, address + nbytes) from device cycle t on: run by run,
+        each run's PRE, ACT and column commands. This is the model's hot path, so each command's
+        bookkeeping is written out where it issues and totals are kept in locals until the end;
+        test_dram_engine checks every command it issues against the full timing table."""
+        closed, logs, refresh, spans = self.closed_page, self.logs, self._refresh, self.row_spans
+        kind, act_to_column, latency, d, s, interleaving, column_update = self._direction[is_write]
+        burst, tfaw, window = self.burst, self.device.tfaw_cycles, self.window
+        pre_update, act_update = self.updates[PRE], self.updates[ACT]
+        first_data, data_end, last_command, bursts = out.first_data, out.last_data_end, out.last_command, out.bursts
+        acts = pres = columns = hits = 0
         size, block = self.request_bytes, self.block_bursts
-        burst = address // size
+        index = address // size
         last = (address + nbytes - 1) // size
-        decode = self.mapping.decode
-        while burst <= last:
-            n = min(block - burst % block, last - burst + 1)
-            ch, ra, bg, ba, ro, _ = decode(burst * size)
-            bank = ra * self.banks_per_rank + bg * self.device.banks_per_group + ba
-            self._place_run(self.channels[ch], ra, bank, ro, n, is_write, t, out)
-            burst += n
-
-    def _place_run(
-        self, ch: _Channel, rank: int, bank: int, row: int, n: int, is_write: bool, t: int, out: RunResult
-    ) -> None:
-        closed = self.closed_page
-        kind = (WRITE_P if closed else WRITE) if is_write else (READ_P if closed else READ)
-        per_run = 1 if closed else n
-        act_to_column = self.device.trcdwr_cycles if is_write else self.device.trcd_cycles
-        latency = self.write_delay if is_write else self.read_delay
-        burst, counts, group, faw = self.burst, self.counts, bank // self.bpg, ch.faw[rank]
-        earliest = self.earliest  # a hook: tests check it against the full timing table
-        offset, stride, next_ref = self.ref_offset[rank], self.ref_stride, ch.next_ref
-        while n:
-            hit = ch.open_row[bank] == row
-            if not hit:
-                if ch.open_row[bank] >= 0:
-                    pre = max(t, earliest(ch, bank, PRE))
-                    if offset + next_ref[rank] * stride <= pre:
-                        self._refresh(ch, rank)
+        shift = self.mapping.shift
+        (p_ch, p_ra, p_bg, p_ba, p_ro, _), (m_ch, m_ra, m_bg, m_ba, m_ro, _) = (
+            self.mapping.positions,
+            self.mapping.masks,
+        )
+        banks_per_rank, bpg, channels = self.banks_per_rank, self.bpg, self.channels
+        while index <= last:
+            # a run: the bursts of one block (same channel, bank and row)
+            # (max() and min() cost several times a comparison: this loop runs once per row switch)
+            n = block - index % block
+            n = last - index + 1 if last - index + 1 < n else n
+            index += n
+            a = ((index - n) * size) >> shift  # the mapping's decode, written out
+            ch = channels[(a >> p_ch) & m_ch]
+            rank = (a >> p_ra) & m_ra
+            bank = rank * banks_per_rank + ((a >> p_bg) & m_bg) * bpg + ((a >> p_ba) & m_ba)
+            row = (a >> p_ro) & m_ro
+            group = bank // bpg
+            be, ge, ranks_e = ch.bank_e[bank], ch.group_e[group], ch.rank_e
+            re, faw, due, open_row = ranks_e[rank], ch.faw[rank], ch.due, ch.open_row
+            if due[rank] <= t:  # every refresh due by now goes before any of the run's commands
+                self._refresh_through(ch, rank, t)
+            while n:
+                hit = open_row[bank] == row
+                if not hit:
+                    if open_row[bank] >= 0:  # PRE
+                        pre = be[PRE] if be[PRE] > t else t
+                        pre = ge[PRE] if ge[PRE] > pre else pre
+                        pre = re[PRE] if re[PRE] > pre else pre
+                        if due[rank] <= pre:
+                            refresh(ch, rank)
+                            continue
+                        pres += 1
+                        ch.open_spans[rank] += (ch.opened_at[bank], pre)
+                        open_row[bank] = -1
+                        ch.open_banks[rank] -= 1
+                        pre_update(be, ge, re, ranks_e, rank, pre)
+                        if logs is not None:
+                            logs[ch.index].append((pre, PRE, rank, bank))
+                    act = be[ACT] if be[ACT] > t else t
+                    act = ge[ACT] if ge[ACT] > act else act
+                    act = re[ACT] if re[ACT] > act else act
+                    slot = ch.faw_slot[rank]
+                    if faw[slot] > act:  # at most four ACTs per tFAW window
+                        act = faw[slot]
+                    # a refresh due before the row's first column command goes first (no wasted ACT)
+                    at = due[rank]
+                    if at <= act + act_to_column or at <= be[kind] or at <= ge[kind] or at <= re[kind]:
+                        refresh(ch, rank)
                         continue
-                    self._issue(ch, PRE, bank, pre)
-                act = max(t, earliest(ch, bank, ACT))
-                if len(faw) == 4 and faw[0] > act:  # at most four ACTs per tFAW window
-                    act = faw[0]
-                # a refresh due before the row's first column command goes first (no wasted ACT)
-                if offset + next_ref[rank] * stride <= max(act + act_to_column, earliest(ch, bank, kind)):
-                    self._refresh(ch, rank)
-                    continue
-                self._issue(ch, ACT, bank, act)
-                ch.open_row[bank] = row
-            k = 0
-            prev = ch.prev
-            # (the previous run must be on this rank, of this kind, in another bank group)
-            if prev is not None and not closed and prev[0] == rank and prev[2] == kind and prev[1] != group:
-                k, c0, d = self._interleave(ch, rank, bank, kind, n, t)
-            interleaved = k > 0
-            if interleaved:  # the first k bursts go into the gaps of the previous run
-                ch.prev = None  # those gaps are taken
-            else:
-                c0 = max(t, earliest(ch, bank, kind))
-                due = offset + next_ref[rank] * stride
-                if due <= c0:
-                    self._refresh(ch, rank)
-                    continue
-                d = self.self_delay[kind]
-                k = min(per_run, n, -(-(due - c0) // d))
-                if not closed:
-                    ch.prev = (rank, group, kind, c0, d, k, self._snapshot(ch, rank))
-            c_last = c0 + (k - 1) * d
-            self._issue(ch, kind, bank, c_last)
-            # what the k column commands did: counts, and where the request's data lies
-            counts.row_hits += k if hit else k - 1
-            if is_write:
-                counts.writes += k
-            else:
-                counts.reads += k
-            if c0 + latency < out.first_data:
-                out.first_data = c0 + latency
-            end = c_last + latency + burst
-            if end > out.last_data_end:
-                out.last_data_end = end
-            if c_last > out.last_command:
-                out.last_command = c_last
-            if end > out.done:
-                out.done = end
-            out.bursts += k
-            out.spans.append((c0, c_last, int(hit), k))
-            if self.logs is not None:
-                self._log(ch, kind, bank, c0, d, k)
-            n -= k
-            if n and not closed and not interleaved:  # the rank's refresh fell due inside the run
-                self._refresh(ch, rank)
-
-    def _log(self, ch: _Channel, kind: int, bank: int, c0: int, d: int, k: int) -> None:
-        if self.logs is not None:
-            rank = bank // self.banks_per_rank
-            self.logs[self.channels.index(ch)].extend((c0 + i * d, kind, rank, bank) for i in range(k))
-
-    # ----- two runs at once -----
-    def _snapshot(self, ch: _Channel, rank: int) -> list[int]:
-        """The rank-level constraints before a run's column commands (what a run interleaved with
-        it must still meet; its own bank's and bank group's constraints it does not touch)."""
-        return list(ch.rank_e[rank])
-
-    def _earliest_before(self, ch: _Channel, bank: int, kind: int, snapshot: list[int]) -> int:
-        return max(ch.bank_e[bank][kind], ch.group_e[bank // self.bpg][kind], snapshot[kind])
-
-    def _interleave(self, ch: _Channel, rank: int, bank: int, kind: int, n: int, t: int) -> tuple[int, int, int]:
-        """How many of this run's first bursts fit between the previous run's last ones, where its
-        column commands leave the bus idle (same-bank spacing d at least twice the other-group one s):
-        (count, first command cycle, spacing), count 0 if none.
-
-        An FR-FCFS controller holds `window` transactions in order: once the previous run has that
-        many bursts left, this run's bursts enter as it issues, and the two alternate, each at its own
-        bank's rate. The previous run here is the last one placed on the channel, in the same rank
-        and direction but another bank group."""
-        p_rank, p_group, p_kind, p0, d, pn, snapshot = ch.prev  # type: ignore[misc]
-        if p_rank != rank or p_kind != kind or p_group == bank // self.bpg:
-            return 0, 0, 0
-        s = self.cross_delay[kind]
-        if d < 2 * s:
-            return 0, 0, 0
-        ready = max(t, self._earliest_before(ch, bank, kind, snapshot))
-        first = max(pn - min(self.window, pn), -(-(ready - s - p0) // d))
-        if first >= pn:
-            return 0, 0, 0
-        k = min(n, pn - first)
-        x0 = p0 + first * d + s
-        if x0 + (k - 1) * d >= self._due(ch, rank):
-            return 0, 0, 0
-        return k, x0, d
+                    acts += 1  # ACT
+                    open_row[bank] = row
+                    ch.open_banks[rank] += 1
+                    ch.opened_at[bank] = act
+                    faw[slot] = act + tfaw
+                    ch.faw_slot[rank] = (slot + 1) & 3
+                    act_update(be, ge, re, ranks_e, rank, act)
+                    if logs is not None:
+                        logs[ch.index].append((act, ACT, rank, bank))
+                k = 0
+                prev = ch.prev
+                # Two runs at once: this run's first bursts may go between the previous run's last
+                # ones, where its column commands leave the bus idle (same-bank spacing d at least
+                # twice the other-group one s: `interleaving`). An FR-FCFS controller holds `window`
+                # transactions in order: once the previous run has that many bursts left, this run's
+                # enter as it issues, and the two alternate, each at its own bank's rate. The previous
+                # run is the last one placed on the channel; it must be on this rank, of this kind, in
+                # another bank group. This run meets its bank's and group's constraints (which that
+                # run's column commands do not touch) and the rank's from before that run (snapshot).
+                if interleaving and prev is not None and prev[0] == rank and prev[2] == kind and prev[1] != group:
+                    _, _, _, p0, pn, snapshot = prev
+                    ready = be[kind] if be[kind] > t else t
+                    ready = ge[kind] if ge[kind] > ready else ready
+                    ready = snapshot[kind] if snapshot[kind] > ready else ready
+                    skip = -(-(ready - s - p0) // d)  # bursts of the previous run before this one's
+                    held = pn - window if pn > window else 0  # bursts of it not yet in the window
+                    skip = held if held > skip else skip
+                    if skip < pn:
+                        k = pn - skip if pn - skip < n else n
+                        c0 = p0 + skip * d + s
+                        if c0 + (k - 1) * d >= due[rank]:
+                            k = 0
+                interleaved = k > 0
+                if interleaved:
+                    ch.prev = None  # those gaps are taken
+                else:
+                    c0 = be[kind] if be[kind] > t else t
+                    c0 = ge[kind] if ge[kind] > c0 else c0
+                    c0 = re[kind] if re[kind] > c0 else c0
+                    if due[rank] <= c0:
+                        refresh(ch, rank)
+                        continue
+                    k = -(-(due[rank] - c0) // d)  # the bursts before the rank's refresh falls due
+                    per_run = 1 if closed else n
+                    k = per_run if per_run < k else k
+                    if not closed:
+                        ch.prev = (rank, group, kind, c0, k, list(re))  # the rank's constraints before
+                c_last = c0 + (k - 1) * d
+                if closed:  # READ_P / WRITE_P close the row
+                    ch.open_spans[rank] += (ch.opened_at[bank], c_last)
+                    open_row[bank] = -1
+                    ch.open_banks[rank] -= 1
+                column_update(be, ge, re, ranks_e, rank, c_last)
+                # what the k column commands did: counts, and where the request's data lies
+                columns += k
+                hits += k if hit else k - 1
+                if c0 + latency < first_data:
+                    first_data = c0 + latency
+                if c_last + latency + burst > data_end:
+                    data_end = c_last + latency + burst
+                if c_last > last_command:
+                    last_command = c_last
+                bursts += k
+                spans += (c0, c_last, hit)
+                if logs is not None:
+                    logs[ch.index].extend((c0 + i * d, kind, rank, bank) for i in range(k))
+                n -= k
+                if n and not closed and not interleaved:  # the rank's refresh fell due inside the run
+                    refresh(ch, rank)
+        counts = self.counts
+        counts.acts += acts
+        counts.pres += pres
+        counts.row_hits += hits
+        if is_write:
+            counts.writes += columns
+        else:
+            counts.reads += columns
+        out.first_data, out.last_data_end, out.last_command, out.bursts = first_data, data_end, last_command, bursts
+        out.done = max(out.done, data_end)
 
     # ----- background -----
-    def active_spans(self, end: int) -> list[list[tuple[int, int]]]:
-        """Per rank (all channels), the union of the cycles in [0, end) with some bank open, merged."""
-        out: list[list[tuple[int, int]]] = [[] for _ in range(self.device.ranks * self.device.channels)]
-        for c, ch in enumerate(self.channels):
+    def active_spans(self, end: int) -> list[np.ndarray]:
+        """Per rank (all channels), the union of the cycles in [0, end) with some bank open: merged
+        (first, after) rows, in order."""
+        out: list[np.ndarray] = []
+        for ch in self.channels:
             for rank in range(self.device.ranks):
-                spans = list(ch.open_spans[rank])
                 base = rank * self.banks_per_rank
-                spans += [
-                    (ch.opened_at[b], end) for b in range(base, base + self.banks_per_rank) if ch.open_row[b] >= 0
-                ]
-                spans.sort()
-                merged: list[tuple[int, int]] = []
-                for a, b in spans:
-                    b = min(b, end)
-                    if merged and a <= merged[-1][1]:
-                        if b > merged[-1][1]:
-                            merged[-1] = (merged[-1][0], b)
-                    elif b > a:
-                        merged.append((a, b))
-                out[c * self.device.ranks + rank] = merged
+                still_open = [ch.opened_at[b] for b in range(base, base + self.banks_per_rank) if ch.open_row[b] >= 0]
+                spans = np.array(ch.open_spans[rank] + [x for a in still_open for x in (a, end)], dtype=np.int64)
+                out.append(_union(spans.reshape(-1, 2), end))
         return out
+
+
+def _union(spans: np.ndarray, end: int) -> np.ndarray:
+    """The union of (first, after) spans cut at `end`, as ordered disjoint rows (touching ones joined)."""
+    first, after = spans[:, 0], np.minimum(spans[:, 1], end)
+    keep = after > first
+    first, after = first[keep], after[keep]
+    order = np.lexsort((after, first))
+    first, after = first[order], after[order]
+    reach = np.maximum.accumulate(after)  # the furthest cycle covered so far
+    starts = np.flatnonzero(np.concatenate(([True], first[1:] > reach[:-1])))
+    ends = np.append(starts[1:] - 1, len(first) - 1)
+    return np.stack([first[starts], reach[ends]], axis=1) if len(first) else np.zeros((0, 2), dtype=np.int64)
 
 
 Level = list[tuple[int, int]]
@@ -383,6 +449,19 @@ def _levels(device: DramDevice, table: Table) -> list[tuple[Level, Level, Level,
         rank = list(table[kind][OTHER_GROUP]) + [(f, d) for f, d in table[kind][SAME_BANK] if f == REF]
         levels.append((bank, list(table[kind][SAME_GROUP]), rank, list(table[kind][OTHER_RANK])))
     return levels
+
+
+def _pruned(level: tuple[Level, Level, Level, Level], queried: set[int]) -> tuple[Level, Level, Level, Level]:
+    """The updates that can change an answer: a bank's earliest cycle is the largest of its bank's,
+    its group's and its rank's entries, so an entry at a level below one holding the same kind with
+    at least its delay never decides it; nor does an entry for a kind never asked for."""
+    at_bank, at_group, at_rank, at_others = level
+    rank = {f: t for f, t in at_rank}
+    group = {f: t for f, t in at_group}
+    at_rank = [(f, t) for f, t in at_rank if f in queried]
+    at_group = [(f, t) for f, t in at_group if f in queried and rank.get(f, t - 1) < t]
+    at_bank = [(f, t) for f, t in at_bank if f in queried and max(rank.get(f, t - 1), group.get(f, t - 1)) < t]
+    return at_bank, at_group, at_rank, [(f, t) for f, t in at_others if f in queried]
 
 
 Update = Callable[[list[int], list[int], list[int], list[list[int]], int, int], None]

@@ -289,7 +289,7 @@ class TileScheduler:
         (the accumulator tile is at least as large), and arrives while the tile's MACs run."""
         for producer in self.layers[li].producers:
             yield self.layer_written[producer]
-        req = yield from self.dram.submit(TRANSFER_KINDS.index("activation"), step.e_bytes, li, step.index)
+        req = yield from self.dram.submit(TRANSFER_KINDS.index("activation"), step.e_bytes, li, step.index, True)
         counter = self.counters[li]
         counter["dram_read_bytes"] += step.e_bytes
         counter["dram_read_bus_bytes"] += req.bus_bytes
