@@ -66,14 +66,15 @@ def test_search_finds_the_exact_front_of_an_enumerable_space(tmp_path):
     assert len(truth) == 27
     result = advise(settings, tmp_path / "store.jsonl", progress=False)
     assert _vectors(result.front) == _vectors(pareto_front(truth, ("accuracy", "energy")))
-    # without the corners, the sampler alone finds the same front (converging, or spending the
-    # budget when its path visits the whole space)
-    alone = advise(dataclasses.replace(settings, corners=False), tmp_path / "alone.jsonl", progress=False)
+    # without the corners and pairs, the sampler alone finds the same front (converging, or
+    # spending the budget when its path visits the whole space)
+    alone = advise(dataclasses.replace(settings, corners=False, pairs=False), tmp_path / "alone.jsonl", progress=False)
     assert _vectors(alone.front) == _vectors(result.front)
     converged = alone.stopped.startswith("converged: 10 batches in a row") and len(alone.evaluated) < 27
     assert converged or (alone.stopped == "budget spent" and len(alone.evaluated) == 27)
     # every pipeline was simulated once, though the sampler proposed many again
-    assert result.stopped == "budget spent" and len(result.evaluated) == 27 < result.proposals
+    assert len(result.evaluated) < result.proposals
+    assert result.stopped == "budget spent" or result.stopped.startswith("converged: 10 batches in a row")
     assert len(read_records(tmp_path / "store.jsonl")) == result.simulated == len(result.evaluated)
 
 

@@ -179,6 +179,7 @@ class AdviseSettings:
     max_proposals: int | None = None  # default: 20 x budget + a batch
     patience: int = 10  # stop after this many batches in a row bring no new pipeline
     corners: bool = True  # the first proposals: the baseline and each method alone (`SearchSpace.corners`)
+    pairs: bool = True  # then each method followed by each uniform quantization (`SearchSpace.pairs`)
 
     def __post_init__(self) -> None:
         if not self.objectives or len(set(self.objectives)) != len(self.objectives):
@@ -216,7 +217,7 @@ class AdviseSettings:
     def study_name(self) -> str:
         """Names the search in its storage: a different search never resumes another's trials."""
         text = repr((self.network, self.hardware, self.objectives, self.constraints, self.batch_size, self.seed))
-        text += repr((self.sampler_name, self.accuracy_spec, self.options, self.carbon, self.corners))
+        text += repr((self.sampler_name, self.accuracy_spec, self.options, self.carbon, self.corners, self.pairs))
         return f"advise-{self.network}-{self.hardware}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -460,15 +461,21 @@ def _ask_batch(study: Any, settings: AdviseSettings, distributions: dict[str, An
         for name, dist in distributions.items():  # a kill between ask and the last suggestion
             trial.suggest_categorical(name, list(dist.choices))
         trials.append(trial)
-    corners = SearchSpace.build(settings.network, settings.options).corners() if settings.corners else []
+    starts = _warm_start(settings)
     for number in range(len(done) if start < len(done) else start, start + size):
         study.sampler = _sampler(settings, number)
-        if number < len(corners):  # the search starts from the corners of the space
+        if number < len(starts):  # the search starts from the corners of the space, then the pairs
             with warnings.catch_warnings():  # PartialFixedSampler is marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.sampler = optuna.samplers.PartialFixedSampler(corners[number], study.sampler)
+                study.sampler = optuna.samplers.PartialFixedSampler(starts[number], study.sampler)
         trials.append(study.ask(distributions))
     return trials
+
+
+def _warm_start(settings: AdviseSettings) -> list[dict[str, Any]]:
+    """The configurations the first trials propose: the corners, then the pairs."""
+    space = SearchSpace.build(settings.network, settings.options)
+    return (space.corners() if settings.corners else []) + (space.pairs() if settings.pairs else [])
 
 
 def _tell_batch(
@@ -519,8 +526,12 @@ def _tell_batch(
         trial.set_user_attr("candidate", candidate.as_dict())
         for i, violation in enumerate(settings.constraints.violations(candidate)):
             trial.set_constraint(f"limit{i}", violation)  # the samplers prefer feasible trials
-        study.tell(trial, [OBJECTIVES[name].get(candidate) for name in settings.objectives])
+        study.tell(trial, [_told(name, candidate) for name in settings.objectives])
     return simulated
+
+
+def _told(name: str, candidate: Candidate) -> float:
+    return OBJECTIVES[name].get(candidate)
 
 
 def _result(settings: AdviseSettings, state: _Progress, proposals: int, simulated: int, stopped: str) -> AdviseResult:

@@ -9,7 +9,9 @@ finite grid that a test can enumerate). It decodes to one pipeline text, the exa
 - `quantize.mode` off, uniform or per-layer; `quantize.w` and `quantize.a` (uniform), or
   `quantize.w.<layer>` and `quantize.a.<layer>` per layer with weights;
 - `prune.mode` off, uniform or per-layer; `prune.ratio` or `prune.r.<layer>` per prunable layer;
-- `sparsity.kind` off, sparsify or nm (2:4); `sparsity.ratio` and `sparsity.format`;
+- `sparsity.kind` off, sparsify, per-layer or nm (2:4); `sparsity.ratio` (sparsify) or
+  `sparsity.r.<layer>` per layer with weights (per-layer unstructured pruning), and
+  `sparsity.format`;
 - `distill.width` (off or a width), `distill.depth` (networks with residual blocks);
 - `lowrank.ratio`, `tucker.ratio` (off or a rank ratio).
 
@@ -58,6 +60,7 @@ class SpaceOptions:
     sparsities: tuple[float, ...] = (0.5, 0.8, 0.9)
     sparse_formats: tuple[str, ...] = ("bitmask", "csr")
     nm: bool = True
+    sparsity_per_layer: bool = True  # per-layer unstructured pruning ratios (`sparsity.r.<layer>`)
     distill_widths: tuple[float, ...] = (0.75, 0.5, 0.25)
     distill_depths: tuple[float, ...] = (1.0, 0.5)
     lowrank_ratios: tuple[float, ...] = (0.5, 0.25)
@@ -107,21 +110,38 @@ class SearchSpace:
         """The baseline and every method alone at each of its uniform values (weights and
         activations quantized alike, or weights only): where a search starts, so that it sees
         each method before combining them."""
-        base = {d.name: d.choices[0] for d in self.dimensions}
-        names = {d.name for d in self.dimensions}
-        off = {name: OFF for name in names if name.endswith((".width", ".ratio")) and OFF in self._choices(name)}
-        off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
-        base |= off
-        changes: list[dict[str, Choice]] = [{}]
+        changes = [{}, *self._quantizations(weights_only=True), *self._methods()]
+        return self._configurations(changes)
+
+    def pairs(self) -> list[dict[str, Choice]]:
+        """Every method alone at each uniform value, then each uniform quantization (weights and
+        activations alike): the recipe of the hand-written studies (compress, then quantize, as
+        Han et al.'s deep compression, ICLR 2016), searched next after the corners."""
+        last = {"order.quantize": max(self._choices("order.quantize"))} if self._has("order.quantize") else {}
+        changes = [{**m, **q, **last} for m in self._methods() for q in self._quantizations(weights_only=False)]
+        return [c for c in self._configurations(changes) if c not in self.corners()]
+
+    def _has(self, name: str) -> bool:
+        return any(d.name == name for d in self.dimensions)
+
+    def _quantizations(self, *, weights_only: bool) -> list[dict[str, Choice]]:
         o = self.options
-        if "quantize.mode" in names and "uniform" in o.quantize_modes:
-            for w in o.weight_precisions:
-                for a in dict.fromkeys(x for x in (w, "fp32") if x in o.activation_precisions):
-                    if (w, a) != ("fp32", "fp32"):
-                        changes.append({"quantize.mode": "uniform", "quantize.w": w, "quantize.a": a})
-        if "prune.mode" in names and "uniform" in o.prune_modes:
+        if not self._has("quantize.mode") or "uniform" not in o.quantize_modes:
+            return []
+        out = []
+        for w in o.weight_precisions:
+            others = ("fp32",) if weights_only else ()
+            for a in dict.fromkeys(x for x in (w, *others) if x in o.activation_precisions):
+                if (w, a) != ("fp32", "fp32"):
+                    out.append({"quantize.mode": "uniform", "quantize.w": w, "quantize.a": a})
+        return out
+
+    def _methods(self) -> list[dict[str, Choice]]:
+        """Each method but quantization alone, at each of its uniform values."""
+        o, changes = self.options, []
+        if self._has("prune.mode") and "uniform" in o.prune_modes:
             changes += [{"prune.mode": "uniform", "prune.ratio": r} for r in o.prune_ratios]
-        if "sparsity.kind" in names:
+        if self._has("sparsity.kind"):
             kinds = self._choices("sparsity.kind")
             if "sparsify" in kinds:
                 for r in o.sparsities:
@@ -132,9 +152,18 @@ class SearchSpace:
             if "nm" in kinds:
                 changes.append({"sparsity.kind": "nm"})
         for slot in ("distill.width", "lowrank.ratio", "tucker.ratio"):
-            if slot in names:
+            if self._has(slot):
                 changes += [{slot: v} for v in self._choices(slot) if v != OFF]
-        out = []
+        return changes
+
+    def _configurations(self, changes: list[dict[str, Choice]]) -> list[dict[str, Choice]]:
+        """Each change applied to the baseline (every method off), without repeats."""
+        base = {d.name: d.choices[0] for d in self.dimensions}
+        names = set(base)
+        off = {name: OFF for name in names if name.endswith((".width", ".ratio")) and OFF in self._choices(name)}
+        off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
+        base |= off
+        out: list[dict[str, Choice]] = []
         for change in changes:
             values = {**base, **{k: v for k, v in change.items() if k in names}}
             if values not in out:
@@ -202,9 +231,13 @@ def _slot_dimensions(slot: str, net: Network, o: SpaceOptions, dims: dict[str, t
                 dims[f"prune.r.{name}"] = (0.0, *o.prune_ratios)
         return True
     if slot == "sparsity" and (o.sparsities or o.nm):
+        per_layer = o.sparsity_per_layer and bool(o.sparsities) and bool(_weighted(net))
         kinds = (OFF, *(("sparsify",) if o.sparsities else ()), *(("nm",) if o.nm else ()))
-        dims["sparsity.kind"] = kinds
+        dims["sparsity.kind"] = (*kinds, "per-layer") if per_layer else kinds
         dims["sparsity.ratio"], dims["sparsity.format"] = o.sparsities or (0.5,), o.sparse_formats or ("bitmask",)
+        if per_layer:
+            for name in _weighted(net):
+                dims[f"sparsity.r.{name}"] = (0.0, *o.sparsities)
         return True
     if slot == "distill" and o.distill_widths:
         dims["distill.width"] = (OFF, *o.distill_widths)
@@ -261,17 +294,21 @@ def _prune(values: Mapping[str, Any], net: Network, original: Network) -> list[s
 
 
 def _sparsity(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
-    kind = values["sparsity.kind"]
+    kind, fmt = values["sparsity.kind"], values["sparsity.format"]
+    spelled = "" if fmt == "bitmask" else f", {fmt}"
     if kind == "nm":
         return ["nm(2, 4)"]
     if kind == "sparsify":
-        fmt = values["sparsity.format"]
-        return [
-            f"sparsify({values['sparsity.ratio']:g}, {fmt})"
-            if fmt != "bitmask"
-            else f"sparsify({values['sparsity.ratio']:g})"
-        ]
-    return []
+        return [f"sparsify({values['sparsity.ratio']:g}{spelled})"]
+    if kind != "per-layer":
+        return []
+    groups: dict[float, list[str]] = {}
+    now = _weighted(net)
+    for name in _weighted(original):
+        ratio = values[f"sparsity.r.{name}"]
+        if ratio:
+            groups.setdefault(ratio, []).extend(_current(name, net, now))
+    return [f"sparsify({r:g}{spelled}, layers={_layer_list(names)})" for r, names in groups.items() if names]
 
 
 def _distill(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
