@@ -15,6 +15,15 @@ finite grid that a test can enumerate). It decodes to one pipeline text, the exa
 - `distill.width` (off or a width), `distill.depth` (networks with residual blocks);
 - `lowrank.ratio`, `tucker.ratio` (off or a rank ratio).
 
+A decoder LLM (`gpt2`, `llama-3.2-1b`, `llama-2-7b`, `tinylm`) has the LLM transforms instead,
+in a fixed order that every method accepts (structure first, fusion last, speculative decoding
+around the whole): `heads.ratio`, `mlp.ratio` (structured pruning), `nm` (2:4), `weights`
+(weight-only group quantization `wq` or SmoothQuant `w8a8`), `kv.bits` (KV cache), `lora.mode`
+(merged or unmerged adapters), `fuse` (attention, elementwise or both) and `speculative.k`
+(offered only with a given acceptance rate: accelsim does not guess one). A quantized KV cache and
+fused attention do not combine (the fused kernel keeps no cache to quantize): such a
+configuration is refused like any that cannot be built.
+
 Per-layer steps name the layers of the network as it is when the step runs: after a low-rank
 step a layer `conv1` is the factors `conv1.u`, `conv1.v` (or `conv1.a`, `.b`, `.c`), and a
 layer a shallower student dropped is no longer named. Decoding applies the steps as it goes, so
@@ -34,12 +43,27 @@ from accelsim.compress.graph import prunable_layers, residual_stages
 from accelsim.compress.methods import registry
 from accelsim.compress.spec import canonical, parse_step
 from accelsim.errors import InputError
+from accelsim.workload.decoder import DECODERS
 from accelsim.workload.layers import Network
 from accelsim.workload.networks import network as builtin
 
 Choice = str | float | int
 SLOTS = ("quantize", "prune", "sparsity", "distill", "lowrank", "tucker")
+#: A decoder's slots, in the order they apply.
+LLM_SLOTS = ("heads", "mlp", "nm", "weights", "lora", "fuse", "kv", "speculative")
 OFF = "off"
+#: Weight quantizations of a decoder: Q8_0-like W8 g32, W4 g128 (zero points) RTN and GPTQ, W8A8.
+LLM_WEIGHTS = (
+    "wq(bits=8, group=32, algo=rtn)",
+    "wq(bits=4, group=128, sym=false, algo=rtn)",
+    "wq(bits=4, group=128, sym=false, algo=gptq)",
+    "w8a8(0.5)",
+)
+FUSIONS = {
+    "attention": "fuse(attention)",
+    "elementwise": "fuse(elementwise)",
+    "both": "fuse(attention) -> fuse(elementwise)",
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +90,26 @@ class SpaceOptions:
     lowrank_ratios: tuple[float, ...] = (0.5, 0.25)
     tucker_ratios: tuple[float, ...] = (0.5, 0.25)
     ordered: bool = True  # False: the slot order, no order dimensions
+    # decoders (LLMs)
+    llm_weights: tuple[str, ...] = LLM_WEIGHTS
+    kv_bits: tuple[int, ...] = (8, 4)
+    head_ratios: tuple[float, ...] = (0.25, 0.5)
+    mlp_ratios: tuple[float, ...] = (0.25, 0.5)
+    lora_modes: tuple[str, ...] = ("merged", "unmerged")
+    lora_rank: int = 8
+    fusions: tuple[str, ...] = tuple(FUSIONS)
+    speculative_acceptance: float | None = None  # None: no speculative decoding in the space
+    speculative_k: tuple[int, ...] = (4,)
+    speculative_draft: str = "distill(0.5)"
 
     def __post_init__(self) -> None:
+        if self.speculative_acceptance is not None and not 0 <= self.speculative_acceptance < 1:
+            raise InputError("advise space: speculative_acceptance must lie in [0, 1)")
+        if any(f not in FUSIONS for f in self.fusions):
+            raise InputError(f"advise space: fusions must be among {', '.join(FUSIONS)}")
+        for name in ("head_ratios", "mlp_ratios"):
+            if any(not 0 < r < 1 for r in getattr(self, name)):
+                raise InputError(f"advise space: {name} must lie in (0, 1)")
         for name in ("prune_ratios", "sparsities"):
             if any(not 0 < r < 1 for r in getattr(self, name)):
                 raise InputError(f"advise space: {name} must lie in (0, 1)")
@@ -89,6 +131,10 @@ class SearchSpace:
     def build(cls, network_name: str, options: SpaceOptions = SpaceOptions()) -> SearchSpace:
         net = builtin(network_name)
         dims: dict[str, tuple[Choice, ...]] = {}
+        if network_name in DECODERS:
+            slots = [slot for slot in LLM_SLOTS if _llm_dimensions(slot, options, dims)]
+            dimensions = tuple(Dimension(name, choices) for name, choices in dims.items() if len(choices) > 1)
+            return cls(network_name, options, dimensions, tuple(slots))
         slots = [slot for slot in SLOTS if _slot_dimensions(slot, net, options, dims)]
         if options.ordered and len(slots) > 1:
             dims.update({f"order.{slot}": tuple(range(len(slots))) for slot in slots})
@@ -113,6 +159,10 @@ class SearchSpace:
         changes = [{}, *self._quantizations(weights_only=True), *self._methods()]
         return self._configurations(changes)
 
+    @property
+    def decoder(self) -> bool:
+        return self.network_name in DECODERS
+
     def pairs(self) -> list[dict[str, Choice]]:
         """Every method alone at each uniform value, then each uniform quantization (weights and
         activations alike): the recipe of the hand-written studies (compress, then quantize, as
@@ -126,6 +176,8 @@ class SearchSpace:
 
     def _quantizations(self, *, weights_only: bool) -> list[dict[str, Choice]]:
         o = self.options
+        if self.decoder:
+            return [{"weights": w} for w in o.llm_weights] if self._has("weights") else []
         if not self._has("quantize.mode") or "uniform" not in o.quantize_modes:
             return []
         out = []
@@ -139,6 +191,9 @@ class SearchSpace:
     def _methods(self) -> list[dict[str, Choice]]:
         """Each method but quantization alone, at each of its uniform values."""
         o, changes = self.options, []
+        if self.decoder:
+            other = [d for d in self.dimensions if d.name != "weights"]
+            return [{d.name: v} for d in other for v in d.choices if v != OFF]
         if self._has("prune.mode") and "uniform" in o.prune_modes:
             changes += [{"prune.mode": "uniform", "prune.ratio": r} for r in o.prune_ratios]
         if self._has("sparsity.kind"):
@@ -160,7 +215,7 @@ class SearchSpace:
         """Each change applied to the baseline (every method off), without repeats."""
         base = {d.name: d.choices[0] for d in self.dimensions}
         names = set(base)
-        off = {name: OFF for name in names if name.endswith((".width", ".ratio")) and OFF in self._choices(name)}
+        off = {name: OFF for name in names if OFF in self._choices(name)}
         off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
         base |= off
         out: list[dict[str, Choice]] = []
@@ -192,17 +247,23 @@ def _decode(space: SearchSpace, items: tuple[tuple[str, Any], ...]) -> str:
     net, texts = space.network, []
     for slot in order:
         for text in _STEPS[slot](values, net, space.network):
-            net = parse_step(text)(net)
+            step = parse_step(text)
+            if not getattr(step, "generation_level", False):  # speculative: a generation, not a network
+                net = step(net)
             texts.append(text)
-    return canonical(" -> ".join(texts))
+    return canonical(" -> ".join(texts)) if texts else "baseline"
 
 
 @functools.lru_cache(maxsize=64)
 def _all_dimensions(space: SearchSpace) -> tuple[Dimension, ...]:
     """Every dimension, single-choice ones included (their value is fixed)."""
     dims: dict[str, tuple[Choice, ...]] = {}
-    for slot in SLOTS:
-        _slot_dimensions(slot, space.network, space.options, dims)
+    if space.decoder:
+        for slot in LLM_SLOTS:
+            _llm_dimensions(slot, space.options, dims)
+    else:
+        for slot in SLOTS:
+            _slot_dimensions(slot, space.network, space.options, dims)
     return tuple(Dimension(name, choices) for name, choices in dims.items())
 
 
@@ -249,6 +310,66 @@ def _slot_dimensions(slot: str, net: Network, o: SpaceOptions, dims: dict[str, t
             dims[f"{slot}.ratio"] = (OFF, *ratios)
             return True
     return False
+
+
+def _llm_dimensions(slot: str, o: SpaceOptions, dims: dict[str, tuple[Choice, ...]]) -> bool:
+    """Add a decoder slot's dimension; False when the options leave it out."""
+    choices: tuple[Choice, ...] = {
+        "heads": o.head_ratios,
+        "mlp": o.mlp_ratios,
+        "nm": ("2:4",) if o.nm else (),
+        "weights": o.llm_weights,
+        "kv": o.kv_bits,
+        "lora": o.lora_modes,
+        "fuse": o.fusions,
+        "speculative": o.speculative_k if o.speculative_acceptance is not None else (),
+    }[slot]
+    if not choices:
+        return False
+    name = {
+        "heads": "heads.ratio",
+        "mlp": "mlp.ratio",
+        "kv": "kv.bits",
+        "lora": "lora.mode",
+        "speculative": "speculative.k",
+    }
+    dims[name.get(slot, slot)] = (OFF, *choices)
+    if slot == "lora":
+        dims["lora.rank"] = (o.lora_rank,)
+    if slot == "speculative":
+        dims["speculative.draft"], dims["speculative.acceptance"] = (o.speculative_draft,), (o.speculative_acceptance,)
+    return True
+
+
+def _llm_step(slot: str) -> Any:
+    def steps(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
+        value = values[_LLM_NAMES[slot]]
+        return [] if value == OFF else _llm_text(slot, value, values).split(" -> ")
+
+    return steps
+
+
+_LLM_NAMES = {"heads": "heads.ratio", "mlp": "mlp.ratio", "nm": "nm", "weights": "weights", "kv": "kv.bits"}
+_LLM_NAMES |= {"lora": "lora.mode", "fuse": "fuse", "speculative": "speculative.k"}
+
+
+def _llm_text(slot: str, value: Any, values: Mapping[str, Any]) -> str:
+    if slot in ("heads", "mlp"):
+        return f"{slot}({value:g})"
+    if slot == "nm":
+        return "nm(2, 4)"
+    if slot == "kv":
+        return f"kv({value})"
+    if slot == "lora":
+        return f"lora(rank={values['lora.rank']}, targets=[q, v], mode={value})"
+    if slot == "fuse":
+        return FUSIONS[value]
+    if slot == "speculative":
+        return (
+            f"speculative(draft={values['speculative.draft']}, k={value}, "
+            f"acceptance={values['speculative.acceptance']:g})"
+        )
+    return str(value)  # weights: the step's text
 
 
 def _current(name: str, net: Network, among: list[str]) -> list[str]:
@@ -333,4 +454,5 @@ _STEPS = {
     "distill": _distill,
     "lowrank": _factor("lowrank"),
     "tucker": _factor("tucker"),
+    **{slot: _llm_step(slot) for slot in LLM_SLOTS},
 }
