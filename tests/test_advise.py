@@ -204,6 +204,12 @@ def test_json_output_has_the_documented_keys(tmp_path, capsys):
         (["--network", "resnet20", "--storage", "/no/such/dir/a.journal"], "accelsim: error: --storage: directory"),
         (["--network", "resnet20", "--accuracy", "magic"], "accelsim: error: accuracy: must be"),
         (["--network", "resnet20", "--hardware", "nope"], "accelsim: error:"),
+        (["--network", "tinylm", "--min-accuracy", "0.9"], "accelsim: error: --objective: tinylm is a decoder"),
+        (["--network", "tinylm", "--figure", "f.png"], "accelsim: error: --figure: the front figure plots accuracy"),
+        (
+            ["--network", "gpt2", "--speculative-acceptance", "1"],
+            "accelsim: error: advise space: speculative_acceptance",
+        ),
     ],
 )
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
@@ -372,6 +378,10 @@ def test_published_perplexity_of_a_decoder_point():
     assert perplexity_of(point)[:2] == (5.69, "published")
     with pytest.raises(InputError, match="no published value for"):
         perplexity_of(GenerationPoint("llama-2-7b", "heads(0.25)"))
+    # fusion changes no value; a decoder without a published baseline gets the published ratio
+    assert perplexity_of(GenerationPoint("llama-2-7b", "fuse(attention) -> lora(rank=8, targets=[q, v])"))[0] == 5.47
+    value, kind, _ = perplexity_of(GenerationPoint("gpt2", "w8a8(0.5)"))
+    assert value == pytest.approx(5.515 / 5.474) and kind == "modelled, ratio to FP16"
 
 
 def test_decoder_settings_refuse_accuracy_and_others_refuse_perplexity():
@@ -423,3 +433,19 @@ def test_a_dask_cluster_gives_the_front_of_the_local_executor(tmp_path):
             remote = advise(settings, tmp_path / "dask.jsonl", executor=executor, progress=False)
     assert [c.as_dict() for c in remote.evaluated] == [c.as_dict() for c in local.evaluated]
     assert remote.front == local.front and remote.recommended == local.recommended
+
+
+def test_cli_searches_a_decoder_per_token(tmp_path, capsys):
+    args = ["advise", "--network", "gpt2", "--budget", "4", "--batch", "4", "--prompt", "8", "--generate", "2"]
+    code = main([*args, "--store", str(tmp_path / "s.jsonl"), "--json", "--no-progress"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    # gpt2 has no published baseline: perplexities are published ratios to FP16; W8 g32 has no row
+    assert [p["pipeline"] for p in data["front"]] == ["baseline", "wq(bits=4, group=128, sym=false, algo=gptq)"]
+    assert data["front"][0]["perplexity"] == 1.0 and data["front"][1]["perplexity"] == pytest.approx(5.69 / 5.47)
+    assert {p["per"] for p in data["front"]} == {"token"} and data["evaluated"] == 3
+    assert data["recommended"]["pipeline"] == "wq(bits=4, group=128, sym=false, algo=gptq)"
+    assert main([*args, "--store", str(tmp_path / "s.jsonl"), "--no-progress", "--max-perplexity", "1.01"]) == 0
+    table = capsys.readouterr().out
+    assert "perplexity" in table and "(energy, latency and carbon per token)" in table
+    assert "recommended: baseline wins" in table

@@ -12,7 +12,11 @@ simulated again. Its record holds the figures per token the search compares:
 - `perplexity` and its kind: `measured` on tinylm's held-out bytes after the same steps
   (`compress.tinylm.MeasuredPerplexity`), or from the published tables (`published` for one
   step on the table's own model, `modelled` for a ratio carried over or composed;
-  `compress.llm_perplexity`). A pipeline with no published figure fails with that reason.
+  `compress.llm_perplexity`). A decoder without a published baseline (gpt2, llama-3.2-1b) gets
+  the published ratio to its FP16 perplexity instead, labelled `ratio to FP16` (as
+  `scenarios/llm_efficiency.py` reports it). A pipeline with no published figure fails with that
+  reason. Fusion steps are left out of the perplexity: they change no weight and no value, only
+  what goes through DRAM (`compress.methods.fuse`).
 """
 
 from __future__ import annotations
@@ -94,13 +98,17 @@ def weight_bytes(network: str, compression: str) -> int:
 def perplexity_of(point: GenerationPoint, lab: Any = None) -> tuple[float, str, str]:
     """(perplexity, kind, detail) of the point's pipeline; InputError where there is none."""
     steps = parse_pipeline(point.compression) if point.compression != "baseline" else ()
+    steps = tuple(step for step in steps if step.method != "fuse")
     if point.perplexity == "measured":
         from accelsim.compress.tinylm import MeasuredPerplexity, TinyLMLab  # numpy training: only when asked
 
         figure = MeasuredPerplexity(lab or TinyLMLab()).estimate(point.network, steps)
         return figure.perplexity, figure.kind, figure.label()
-    from accelsim.compress.llm_perplexity import llm_perplexity
+    from accelsim.compress.llm_perplexity import BASELINES, llm_perplexity
 
+    if point.network not in BASELINES:
+        ratio = llm_perplexity(point.network, steps, baseline=1.0)
+        return ratio.value, f"{ratio.kind}, ratio to FP16", ratio.detail
     estimate = llm_perplexity(point.network, steps)
     return estimate.value, estimate.kind, estimate.detail
 
