@@ -16,8 +16,8 @@ finite grid that a test can enumerate). It decodes to one pipeline text, the exa
 - `lowrank.ratio`, `tucker.ratio` (off or a rank ratio).
 
 A decoder LLM (`gpt2`, `llama-3.2-1b`, `llama-2-7b`, `tinylm`) has the LLM transforms instead,
-in a fixed order that every method accepts (structure first, fusion last, speculative decoding
-around the whole): `heads.ratio`, `mlp.ratio` (structured pruning), `nm` (2:4), `weights`
+in a fixed order that every method accepts (structure first, then weights, adapters, fusion, the
+KV cache, and speculative decoding around the whole): `heads.ratio`, `mlp.ratio` (structured pruning), `nm` (2:4), `weights`
 (weight-only group quantization `wq` or SmoothQuant `w8a8`), `kv.bits` (KV cache), `lora.mode`
 (merged or unmerged adapters), `fuse` (attention, elementwise or both) and `speculative.k`
 (offered only with a given acceptance rate: accelsim does not guess one). A quantized KV cache and
@@ -169,7 +169,8 @@ class SearchSpace:
         Han et al.'s deep compression, ICLR 2016), searched next after the corners."""
         last = {"order.quantize": max(self._choices("order.quantize"))} if self._has("order.quantize") else {}
         changes = [{**m, **q, **last} for m in self._methods() for q in self._quantizations(weights_only=False)]
-        return [c for c in self._configurations(changes) if c not in self.corners()]
+        corners = self.corners()
+        return [c for c in self._configurations(changes) if c not in corners]
 
     def _has(self, name: str) -> bool:
         return any(d.name == name for d in self.dimensions)
