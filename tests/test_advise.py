@@ -66,14 +66,15 @@ def test_search_finds_the_exact_front_of_an_enumerable_space(tmp_path):
     assert len(truth) == 27
     result = advise(settings, tmp_path / "store.jsonl", progress=False)
     assert _vectors(result.front) == _vectors(pareto_front(truth, ("accuracy", "energy")))
-    # without the corners, the sampler alone finds the same front (converging, or spending the
-    # budget when its path visits the whole space)
-    alone = advise(dataclasses.replace(settings, corners=False), tmp_path / "alone.jsonl", progress=False)
+    # without the corners and pairs, the sampler alone finds the same front (converging, or
+    # spending the budget when its path visits the whole space)
+    alone = advise(dataclasses.replace(settings, corners=False, pairs=False), tmp_path / "alone.jsonl", progress=False)
     assert _vectors(alone.front) == _vectors(result.front)
     converged = alone.stopped.startswith("converged: 10 batches in a row") and len(alone.evaluated) < 27
     assert converged or (alone.stopped == "budget spent" and len(alone.evaluated) == 27)
     # every pipeline was simulated once, though the sampler proposed many again
-    assert result.stopped == "budget spent" and len(result.evaluated) == 27 < result.proposals
+    assert len(result.evaluated) < result.proposals
+    assert result.stopped == "budget spent" or result.stopped.startswith("converged: 10 batches in a row")
     assert len(read_records(tmp_path / "store.jsonl")) == result.simulated == len(result.evaluated)
 
 
@@ -203,6 +204,12 @@ def test_json_output_has_the_documented_keys(tmp_path, capsys):
         (["--network", "resnet20", "--storage", "/no/such/dir/a.journal"], "accelsim: error: --storage: directory"),
         (["--network", "resnet20", "--accuracy", "magic"], "accelsim: error: accuracy: must be"),
         (["--network", "resnet20", "--hardware", "nope"], "accelsim: error:"),
+        (["--network", "tinylm", "--min-accuracy", "0.9"], "accelsim: error: --objective: tinylm is a decoder"),
+        (["--network", "tinylm", "--figure", "f.png"], "accelsim: error: --figure: the front figure plots accuracy"),
+        (
+            ["--network", "gpt2", "--speculative-acceptance", "1"],
+            "accelsim: error: advise space: speculative_acceptance",
+        ),
     ],
 )
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
@@ -248,3 +255,197 @@ def test_the_digits_cnn_is_searched_with_measured_accuracy(tmp_path, monkeypatch
     assert [c.pipeline for c in result.evaluated] == ["baseline", "fp16", "quantize(w=fp16, a=fp32)", "int8"]
     assert {c.accuracy_source for c in result.evaluated} == {"measured"}
     assert AdviseSettings("resnet20").accuracy_spec == "parametric:0.9125"
+
+
+def _random_values(space: SearchSpace, seed: int, **fixed):
+    import random
+
+    rng = random.Random(seed)
+    return {**{d.name: rng.choice(d.choices) for d in space.dimensions}, **fixed}
+
+
+@pytest.mark.parametrize("network", ["resnet20", "digits-cnn", "tinylm", "gpt2"])
+def test_pipeline_texts_of_the_space_parse_and_round_trip(network):
+    from accelsim.compress.spec import canonical, parse_pipeline
+
+    space = SearchSpace.build(network, SpaceOptions(speculative_acceptance=0.6))
+    texts = set()
+    for seed in range(40):
+        try:
+            texts.add(space.decode(_random_values(space, seed)))
+        except InputError:
+            continue
+    assert len(texts) > 10
+    for text in texts:
+        steps = 0 if text == "baseline" else text.count("->") + 1
+        assert canonical(text) == text and len(parse_pipeline(text)) == steps
+
+
+def test_per_layer_unstructured_pruning_ratios():
+    space = SearchSpace.build("resnet20")
+    names = [d.name for d in space.dimensions if d.name.startswith("sparsity.r.")]
+    assert "per-layer" in next(d.choices for d in space.dimensions if d.name == "sparsity.kind")
+    assert names[:2] == ["sparsity.r.conv1", "sparsity.r.layer1.0.conv1"] and len(names) == 22  # 19 + 2 + fc
+    values = {d.name: d.choices[0] for d in space.dimensions}
+    values |= {"quantize.mode": "off", "prune.mode": "off", "sparsity.kind": "per-layer", "sparsity.format": "csr"}
+    values |= {name: 0.0 for name in names} | {
+        "sparsity.r.conv1": 0.9,
+        "sparsity.r.fc": 0.9,
+        "sparsity.r.layer2.0.conv1": 0.5,
+    }
+    assert (
+        space.decode(values) == "sparsify(0.9, csr, layers=[conv1, fc]) -> sparsify(0.5, csr, layers=[layer2.0.conv1])"
+    )
+    # after a low-rank step the ratios name its factors
+    values |= {"lowrank.ratio": 0.5, "order.lowrank": 0, "order.sparsity": 1, "order.quantize": 1}
+    assert space.decode(values) == (
+        "lowrank(0.5) -> sparsify(0.9, csr, layers=[conv1.u, conv1.v, fc.u, fc.v]) -> "
+        "sparsify(0.5, csr, layers=[layer2.0.conv1.u, layer2.0.conv1.v])"
+    )
+    assert not any(
+        d.name.startswith("sparsity.r.")
+        for d in SearchSpace.build("resnet20", SpaceOptions(sparsity_per_layer=False)).dimensions
+    )
+
+
+def test_the_search_starts_from_the_corners_then_the_pairs():
+    space = SearchSpace.build("resnet20")
+    corners = [space.decode(v) for v in space.corners()]
+    pairs = [space.decode(v) for v in space.pairs()]
+    assert corners[:4] == ["baseline", "fp16", "quantize(w=fp16, a=fp32)", "int8"] and len(corners) == 24
+    # each method alone at each uniform value (17), then FP16, INT8 or INT4
+    assert len(pairs) == 17 * 3 and pairs[:3] == ["prune(0.25) -> fp16", "prune(0.25) -> int8", "prune(0.25) -> int4"]
+    assert "nm(2, 4) -> int8" in pairs and "tucker(0.25) -> int4" == pairs[-1]
+
+
+def test_decoder_space_has_the_llm_transforms_in_a_working_order():
+    space = SearchSpace.build("tinylm")
+    assert [d.name for d in space.dimensions] == [
+        "heads.ratio",
+        "mlp.ratio",
+        "nm",
+        "weights",
+        "lora.mode",
+        "fuse",
+        "kv.bits",
+    ]
+    with_speculative = SearchSpace.build("tinylm", SpaceOptions(speculative_acceptance=0.6))
+    values = {d.name: d.choices[-1] for d in with_speculative.dimensions} | {"fuse": "elementwise"}
+    assert with_speculative.decode(values) == (
+        "heads(0.5) -> mlp(0.5) -> nm(2, 4) -> w8a8(0.5) -> lora(rank=8, targets=[q, v], mode=unmerged) -> "
+        "fuse(elementwise) -> kv(4) -> speculative(draft=distill(0.5), k=4, acceptance=0.6)"
+    )
+    with pytest.raises(InputError, match="kv: tinylm has no attention products"):  # fused attention keeps no cache
+        with_speculative.decode(values | {"fuse": "attention"})
+    corners = [space.decode(v) for v in space.corners()]
+    assert corners[:3] == ["baseline", "wq(bits=8, group=32, algo=rtn)", "wq(bits=4, group=128, sym=false, algo=rtn)"]
+    assert len(corners) == 17 and len(space.pairs()) == 12 * 4  # 12 other steps alone, then each weight format
+
+
+def test_a_decoder_is_searched_per_token_with_measured_perplexity(tmp_path):
+    from accelsim.compress.tinylm import TinyLMConfig, TinyLMLab, TrainSettings
+
+    lab = TinyLMLab(
+        TinyLMConfig(layers=1, width=128, heads=4, context=32),  # the measurement path, not tinylm's figures
+        TrainSettings(steps=20, batch=4),
+        tmp_path / "cache",
+        calibration_windows=4,
+        eval_bytes=2000,
+    )
+    settings = AdviseSettings("tinylm", budget=6, batch_size=6, prompt=8, generate=4)
+    assert settings.objectives == ("perplexity", "energy") and settings.hardware == "edge-llm"
+    result = advise(settings, tmp_path / "store.jsonl", progress=False, lab=lab)
+    texts = [c.pipeline for c in result.evaluated]
+    assert texts[:2] == ["baseline", "wq(bits=8, group=32, algo=rtn)"] and len(texts) == 6
+    assert {c.accuracy_source for c in result.evaluated} == {"measured"} and {c.per for c in result.evaluated} == {
+        "token"
+    }
+    base, w4 = result.evaluated[0], result.evaluated[2]
+    assert w4.energy_j < base.energy_j and w4.size_bytes < base.size_bytes and w4.latency_s < base.latency_s
+    # tinylm's 842,496 parameters but its 128 x 128 position table (a lookup, no layer), at FP16
+    assert base.size_bytes == (842_496 - 128 * 128) * 2
+    assert result.recommended == min(result.front, key=lambda c: c.energy_j)
+    assert "lowest energy per token (J)" in result.reason and "perplexity" in result.reason
+    assert set(result.as_json()["recommended"]) >= {"perplexity", "per", "energy_j", "latency_s"}
+    again = advise(settings, tmp_path / "store.jsonl", progress=False, lab=lab)
+    assert again.simulated == 0 and again.front == result.front
+
+
+def test_published_perplexity_of_a_decoder_point():
+    from accelsim.study.advise_llm import GenerationPoint, perplexity_of
+
+    point = GenerationPoint("llama-2-7b", "wq(bits=4, group=128, sym=false, algo=gptq)")
+    assert perplexity_of(point)[:2] == (5.69, "published")
+    with pytest.raises(InputError, match="no published value for"):
+        perplexity_of(GenerationPoint("llama-2-7b", "heads(0.25)"))
+    # fusion changes no value; a decoder without a published baseline gets the published ratio
+    assert perplexity_of(GenerationPoint("llama-2-7b", "fuse(attention) -> lora(rank=8, targets=[q, v])"))[0] == 5.47
+    value, kind, _ = perplexity_of(GenerationPoint("gpt2", "w8a8(0.5)"))
+    assert value == pytest.approx(5.515 / 5.474) and kind == "modelled, ratio to FP16"
+
+
+def test_decoder_settings_refuse_accuracy_and_others_refuse_perplexity():
+    with pytest.raises(InputError, match="tinylm is a decoder: its quality is the perplexity"):
+        AdviseSettings("tinylm", objectives=("accuracy", "energy"))
+    with pytest.raises(InputError, match="not --min-accuracy"):
+        AdviseSettings("gpt2", constraints=Constraints(min_accuracy=0.5))
+    with pytest.raises(InputError, match="perplexity is for decoders"):
+        AdviseSettings("resnet20", objectives=("perplexity", "energy"))
+    assert AdviseSettings("gpt2").accuracy_spec == "published"
+
+
+@pytest.mark.parametrize("kind", ["journal", "rdb"])
+def test_a_search_killed_between_batches_resumes_from_either_storage(tmp_path, kind):
+    from optuna.storages import RDBStorage
+
+    from accelsim.study.advise import open_storage
+
+    def url(name: str) -> str:
+        return str(tmp_path / f"{name}.journal") if kind == "journal" else f"sqlite:///{tmp_path}/{name}.db"
+
+    if kind == "rdb":  # an SQLAlchemy URL: the code path of a database server
+        assert isinstance(open_storage(url("x")), RDBStorage)
+    whole = advise(_settings(), tmp_path / "a.jsonl", storage=url("a"), progress=False)
+
+    def kill(batch: int) -> None:
+        if batch == 0:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        advise(_settings(), tmp_path / "b.jsonl", storage=url("b"), progress=False, after_batch=kill)
+    resumed = advise(_settings(), tmp_path / "b.jsonl", storage=url("b"), progress=False)
+    assert [c.pipeline for c in resumed.evaluated] == [c.pipeline for c in whole.evaluated]
+    assert resumed.front == whole.front and resumed.proposals == whole.proposals
+    assert resumed.simulated == 24 - 8  # the first batch was stored before the kill
+
+
+def test_a_dask_cluster_gives_the_front_of_the_local_executor(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from accelsim.study.executors import DaskExecutor
+
+    settings = _settings(budget=16)
+    local = advise(settings, tmp_path / "local.jsonl", progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        with DaskExecutor(cluster.scheduler_address) as executor:
+            assert executor.workers == 2
+            remote = advise(settings, tmp_path / "dask.jsonl", executor=executor, progress=False)
+    assert [c.as_dict() for c in remote.evaluated] == [c.as_dict() for c in local.evaluated]
+    assert remote.front == local.front and remote.recommended == local.recommended
+
+
+def test_cli_searches_a_decoder_per_token(tmp_path, capsys):
+    args = ["advise", "--network", "gpt2", "--budget", "4", "--batch", "4", "--prompt", "8", "--generate", "2"]
+    code = main([*args, "--store", str(tmp_path / "s.jsonl"), "--json", "--no-progress"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    # gpt2 has no published baseline: perplexities are published ratios to FP16; W8 g32 has no row
+    assert [p["pipeline"] for p in data["front"]] == ["baseline", "wq(bits=4, group=128, sym=false, algo=gptq)"]
+    assert data["front"][0]["perplexity"] == 1.0 and data["front"][1]["perplexity"] == pytest.approx(5.69 / 5.47)
+    assert {p["per"] for p in data["front"]} == {"token"} and data["evaluated"] == 3
+    assert data["recommended"]["pipeline"] == "wq(bits=4, group=128, sym=false, algo=gptq)"
+    assert main([*args, "--store", str(tmp_path / "s.jsonl"), "--no-progress", "--max-perplexity", "1.01"]) == 0
+    table = capsys.readouterr().out
+    assert "perplexity" in table and "(energy, latency and carbon per token)" in table
+    assert "recommended: baseline wins" in table

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from accelsim.cli.common import EXIT_INTERRUPTED, accuracy_fraction, add_carbon_options, carbon_model_of, check_parent
+from accelsim.errors import InputError
 from accelsim.study.advise import OBJECTIVES, SAMPLERS, AdviseResult, AdviseSettings, Constraints, advise
 from accelsim.study.executors import make_executor
 from accelsim.study.space import SpaceOptions
@@ -43,17 +44,18 @@ def register(subparsers: Any) -> None:
         "with Optuna; every point simulated, its accuracy measured where the network has a measured provider.",
     )
     parser.add_argument("--network", required=True, help="built-in network (see `accelsim networks`)")
-    parser.add_argument("--hardware", default="seed", help="hardware preset (default: seed)")
+    parser.add_argument("--hardware", help="hardware preset (default: seed; edge-llm for a decoder LLM)")
     parser.add_argument("--min-accuracy", type=accuracy_fraction, metavar="A", help="accuracy floor, a fraction")
     parser.add_argument("--max-latency-ms", type=_positive_float, metavar="L", help="latency limit per inference")
     parser.add_argument("--max-size-bytes", type=_positive_int, metavar="B", help="model size limit")
-    parser.add_argument("--max-energy-j", type=_positive_float, metavar="E", help="energy limit per inference")
+    parser.add_argument("--max-energy-j", type=_positive_float, metavar="E", help="energy limit per inference (token)")
+    parser.add_argument("--max-perplexity", type=_positive_float, metavar="P", help="perplexity limit (decoder LLMs)")
     parser.add_argument(
         "--objective",
         nargs="+",
-        default=["accuracy", "energy"],
         choices=list(OBJECTIVES),
-        help="one objective, or several for a Pareto front; default: accuracy energy",
+        help="one objective, or several for a Pareto front; default: accuracy energy (perplexity energy for a "
+        "decoder LLM, whose energy and latency are per token)",
     )
     parser.add_argument("--budget", type=_positive_int, default=200, help="distinct pipelines to evaluate (200)")
     parser.add_argument("--batch", type=_positive_int, default=16, help="proposals per synchronous batch (16)")
@@ -67,6 +69,14 @@ def register(subparsers: Any) -> None:
         help='"measured" or "parametric:<baseline>" (default: measured where the network has it, else parametric)',
     )
     parser.add_argument("--no-per-layer", action="store_true", help="uniform steps only (no per-layer bit widths)")
+    parser.add_argument(
+        "--speculative-acceptance",
+        type=float,
+        metavar="A",
+        help="decoder LLMs: offer speculative decoding (draft distill(0.5), k=4) at this acceptance rate in [0, 1)",
+    )
+    parser.add_argument("--prompt", type=_positive_int, default=64, help="decoder LLMs: prompt tokens (64)")
+    parser.add_argument("--generate", type=_positive_int, default=32, help="decoder LLMs: generated tokens (32)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="K", help="local worker processes (default: this process)")
     where.add_argument("--dask", metavar="ADDRESS", help="Dask scheduler tcp://HOST:PORT, or local:N")
@@ -91,16 +101,14 @@ def settings_of(args: argparse.Namespace) -> AdviseSettings:
         max_latency_s=None if args.max_latency_ms is None else args.max_latency_ms / 1e3,
         max_size_bytes=args.max_size_bytes,
         max_energy_j=args.max_energy_j,
+        max_perplexity=args.max_perplexity,
     )
-    options = (
-        SpaceOptions(quantize_modes=("off", "uniform"), prune_modes=("off", "uniform"))
-        if args.no_per_layer
-        else SpaceOptions()
-    )
+    uniform = {"quantize_modes": ("off", "uniform"), "prune_modes": ("off", "uniform"), "sparsity_per_layer": False}
+    options = SpaceOptions(**(uniform if args.no_per_layer else {}), speculative_acceptance=args.speculative_acceptance)
     return AdviseSettings(
         network=args.network,
         hardware=args.hardware,
-        objectives=tuple(args.objective),
+        objectives=None if args.objective is None else tuple(args.objective),
         constraints=constraints,
         budget=args.budget,
         batch_size=args.batch,
@@ -109,6 +117,8 @@ def settings_of(args: argparse.Namespace) -> AdviseSettings:
         accuracy=args.accuracy,
         options=options,
         carbon=carbon_model_of(args),
+        prompt=args.prompt,
+        generate=args.generate,
     )
 
 
@@ -116,6 +126,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     check_parent("--store", args.store)
     check_parent("--figure", args.figure)
+    if args.figure and settings.decoder:
+        raise InputError("--figure: the front figure plots accuracy; for a decoder LLM use --json")
     if args.storage is not None and "://" not in args.storage:
         check_parent("--storage", args.storage)
     workers = 0 if args.workers is None and args.dask is None else None
@@ -152,13 +164,14 @@ def report(result: AdviseResult) -> str:
         f"({result.proposals} proposals, {result.simulated} simulated now; {result.stopped}), "
         f"sampler {s.sampler_name}, seed {s.seed}, objectives {', '.join(s.objectives)}",
         "",
-        f"{'#':>3}  {'accuracy':>9}  {'source':<9} {'energy':>10}  {'latency':>10}  {'size':>11}  "
-        f"{'gCO2e/1M':>9}  pipeline",
+        f"{'#':>3}  {'perplexity' if s.decoder else 'accuracy':>9}  {'source':<9} {'energy':>10}  {'latency':>10}  "
+        f"{'size':>11}  {'gCO2e/1M':>9}  pipeline" + ("  (energy, latency and carbon per token)" if s.decoder else ""),
     ]
     for i, c in enumerate(result.front, start=1):
         mark = "*" if c == result.recommended else " "
+        quality = f"{c.perplexity:>9.4g}" if c.accuracy is None else f"{c.accuracy:>9.2%}"
         lines.append(
-            f"{i:>2}{mark}  {c.accuracy:>9.2%}  {c.accuracy_source:<9} {c.energy_j * 1e6:>8.3f}uJ  "
+            f"{i:>2}{mark}  {quality}  {c.accuracy_source:<9} {c.energy_j * 1e6:>8.3f}uJ  "
             f"{c.latency_s * 1e3:>8.3f}ms  {c.size_bytes:>9,}B  {c.carbon_gco2e_per_million:>9.3g}  {c.pipeline}"
         )
     lines += ["", f"recommended: {result.reason}"]

@@ -15,7 +15,18 @@ if it had never stopped.
 
 Start: the first proposals are the corners of the space (`SearchSpace.corners`): the baseline
 and each method alone at each uniform value, so that every search, NSGA-II, TPE or random, sees
-each method before it combines them (`corners=False` leaves the whole budget to the sampler).
+each method before it combines them; then the pairs (`SearchSpace.pairs`): each method alone
+followed by each uniform quantization, the recipe of the hand-written studies (a warm start from
+the study grid's pattern, 51 points on ResNet-20). Without them, TPE on ResNet-20 spent its
+budget on the low-energy end (distillation and INT4) and left the stretch between INT8 alone and
+INT4 alone empty, where "prune(0.5) -> int8", "nm(2, 4) -> int8" or "lowrank(0.5) -> int8" lie:
+4 or 5 of the 17 study configurations were not dominated for some seeds. (`corners=False` and
+`pairs=False` leave the whole budget to the sampler.)
+
+Decoder LLMs (`gpt2`, `llama-3.2-1b`, `llama-2-7b`, `tinylm`) are searched over the LLM
+transforms (`SearchSpace`), each point a whole generation (`study.advise_llm`): the figures are
+per token (energy per token, time per output token, carbon per million tokens) and the quality
+is the perplexity, measured for tinylm, published or modelled (labelled) for the others.
 
 Budget: the number of distinct pipelines the search evaluates. A proposal that repeats one is
 told the stored figures again and costs nothing; one that cannot be built (a step that would
@@ -38,12 +49,14 @@ from tqdm import tqdm
 
 from accelsim.errors import InputError
 from accelsim.metrics.carbon import CarbonModel
+from accelsim.study.advise_llm import DEFAULT_GENERATE, DEFAULT_PROMPT, GenerationPoint, run_generation_points
 from accelsim.study.evaluate import Result
 from accelsim.study.executors import Executor, InProcessExecutor
 from accelsim.study.points import MEASURED_NETWORKS, Point, result_of
 from accelsim.study.space import SearchSpace, SpaceOptions
 from accelsim.study.store import read_records
 from accelsim.study.sweep import run_sweep
+from accelsim.workload.decoder import DECODERS
 
 OPTUNA_MISSING = "accelsim advise needs the optional extra: pip install 'accelsim[advise]'"
 #: Modelled baselines where the network has no measured provider: ResNet-20 on CIFAR-10, 91.25%
@@ -64,19 +77,30 @@ class Candidate:
     """One evaluated pipeline with the figures `advise` reports (SI units)."""
 
     pipeline: str
-    accuracy: float
-    accuracy_source: str  # measured or modelled (parametric), as the provider labels it
-    energy_j: float
-    latency_s: float
+    accuracy: float | None  # None for a decoder: its quality is the perplexity
+    accuracy_source: str  # measured or modelled (parametric), as the provider labels it (or the perplexity's)
+    energy_j: float  # per inference; per token for a decoder
+    latency_s: float  # per inference; time per output token for a decoder
     size_bytes: int
-    carbon_gco2e_per_million: float
+    carbon_gco2e_per_million: float  # inferences; tokens for a decoder
+    perplexity: float | None = None
+    per: str = "inference"  # or "token"
 
     @property
     def accuracy_per_joule(self) -> float:
+        if self.accuracy is None:
+            raise InputError("accuracy_per_joule: a decoder has a perplexity, not an accuracy")
         return self.accuracy / self.energy_j
 
+    @property
+    def quality(self) -> str:
+        """The accuracy, or the perplexity, as a short text."""
+        if self.accuracy is not None:
+            return f"accuracy {self.accuracy:.2%} {self.accuracy_source}"
+        return f"perplexity {self.perplexity:.4g} {self.accuracy_source}"
+
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "pipeline": self.pipeline,
             "accuracy": self.accuracy,
             "accuracy_source": self.accuracy_source,
@@ -85,6 +109,16 @@ class Candidate:
             "size_bytes": self.size_bytes,
             "carbon_gco2e_per_million": self.carbon_gco2e_per_million,
         }
+        if self.per != "inference":
+            out |= {"perplexity": self.perplexity, "per": self.per}
+        return out
+
+    @classmethod
+    def from_generation(cls, pipeline: str, result: Mapping[str, Any], carbon: CarbonModel) -> Candidate:
+        energy, latency = result["energy_per_token_j"], result["time_per_output_token_s"]
+        grams = carbon.per_million(energy, latency).total_gco2e_per_million
+        kind = result["perplexity_kind"]
+        return cls(pipeline, None, kind, energy, latency, result["weight_bytes"], grams, result["perplexity"], "token")
 
     @classmethod
     def from_result(cls, pipeline: str, result: Result, carbon: CarbonModel) -> Candidate:
@@ -106,6 +140,7 @@ OBJECTIVES = {
     o.name: o
     for o in (
         Objective("accuracy", "maximize", "accuracy", lambda c: c.accuracy),
+        Objective("perplexity", "minimize", "perplexity (decoders)", lambda c: c.perplexity),
         Objective("energy", "minimize", "energy per inference (J)", lambda c: c.energy_j),
         Objective("latency", "minimize", "latency (s)", lambda c: c.latency_s),
         Objective("size", "minimize", "model size (bytes)", lambda c: float(c.size_bytes)),
@@ -114,6 +149,8 @@ OBJECTIVES = {
     )
 }
 SAMPLERS = ("auto", "nsga2", "tpe", "random")
+#: Objectives that need an accuracy (not for decoders) and one that needs a perplexity (only them).
+ACCURACY_OBJECTIVES = ("accuracy", "accuracy_per_joule")
 
 
 @dataclass(frozen=True)
@@ -124,10 +161,13 @@ class Constraints:
     max_latency_s: float | None = None
     max_size_bytes: int | None = None
     max_energy_j: float | None = None
+    max_perplexity: float | None = None  # decoders
 
     def __post_init__(self) -> None:
         if self.min_accuracy is not None and not 0 <= self.min_accuracy <= 1:
             raise InputError(f"--min-accuracy: must be in [0, 1] (got {self.min_accuracy!r})")
+        if self.max_perplexity is not None and not self.max_perplexity >= 1:
+            raise InputError(f"--max-perplexity: must be >= 1 (got {self.max_perplexity!r})")
         for name in ("max_latency_s", "max_size_bytes", "max_energy_j"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -142,6 +182,7 @@ class Constraints:
             (self.max_latency_s, c.latency_s),
             (self.max_size_bytes, c.size_bytes),
             (self.max_energy_j, c.energy_j),
+            (self.max_perplexity, c.perplexity),
         ):
             if limit is not None:
                 out.append(value / limit - 1)
@@ -160,14 +201,16 @@ class Constraints:
             parts.append(f"size <= {self.max_size_bytes:,} bytes")
         if self.max_energy_j is not None:
             parts.append(f"energy <= {self.max_energy_j:g} J")
+        if self.max_perplexity is not None:
+            parts.append(f"perplexity <= {self.max_perplexity:g}")
         return " and ".join(parts)
 
 
 @dataclass(frozen=True)
 class AdviseSettings:
     network: str
-    hardware: str = "seed"
-    objectives: tuple[str, ...] = ("accuracy", "energy")
+    hardware: str | None = None  # None: seed, or edge-llm for a decoder
+    objectives: tuple[str, ...] | None = None  # None: accuracy and energy (perplexity and energy for a decoder)
     constraints: Constraints = Constraints()
     budget: int = 200
     batch_size: int = 16
@@ -179,8 +222,16 @@ class AdviseSettings:
     max_proposals: int | None = None  # default: 20 x budget + a batch
     patience: int = 10  # stop after this many batches in a row bring no new pipeline
     corners: bool = True  # the first proposals: the baseline and each method alone (`SearchSpace.corners`)
+    pairs: bool = True  # then each method followed by each uniform quantization (`SearchSpace.pairs`)
+    prompt: int = DEFAULT_PROMPT  # decoders: the generation each point simulates
+    generate: int = DEFAULT_GENERATE
 
     def __post_init__(self) -> None:
+        if self.hardware is None:
+            object.__setattr__(self, "hardware", "edge-llm" if self.decoder else "seed")
+        if self.objectives is None:
+            object.__setattr__(self, "objectives", ("perplexity" if self.decoder else "accuracy", "energy"))
+        object.__setattr__(self, "objectives", tuple(self.objectives))
         if not self.objectives or len(set(self.objectives)) != len(self.objectives):
             raise InputError("--objective: give one or more distinct objectives")
         for name in self.objectives:
@@ -193,7 +244,28 @@ class AdviseSettings:
                 raise InputError(f"{name}: must be an integer >= 1 (got {value!r})")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"--seed: must be an integer >= 0 (got {self.seed!r})")
-        Point(self.network, hardware=self.hardware, accuracy=self.accuracy_spec)  # one-line errors
+        if self.decoder:
+            self._check_decoder()
+        else:
+            Point(self.network, hardware=self.hardware, accuracy=self.accuracy_spec)  # one-line errors
+            if "perplexity" in self.objectives or self.constraints.max_perplexity is not None:
+                raise InputError(f"--objective: perplexity is for decoders ({', '.join(DECODERS)}), not {self.network}")
+
+    @property
+    def decoder(self) -> bool:
+        return self.network in DECODERS
+
+    def _check_decoder(self) -> None:
+        wrong = [name for name in self.objectives if name in ACCURACY_OBJECTIVES]
+        if wrong or self.constraints.min_accuracy is not None:
+            raise InputError(
+                f"--objective: {self.network} is a decoder: its quality is the perplexity "
+                f"(--objective perplexity, --max-perplexity), not {(wrong or ['--min-accuracy'])[0]}"
+            )
+        self.generation_point("baseline")
+
+    def generation_point(self, text: str) -> GenerationPoint:
+        return GenerationPoint(self.network, text, self.hardware, self.prompt, self.generate, self.accuracy_spec)
 
     @property
     def accuracy_spec(self) -> str:
@@ -201,6 +273,8 @@ class AdviseSettings:
         provider (and scikit-learn is installed), else parametric (labelled modelled)."""
         if self.accuracy is not None:
             return self.accuracy
+        if self.decoder:
+            return "measured" if self.network == "tinylm" else "published"
         if self.network in MEASURED_NETWORKS and _has_sklearn():
             return "measured"
         return f"parametric:{PARAMETRIC_BASELINE.get(self.network, 1.0)!r}"
@@ -216,7 +290,9 @@ class AdviseSettings:
     def study_name(self) -> str:
         """Names the search in its storage: a different search never resumes another's trials."""
         text = repr((self.network, self.hardware, self.objectives, self.constraints, self.batch_size, self.seed))
-        text += repr((self.sampler_name, self.accuracy_spec, self.options, self.carbon, self.corners))
+        text += repr((self.sampler_name, self.accuracy_spec, self.options, self.carbon, self.corners, self.pairs))
+        if self.decoder:
+            text += repr((self.prompt, self.generate))
         return f"advise-{self.network}-{self.hardware}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -306,9 +382,13 @@ def recommend(front: Sequence[Candidate], feasible: int, settings: AdviseSetting
     is one, else the most accuracy per joule on the front (the question `advise` answers)."""
     if not front:
         limits = settings.constraints.describe()
+        if not limits:
+            return None, "no configuration could be evaluated (every point failed); see the results store's errors"
         return None, f"no evaluated configuration meets {limits}; relax a limit or raise --budget"
     single = len(settings.objectives) == 1
-    key = OBJECTIVES[settings.objectives[0] if single else "accuracy_per_joule"]
+    # several objectives: the most accuracy per joule; a decoder's least energy per token (a
+    # --max-perplexity constraint says how much quality it may give up)
+    key = OBJECTIVES[settings.objectives[0] if single else "energy" if settings.decoder else "accuracy_per_joule"]
     ranked = sorted(front, key=key.get, reverse=key.direction == "maximize")
     best = ranked[0]
     limits = settings.constraints.describe()
@@ -316,10 +396,11 @@ def recommend(front: Sequence[Candidate], feasible: int, settings: AdviseSetting
     if not limits:
         among += " configurations"
     where = "of" if single else "on the Pareto front of"
+    label = key.label.replace("per inference", "per token") if best.per == "token" else key.label
     why = (
         f"{best.pipeline} wins: {where} {among}, it has the {'highest' if key.direction == 'maximize' else 'lowest'}"
-        f" {key.label} ({key.get(best):.4g}; accuracy {best.accuracy:.2%} {best.accuracy_source}, "
-        f"{best.energy_j:.3g} J, {best.latency_s * 1e3:.3g} ms)"
+        f" {label} ({key.get(best):.4g}; {best.quality}, "
+        f"{best.energy_j:.3g} J, {best.latency_s * 1e3:.3g} ms{' per token' if best.per == 'token' else ''})"
     )
     if len(ranked) > 1:
         why += f"; the runner-up, {ranked[1].pipeline}, has {key.get(ranked[1]):.4g}"
@@ -389,9 +470,11 @@ def advise(
     storage: Any = None,
     progress: bool = True,
     after_batch: Callable[[int], None] | None = None,
+    lab: Any = None,
 ) -> AdviseResult:
     """Run (or resume) the search; `storage` is an Optuna storage or URL (`open_storage`).
-    `after_batch(batch_index)` runs after each batch is told (tests interrupt there)."""
+    `after_batch(batch_index)` runs after each batch is told (tests interrupt there). `lab`: the
+    `TinyLMLab` that measures tinylm's perplexity (default: the full model)."""
     optuna = _optuna()
     space = SearchSpace.build(settings.network, settings.options)
     if not space.dimensions:
@@ -416,7 +499,7 @@ def advise(
                 break
             trials = _ask_batch(study, settings, distributions, optuna)
             before = len(state.seen)
-            simulated += _tell_batch(study, trials, space, settings, state, store_path, executor, optuna)
+            simulated += _tell_batch(study, trials, space, settings, state, store_path, executor, optuna, lab)
             idle = 0 if len(state.seen) > before else idle + 1
             if idle >= settings.patience:
                 stopped = f"converged: {idle} batches in a row proposed no new pipeline"
@@ -460,15 +543,21 @@ def _ask_batch(study: Any, settings: AdviseSettings, distributions: dict[str, An
         for name, dist in distributions.items():  # a kill between ask and the last suggestion
             trial.suggest_categorical(name, list(dist.choices))
         trials.append(trial)
-    corners = SearchSpace.build(settings.network, settings.options).corners() if settings.corners else []
+    starts = _warm_start(settings)
     for number in range(len(done) if start < len(done) else start, start + size):
         study.sampler = _sampler(settings, number)
-        if number < len(corners):  # the search starts from the corners of the space
+        if number < len(starts):  # the search starts from the corners of the space, then the pairs
             with warnings.catch_warnings():  # PartialFixedSampler is marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.sampler = optuna.samplers.PartialFixedSampler(corners[number], study.sampler)
+                study.sampler = optuna.samplers.PartialFixedSampler(starts[number], study.sampler)
         trials.append(study.ask(distributions))
     return trials
+
+
+def _warm_start(settings: AdviseSettings) -> list[dict[str, Any]]:
+    """The configurations the first trials propose: the corners, then the pairs."""
+    space = SearchSpace.build(settings.network, settings.options)
+    return (space.corners() if settings.corners else []) + (space.pairs() if settings.pairs else [])
 
 
 def _tell_batch(
@@ -480,6 +569,7 @@ def _tell_batch(
     store_path: str | Path,
     executor: Executor,
     optuna: Any,
+    lab: Any = None,
 ) -> int:
     """Decode, evaluate what is new (within the budget), and tell every trial in trial order."""
     texts: list[str | None] = []
@@ -490,18 +580,11 @@ def _tell_batch(
             texts.append(None)
     room = settings.budget - len(state.seen)
     new = list(dict.fromkeys(t for t in texts if t is not None and t not in state.seen))[: max(0, room)]
-    points = {
-        text: Point(settings.network, text, hardware=settings.hardware, accuracy=settings.accuracy_spec) for text in new
-    }
-    simulated = 0
-    if points:
-        summary = run_sweep(list(points.values()), store_path, executor, progress=False)
-        simulated = summary.ran
-        records = read_records(store_path)
-        for text, point in points.items():
-            result = result_of(records[point.key])
-            state.seen[text] = None if result is None else Candidate.from_result(text, result, settings.carbon)
-            state.order.append(text)
+    found, simulated = _evaluate(settings, new, store_path, executor, lab)
+    for text in new:
+        state.seen[text] = found.get(text)
+        state.order.append(text)
+    points = set(new)
     counted: set[str] = set()
     for trial, text in zip(trials, texts):
         study.sampler = _sampler(settings, trial.number)
@@ -519,19 +602,50 @@ def _tell_batch(
         trial.set_user_attr("candidate", candidate.as_dict())
         for i, violation in enumerate(settings.constraints.violations(candidate)):
             trial.set_constraint(f"limit{i}", violation)  # the samplers prefer feasible trials
-        study.tell(trial, [OBJECTIVES[name].get(candidate) for name in settings.objectives])
+        study.tell(trial, [_told(name, candidate) for name in settings.objectives])
     return simulated
+
+
+def _told(name: str, candidate: Candidate) -> float:
+    return OBJECTIVES[name].get(candidate)
 
 
 def _result(settings: AdviseSettings, state: _Progress, proposals: int, simulated: int, stopped: str) -> AdviseResult:
     evaluated = tuple(c for text in state.order if (c := state.seen[text]) is not None)
     feasible = [c for c in evaluated if settings.constraints.met(c)]
-    shown = settings.objectives if len(settings.objectives) > 1 else ("accuracy", "energy")
+    quality = "perplexity" if settings.decoder else "accuracy"
+    shown = settings.objectives if len(settings.objectives) > 1 else (quality, "energy")
     front = pareto_front(feasible, shown)
     best, reason = recommend(front if len(settings.objectives) > 1 else tuple(feasible), len(feasible), settings)
     if best is not None and best not in front:
         front = (*front, best)
     return AdviseResult(settings, evaluated, front, best, reason, proposals, simulated, stopped)
+
+
+def _evaluate(
+    settings: AdviseSettings, texts: Sequence[str], store_path: str | Path, executor: Executor, lab: Any = None
+) -> tuple[dict[str, Candidate], int]:
+    """The candidates of the pipelines that did not fail (by text) and how many points were
+    simulated now (the others came from the store)."""
+    if not texts:
+        return {}, 0
+    if settings.decoder:
+        generation = {text: settings.generation_point(text) for text in texts}
+        records, ran = run_generation_points(list(generation.values()), store_path, executor, lab)
+        return {
+            text: Candidate.from_generation(text, records[p.key]["result"], settings.carbon)
+            for text, p in generation.items()
+            if records[p.key]["result"] is not None
+        }, ran
+    points = {t: Point(settings.network, t, hardware=settings.hardware, accuracy=settings.accuracy_spec) for t in texts}
+    summary = run_sweep(list(points.values()), store_path, executor, progress=False)
+    records = read_records(store_path)
+    out = {}
+    for text, point in points.items():
+        result = result_of(records[point.key])
+        if result is not None:
+            out[text] = Candidate.from_result(point.compression, result, settings.carbon)
+    return out, summary.ran
 
 
 def evaluate_pipelines(
@@ -540,15 +654,8 @@ def evaluate_pipelines(
     """Given pipelines (a study's configurations, say) evaluated as the search evaluates its
     points, through the same store; the ones that fail are left out."""
     unique = list(dict.fromkeys(texts))
-    points = [Point(settings.network, t, hardware=settings.hardware, accuracy=settings.accuracy_spec) for t in unique]
-    run_sweep(points, store_path, executor or InProcessExecutor(), progress=False)
-    records = read_records(store_path)
-    out = []
-    for point in points:
-        result = result_of(records[point.key])
-        if result is not None:
-            out.append(Candidate.from_result(point.compression, result, settings.carbon))
-    return tuple(out)
+    found, _ = _evaluate(settings, unique, store_path, executor or InProcessExecutor())
+    return tuple(found[text] for text in unique if text in found)
 
 
 def exhaustive(

@@ -9,9 +9,20 @@ finite grid that a test can enumerate). It decodes to one pipeline text, the exa
 - `quantize.mode` off, uniform or per-layer; `quantize.w` and `quantize.a` (uniform), or
   `quantize.w.<layer>` and `quantize.a.<layer>` per layer with weights;
 - `prune.mode` off, uniform or per-layer; `prune.ratio` or `prune.r.<layer>` per prunable layer;
-- `sparsity.kind` off, sparsify or nm (2:4); `sparsity.ratio` and `sparsity.format`;
+- `sparsity.kind` off, sparsify, per-layer or nm (2:4); `sparsity.ratio` (sparsify) or
+  `sparsity.r.<layer>` per layer with weights (per-layer unstructured pruning), and
+  `sparsity.format`;
 - `distill.width` (off or a width), `distill.depth` (networks with residual blocks);
 - `lowrank.ratio`, `tucker.ratio` (off or a rank ratio).
+
+A decoder LLM (`gpt2`, `llama-3.2-1b`, `llama-2-7b`, `tinylm`) has the LLM transforms instead,
+in a fixed order that every method accepts (structure first, then weights, adapters, fusion, the
+KV cache, and speculative decoding around the whole): `heads.ratio`, `mlp.ratio` (structured pruning), `nm` (2:4), `weights`
+(weight-only group quantization `wq` or SmoothQuant `w8a8`), `kv.bits` (KV cache), `lora.mode`
+(merged or unmerged adapters), `fuse` (attention, elementwise or both) and `speculative.k`
+(offered only with a given acceptance rate: accelsim does not guess one). A quantized KV cache and
+fused attention do not combine (the fused kernel keeps no cache to quantize): such a
+configuration is refused like any that cannot be built.
 
 Per-layer steps name the layers of the network as it is when the step runs: after a low-rank
 step a layer `conv1` is the factors `conv1.u`, `conv1.v` (or `conv1.a`, `.b`, `.c`), and a
@@ -32,12 +43,27 @@ from accelsim.compress.graph import prunable_layers, residual_stages
 from accelsim.compress.methods import registry
 from accelsim.compress.spec import canonical, parse_step
 from accelsim.errors import InputError
+from accelsim.workload.decoder import DECODERS
 from accelsim.workload.layers import Network
 from accelsim.workload.networks import network as builtin
 
 Choice = str | float | int
 SLOTS = ("quantize", "prune", "sparsity", "distill", "lowrank", "tucker")
+#: A decoder's slots, in the order they apply.
+LLM_SLOTS = ("heads", "mlp", "nm", "weights", "lora", "fuse", "kv", "speculative")
 OFF = "off"
+#: Weight quantizations of a decoder: Q8_0-like W8 g32, W4 g128 (zero points) RTN and GPTQ, W8A8.
+LLM_WEIGHTS = (
+    "wq(bits=8, group=32, algo=rtn)",
+    "wq(bits=4, group=128, sym=false, algo=rtn)",
+    "wq(bits=4, group=128, sym=false, algo=gptq)",
+    "w8a8(0.5)",
+)
+FUSIONS = {
+    "attention": "fuse(attention)",
+    "elementwise": "fuse(elementwise)",
+    "both": "fuse(attention) -> fuse(elementwise)",
+}
 
 
 @dataclass(frozen=True)
@@ -58,13 +84,32 @@ class SpaceOptions:
     sparsities: tuple[float, ...] = (0.5, 0.8, 0.9)
     sparse_formats: tuple[str, ...] = ("bitmask", "csr")
     nm: bool = True
+    sparsity_per_layer: bool = True  # per-layer unstructured pruning ratios (`sparsity.r.<layer>`)
     distill_widths: tuple[float, ...] = (0.75, 0.5, 0.25)
     distill_depths: tuple[float, ...] = (1.0, 0.5)
     lowrank_ratios: tuple[float, ...] = (0.5, 0.25)
     tucker_ratios: tuple[float, ...] = (0.5, 0.25)
     ordered: bool = True  # False: the slot order, no order dimensions
+    # decoders (LLMs)
+    llm_weights: tuple[str, ...] = LLM_WEIGHTS
+    kv_bits: tuple[int, ...] = (8, 4)
+    head_ratios: tuple[float, ...] = (0.25, 0.5)
+    mlp_ratios: tuple[float, ...] = (0.25, 0.5)
+    lora_modes: tuple[str, ...] = ("merged", "unmerged")
+    lora_rank: int = 8
+    fusions: tuple[str, ...] = tuple(FUSIONS)
+    speculative_acceptance: float | None = None  # None: no speculative decoding in the space
+    speculative_k: tuple[int, ...] = (4,)
+    speculative_draft: str = "distill(0.5)"
 
     def __post_init__(self) -> None:
+        if self.speculative_acceptance is not None and not 0 <= self.speculative_acceptance < 1:
+            raise InputError("advise space: speculative_acceptance must lie in [0, 1)")
+        if any(f not in FUSIONS for f in self.fusions):
+            raise InputError(f"advise space: fusions must be among {', '.join(FUSIONS)}")
+        for name in ("head_ratios", "mlp_ratios"):
+            if any(not 0 < r < 1 for r in getattr(self, name)):
+                raise InputError(f"advise space: {name} must lie in (0, 1)")
         for name in ("prune_ratios", "sparsities"):
             if any(not 0 < r < 1 for r in getattr(self, name)):
                 raise InputError(f"advise space: {name} must lie in (0, 1)")
@@ -86,6 +131,10 @@ class SearchSpace:
     def build(cls, network_name: str, options: SpaceOptions = SpaceOptions()) -> SearchSpace:
         net = builtin(network_name)
         dims: dict[str, tuple[Choice, ...]] = {}
+        if network_name in DECODERS:
+            slots = [slot for slot in LLM_SLOTS if _llm_dimensions(slot, options, dims)]
+            dimensions = tuple(Dimension(name, choices) for name, choices in dims.items() if len(choices) > 1)
+            return cls(network_name, options, dimensions, tuple(slots))
         slots = [slot for slot in SLOTS if _slot_dimensions(slot, net, options, dims)]
         if options.ordered and len(slots) > 1:
             dims.update({f"order.{slot}": tuple(range(len(slots))) for slot in slots})
@@ -107,21 +156,48 @@ class SearchSpace:
         """The baseline and every method alone at each of its uniform values (weights and
         activations quantized alike, or weights only): where a search starts, so that it sees
         each method before combining them."""
-        base = {d.name: d.choices[0] for d in self.dimensions}
-        names = {d.name for d in self.dimensions}
-        off = {name: OFF for name in names if name.endswith((".width", ".ratio")) and OFF in self._choices(name)}
-        off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
-        base |= off
-        changes: list[dict[str, Choice]] = [{}]
+        changes = [{}, *self._quantizations(weights_only=True), *self._methods()]
+        return self._configurations(changes)
+
+    @property
+    def decoder(self) -> bool:
+        return self.network_name in DECODERS
+
+    def pairs(self) -> list[dict[str, Choice]]:
+        """Every method alone at each uniform value, then each uniform quantization (weights and
+        activations alike): the recipe of the hand-written studies (compress, then quantize, as
+        Han et al.'s deep compression, ICLR 2016), searched next after the corners."""
+        last = {"order.quantize": max(self._choices("order.quantize"))} if self._has("order.quantize") else {}
+        changes = [{**m, **q, **last} for m in self._methods() for q in self._quantizations(weights_only=False)]
+        corners = self.corners()
+        return [c for c in self._configurations(changes) if c not in corners]
+
+    def _has(self, name: str) -> bool:
+        return any(d.name == name for d in self.dimensions)
+
+    def _quantizations(self, *, weights_only: bool) -> list[dict[str, Choice]]:
         o = self.options
-        if "quantize.mode" in names and "uniform" in o.quantize_modes:
-            for w in o.weight_precisions:
-                for a in dict.fromkeys(x for x in (w, "fp32") if x in o.activation_precisions):
-                    if (w, a) != ("fp32", "fp32"):
-                        changes.append({"quantize.mode": "uniform", "quantize.w": w, "quantize.a": a})
-        if "prune.mode" in names and "uniform" in o.prune_modes:
+        if self.decoder:
+            return [{"weights": w} for w in o.llm_weights] if self._has("weights") else []
+        if not self._has("quantize.mode") or "uniform" not in o.quantize_modes:
+            return []
+        out = []
+        for w in o.weight_precisions:
+            others = ("fp32",) if weights_only else ()
+            for a in dict.fromkeys(x for x in (w, *others) if x in o.activation_precisions):
+                if (w, a) != ("fp32", "fp32"):
+                    out.append({"quantize.mode": "uniform", "quantize.w": w, "quantize.a": a})
+        return out
+
+    def _methods(self) -> list[dict[str, Choice]]:
+        """Each method but quantization alone, at each of its uniform values."""
+        o, changes = self.options, []
+        if self.decoder:
+            other = [d for d in self.dimensions if d.name != "weights"]
+            return [{d.name: v} for d in other for v in d.choices if v != OFF]
+        if self._has("prune.mode") and "uniform" in o.prune_modes:
             changes += [{"prune.mode": "uniform", "prune.ratio": r} for r in o.prune_ratios]
-        if "sparsity.kind" in names:
+        if self._has("sparsity.kind"):
             kinds = self._choices("sparsity.kind")
             if "sparsify" in kinds:
                 for r in o.sparsities:
@@ -132,9 +208,18 @@ class SearchSpace:
             if "nm" in kinds:
                 changes.append({"sparsity.kind": "nm"})
         for slot in ("distill.width", "lowrank.ratio", "tucker.ratio"):
-            if slot in names:
+            if self._has(slot):
                 changes += [{slot: v} for v in self._choices(slot) if v != OFF]
-        out = []
+        return changes
+
+    def _configurations(self, changes: list[dict[str, Choice]]) -> list[dict[str, Choice]]:
+        """Each change applied to the baseline (every method off), without repeats."""
+        base = {d.name: d.choices[0] for d in self.dimensions}
+        names = set(base)
+        off = {name: OFF for name in names if OFF in self._choices(name)}
+        off |= {name: OFF for name in ("quantize.mode", "prune.mode", "sparsity.kind") if name in names}
+        base |= off
+        out: list[dict[str, Choice]] = []
         for change in changes:
             values = {**base, **{k: v for k, v in change.items() if k in names}}
             if values not in out:
@@ -163,17 +248,23 @@ def _decode(space: SearchSpace, items: tuple[tuple[str, Any], ...]) -> str:
     net, texts = space.network, []
     for slot in order:
         for text in _STEPS[slot](values, net, space.network):
-            net = parse_step(text)(net)
+            step = parse_step(text)
+            if not getattr(step, "generation_level", False):  # speculative: a generation, not a network
+                net = step(net)
             texts.append(text)
-    return canonical(" -> ".join(texts))
+    return canonical(" -> ".join(texts)) if texts else "baseline"
 
 
 @functools.lru_cache(maxsize=64)
 def _all_dimensions(space: SearchSpace) -> tuple[Dimension, ...]:
     """Every dimension, single-choice ones included (their value is fixed)."""
     dims: dict[str, tuple[Choice, ...]] = {}
-    for slot in SLOTS:
-        _slot_dimensions(slot, space.network, space.options, dims)
+    if space.decoder:
+        for slot in LLM_SLOTS:
+            _llm_dimensions(slot, space.options, dims)
+    else:
+        for slot in SLOTS:
+            _slot_dimensions(slot, space.network, space.options, dims)
     return tuple(Dimension(name, choices) for name, choices in dims.items())
 
 
@@ -202,9 +293,13 @@ def _slot_dimensions(slot: str, net: Network, o: SpaceOptions, dims: dict[str, t
                 dims[f"prune.r.{name}"] = (0.0, *o.prune_ratios)
         return True
     if slot == "sparsity" and (o.sparsities or o.nm):
+        per_layer = o.sparsity_per_layer and bool(o.sparsities) and bool(_weighted(net))
         kinds = (OFF, *(("sparsify",) if o.sparsities else ()), *(("nm",) if o.nm else ()))
-        dims["sparsity.kind"] = kinds
+        dims["sparsity.kind"] = (*kinds, "per-layer") if per_layer else kinds
         dims["sparsity.ratio"], dims["sparsity.format"] = o.sparsities or (0.5,), o.sparse_formats or ("bitmask",)
+        if per_layer:
+            for name in _weighted(net):
+                dims[f"sparsity.r.{name}"] = (0.0, *o.sparsities)
         return True
     if slot == "distill" and o.distill_widths:
         dims["distill.width"] = (OFF, *o.distill_widths)
@@ -216,6 +311,66 @@ def _slot_dimensions(slot: str, net: Network, o: SpaceOptions, dims: dict[str, t
             dims[f"{slot}.ratio"] = (OFF, *ratios)
             return True
     return False
+
+
+def _llm_dimensions(slot: str, o: SpaceOptions, dims: dict[str, tuple[Choice, ...]]) -> bool:
+    """Add a decoder slot's dimension; False when the options leave it out."""
+    choices: tuple[Choice, ...] = {
+        "heads": o.head_ratios,
+        "mlp": o.mlp_ratios,
+        "nm": ("2:4",) if o.nm else (),
+        "weights": o.llm_weights,
+        "kv": o.kv_bits,
+        "lora": o.lora_modes,
+        "fuse": o.fusions,
+        "speculative": o.speculative_k if o.speculative_acceptance is not None else (),
+    }[slot]
+    if not choices:
+        return False
+    name = {
+        "heads": "heads.ratio",
+        "mlp": "mlp.ratio",
+        "kv": "kv.bits",
+        "lora": "lora.mode",
+        "speculative": "speculative.k",
+    }
+    dims[name.get(slot, slot)] = (OFF, *choices)
+    if slot == "lora":
+        dims["lora.rank"] = (o.lora_rank,)
+    if slot == "speculative":
+        dims["speculative.draft"], dims["speculative.acceptance"] = (o.speculative_draft,), (o.speculative_acceptance,)
+    return True
+
+
+def _llm_step(slot: str) -> Any:
+    def steps(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
+        value = values[_LLM_NAMES[slot]]
+        return [] if value == OFF else _llm_text(slot, value, values).split(" -> ")
+
+    return steps
+
+
+_LLM_NAMES = {"heads": "heads.ratio", "mlp": "mlp.ratio", "nm": "nm", "weights": "weights", "kv": "kv.bits"}
+_LLM_NAMES |= {"lora": "lora.mode", "fuse": "fuse", "speculative": "speculative.k"}
+
+
+def _llm_text(slot: str, value: Any, values: Mapping[str, Any]) -> str:
+    if slot in ("heads", "mlp"):
+        return f"{slot}({value:g})"
+    if slot == "nm":
+        return "nm(2, 4)"
+    if slot == "kv":
+        return f"kv({value})"
+    if slot == "lora":
+        return f"lora(rank={values['lora.rank']}, targets=[q, v], mode={value})"
+    if slot == "fuse":
+        return FUSIONS[value]
+    if slot == "speculative":
+        return (
+            f"speculative(draft={values['speculative.draft']}, k={value}, "
+            f"acceptance={values['speculative.acceptance']:g})"
+        )
+    return str(value)  # weights: the step's text
 
 
 def _current(name: str, net: Network, among: list[str]) -> list[str]:
@@ -261,17 +416,21 @@ def _prune(values: Mapping[str, Any], net: Network, original: Network) -> list[s
 
 
 def _sparsity(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
-    kind = values["sparsity.kind"]
+    kind, fmt = values["sparsity.kind"], values["sparsity.format"]
+    spelled = "" if fmt == "bitmask" else f", {fmt}"
     if kind == "nm":
         return ["nm(2, 4)"]
     if kind == "sparsify":
-        fmt = values["sparsity.format"]
-        return [
-            f"sparsify({values['sparsity.ratio']:g}, {fmt})"
-            if fmt != "bitmask"
-            else f"sparsify({values['sparsity.ratio']:g})"
-        ]
-    return []
+        return [f"sparsify({values['sparsity.ratio']:g}{spelled})"]
+    if kind != "per-layer":
+        return []
+    groups: dict[float, list[str]] = {}
+    now = _weighted(net)
+    for name in _weighted(original):
+        ratio = values[f"sparsity.r.{name}"]
+        if ratio:
+            groups.setdefault(ratio, []).extend(_current(name, net, now))
+    return [f"sparsify({r:g}{spelled}, layers={_layer_list(names)})" for r, names in groups.items() if names]
 
 
 def _distill(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
@@ -296,4 +455,5 @@ _STEPS = {
     "distill": _distill,
     "lowrank": _factor("lowrank"),
     "tucker": _factor("tucker"),
+    **{slot: _llm_step(slot) for slot in LLM_SLOTS},
 }
