@@ -144,3 +144,16 @@ def test_resident_keys_are_checked_and_split_tiles_exactly():
     assert scores.b_on_chip_block_bytes(2, 0, 8, 4, 10) == 0
     assert context.b_on_chip_block_bytes(1, 3, 9, 0, 8) == 1 * 1 * 8 * FP16_BYTES  # key 3 of [3, 9)
     assert kv_residency.is_kv_product(scores) and not kv_residency.is_kv_product(MatMul("p", batch=2, m=2, k=8, n=8))
+
+
+def test_report_and_json_state_the_cache_held_on_chip():
+    from accelsim.cli.llm import format_generation
+
+    run = simulate_generation(TINY, 5, 3, _hw(1 << 20), batch=2)
+    assert run.figures.kv_on_chip == run.trace.meta["kv_on_chip"]
+    assert run.figures.as_dict()["kv_on_chip"]["resident_tokens"] == 5 + 3
+    line = f"first 8 positions ({_per_token(2):,} bytes each, region {run.figures.kv_on_chip['budget_bytes']:,} bytes)"
+    assert line in format_generation(run.figures)
+    dram = simulate_generation(TINY, 5, 3, _hw(1 << 20), batch=2, kv_on_chip=False).figures
+    assert dram.kv_on_chip is None and dram.as_dict()["kv_on_chip"] is None
+    assert "KV cache on chip" not in format_generation(dram)

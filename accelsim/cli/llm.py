@@ -136,6 +136,7 @@ def format_generation(f: GenerationFigures) -> str:
     lines += [
         f"prefill energy        {format_si(f.prefill.energy.total_j, 'J')}",
         f"KV cache              {f.kv_cache_bytes:,} bytes",
+        *([_kv_on_chip_line(f.kv_on_chip)] if f.kv_on_chip is not None else []),
         "",
     ]
     phases = [(f.prefill, f.prompt * f.batch)]
@@ -144,6 +145,13 @@ def format_generation(f: GenerationFigures) -> str:
     headers = ["phase", "time", "energy", "per token", "DRAM bytes", *(f"{c} time" for c in CLASSES), "bound"]
     lines.append(format_table([_phase_row(p, n) for p, n in phases], headers, text_columns=(0, 8)))
     return "\n".join(lines)
+
+
+def _kv_on_chip_line(kv: dict[str, int]) -> str:
+    return (
+        f"KV cache on chip      first {kv['resident_tokens']:,} positions ({kv['bytes_per_token']:,} bytes each, "
+        f"region {kv['budget_bytes']:,} bytes), read from SRAM from decode step 2"
+    )
 
 
 def format_speculative(f: SpeculativeFigures) -> str:

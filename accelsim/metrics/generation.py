@@ -175,6 +175,10 @@ class GenerationFigures:
     decode: PhaseFigures | None  # all decode steps together; None when nothing is generated
     steps: tuple[PhaseFigures, ...]
     kv_cache_bytes: int
+    #: The KV cache held on chip while it fits (`accelsim.sim.kv_residency`): its region's
+    #: `budget_bytes`, the `resident_tokens` it holds and `bytes_per_token`; None when the run
+    #: read every key from DRAM.
+    kv_on_chip: dict[str, int] | None = None
 
     @property
     def time_to_first_token_s(self) -> float:
@@ -207,6 +211,7 @@ class GenerationFigures:
             "prompt": self.prompt,
             "generate": self.generate,
             "batch": self.batch,
+            "kv_on_chip": self.kv_on_chip,
             "phases": [phase.as_dict() for phase in (self.prefill, self.decode) if phase is not None],
             "steps": [
                 {"step": k, "context": self.prompt + k, "start_cycle": s.start_cycle, **s.as_dict()}
@@ -248,4 +253,5 @@ def generation_figures(trace: Trace) -> GenerationFigures:
         decode=decode,
         steps=tuple(phases[1:]),
         kv_cache_bytes=sum(layer.kv_bytes for layer in last),
+        kv_on_chip=trace.meta.get("kv_on_chip"),
     )
