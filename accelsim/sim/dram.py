@@ -13,12 +13,14 @@ The queue holds requests waiting for the bus; a requester that finds it full wai
 from __future__ import annotations
 
 from collections.abc import Generator
+from heapq import heappush
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, Event
 
 from accelsim.hardware import Accelerator
-from accelsim.sim.des import Fifo, call_after, new_event, succeed, timeout
+from accelsim.sim.des import Fifo, new_event, succeed, timeout
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, TableRecorder
 from accelsim.trace.signals import BUS_STATES, BusState
@@ -79,6 +81,11 @@ class DramController:
         env, queue, items, table = self.env, self.queue, self.queue.items, self.table
         queue_signal, bus_signal = self.queue_signal, self.bus_signal
         per_cycle, per_byte, latency = self._units_per_cycle, self._units_per_byte, self.latency_cycles
+        heap, eid = env._queue, env._eid
+
+        def complete(timer: Event) -> None:
+            succeed(env, timer._value)
+
         while True:
             req = yield queue.get()
             assert isinstance(req, Request)
@@ -107,7 +114,14 @@ class DramController:
                     req.tile,
                 )
             )
-            call_after(env, done_cycle - now, lambda _, ev=req.done: succeed(env, ev))
+            # call_after(env, done_cycle - now, lambda: succeed(env, req.done)) written out, the
+            # timer carrying the request's event as its value (no closure per request).
+            timer = Event.__new__(Event)
+            timer.env = env
+            timer.callbacks = [complete]
+            timer._ok = True
+            timer._value = req.done
+            heappush(heap, (done_cycle, NORMAL, next(eid), timer))
             # The next transfer may start inside the cycle this one ends in.
             wait = end // per_cycle - now
             if wait > 0:
