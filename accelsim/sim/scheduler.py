@@ -234,6 +234,10 @@ class TileScheduler:
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
         w_ready, a_ready = self.w_ready, self.a_ready
+        # Loop-invariant attributes in locals: the step loop runs once per tile step.
+        o_slots, w_slots, a_slots = self.o_slots, self.w_slots, self.a_slots
+        o_buf, w_buf, a_buf = self.o_buf, self.w_buf, self.a_buf
+        write_queue, on_step = self.write_queue, self.on_step
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             if self.launched is not None and not self.launched[li].triggered:
@@ -248,10 +252,10 @@ class TileScheduler:
             for step in work.steps:
                 tile_sig.set(env._now, step.index)
                 if step.out_first:
-                    if self.o_slots.level == 0:
+                    if o_slots.level == 0:
                         unit.set_state(MacState.STALL_OUTPUT)
-                    yield self.o_slots.get()
-                    self.o_buf.add(env._now, step.acc_bytes)
+                    yield o_slots.get()
+                    o_buf.add(env._now, step.acc_bytes)
                     if step.e_bytes:
                         residual = env.process(self._fetch_epilogue_input(li, step))
                 # The tiles' arrivals (_wait_tile written out: a generator per wait cost a tenth
@@ -275,18 +279,18 @@ class TileScheduler:
                 else:
                     yield unit.compute(step, work.precision)
                 if step.w_release:
-                    self.w_buf.add(env._now, -step.w_resident_bytes)
-                    self.w_slots.put()
+                    w_buf.add(env._now, -step.w_resident_bytes)
+                    w_slots.put()
                 if step.a_release:
-                    self.a_buf.add(env._now, -step.a_resident_bytes)
-                    self.a_slots.put()
+                    a_buf.add(env._now, -step.a_resident_bytes)
+                    a_slots.put()
                 if step.out_last:
                     if work.output_on_chip:
                         self._keep_on_chip(li, step)
                     else:
-                        self.write_queue.put_nowait((li, step))
-                if self.on_step is not None:
-                    self.on_step()
+                        write_queue.put_nowait((li, step))
+                if on_step is not None:
+                    on_step()
             for name, count in self._array_counts(work.steps).items():
                 counter[name] += count
             if work.input_bytes_on_chip:
