@@ -120,6 +120,37 @@ def schedule_network(network: Network, hw: Accelerator) -> list[scheduler.LayerW
     return works
 
 
+def _layers_meta(
+    layers: Sequence[Layer], works: Sequence[scheduler.LayerWork], hw: Accelerator
+) -> list[dict[str, Any]]:
+    """Each layer's metadata. Layers sharing a step list share their plan and their shape (step
+    lists are shared per plan and layer shape, `plan_steps`; each is held by its works, so its
+    id is unique here): their metadata differs only in the layer's name and its place in the
+    network, so a copy of the first one's is updated (the same keys in the same order) instead
+    of evaluating a few dozen properties again for each of a generation's 75 k layers."""
+    first: dict[int, dict[str, Any]] = {}
+    metas = []
+    for layer, work in zip(layers, works):
+        shared = first.get(id(work.steps)) if work.steps and work.plan.layer is layer else None
+        if shared is None:
+            meta = _layer_meta(layer, work, hw)
+            if work.steps and work.plan.layer is layer:
+                first[id(work.steps)] = meta
+        else:
+            meta = dict(shared)
+            meta["name"] = layer.name
+            meta["gemm_mkn"] = list(shared["gemm_mkn"])
+            meta["producers"] = list(work.producers)
+            meta["input_on_chip"] = work.input_bytes_on_chip > 0
+            meta["output_on_chip"] = work.output_on_chip
+            meta["compulsory_bytes"] = compulsory_bytes(layer, work.input_bytes_on_chip > 0, work.output_on_chip)
+            if "dequantize" in shared:
+                meta["dequantize"] = dict(shared["dequantize"])
+            meta["plan"] = dict(shared["plan"])
+        metas.append(meta)
+    return metas
+
+
 def _layer_meta(layer: Layer, work: scheduler.LayerWork, hw: Accelerator) -> dict[str, Any]:
     plan = work.plan
     return {
@@ -257,7 +288,7 @@ def _simulate(
         "hardware": dataclasses.asdict(hw),
         "network": {"name": network.name, "description": network.description},
         "provenance": [step.as_json() for step in network.provenance],
-        "layers": [_layer_meta(layer, w, hw) for layer, w in zip(network.layers, work)],
+        "layers": _layers_meta(network.layers, work, hw),
         "counters": sched.counters,
         **({"kv_on_chip": residency.as_json()} if residency is not None else {}),
     }
