@@ -13,12 +13,14 @@ The queue holds requests waiting for the bus; a requester that finds it full wai
 from __future__ import annotations
 
 from collections.abc import Generator
+from heapq import heappush
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, PENDING, Event
 
 from accelsim.hardware import Accelerator
-from accelsim.sim.des import Fifo, call_after, new_event, succeed, timeout
+from accelsim.sim.des import Fifo, succeed
 from accelsim.trace import signals
 from accelsim.trace.recorder import Recorder, TableRecorder
 from accelsim.trace.signals import BUS_STATES, BusState
@@ -43,7 +45,10 @@ class Request:
         self.bus_bytes = -(-payload_bytes // burst) * burst
         self.layer = layer
         self.tile = tile
-        self.done = new_event(env)
+        done = self.done = Event.__new__(Event)  # new_event written out: one per request
+        done.env = env
+        done.callbacks = []
+        done._value = PENDING
         self.issue_cycle = 0
 
 
@@ -63,7 +68,6 @@ class DramController:
         # of n bytes lasts n * q units (Fraction arithmetic per request was a tenth of a run).
         self._units_per_cycle = self.bytes_per_cycle.numerator
         self._units_per_byte = self.bytes_per_cycle.denominator
-        self._bus_free = 0  # when the bus finishes its current transfer, in those units
         self._busy_until = 0  # first cycle after the last busy cycle recorded
         env.process(self._bus())
 
@@ -82,20 +86,29 @@ class DramController:
         env, queue, items, table = self.env, self.queue, self.queue.items, self.table
         queue_signal, bus_signal = self.queue_signal, self.bus_signal
         per_cycle, per_byte, latency = self._units_per_cycle, self._units_per_byte, self.latency_cycles
+        heap, eid = env._queue, env._eid
+
+        def complete(timer: Event) -> None:
+            succeed(env, timer._value)
+
+        # Bus state in locals (self._busy_until mirrored for `finish`): a resume per request.
+        # bus_free: when the bus finishes its current transfer, in units of 1 / p cycles.
+        bus_free, busy_until = 0, self._busy_until
         while True:
             req = yield queue.get()
             assert isinstance(req, Request)
             now = env._now
             queue_signal.set(now, len(items))
-            start = max(now * per_cycle, self._bus_free)
-            end = start + req.bus_bytes * per_byte
-            self._bus_free = end
+            start = now * per_cycle
+            if start < bus_free:
+                start = bus_free
+            end = bus_free = start + req.bus_bytes * per_byte
             first, after = start // per_cycle, -(-end // per_cycle)
-            if first >= self._busy_until:
-                bus_signal.set(self._busy_until, _IDLE)
+            if first >= busy_until:
+                bus_signal.set(busy_until, _IDLE)
             # A cycle shared by two transfers shows the later one.
             bus_signal.set(first, _WRITE if req.is_write else _READ)
-            self._busy_until = after
+            busy_until = self._busy_until = after
             done_cycle = after if req.is_write else after + latency
             table.append(
                 (
@@ -110,11 +123,24 @@ class DramController:
                     req.tile,
                 )
             )
-            call_after(env, done_cycle - now, lambda _, ev=req.done: succeed(env, ev))
+            # call_after(env, done_cycle - now, lambda: succeed(env, req.done)) written out, the
+            # timer carrying the request's event as its value (no closure per request).
+            timer = Event.__new__(Event)
+            timer.env = env
+            timer.callbacks = [complete]
+            timer._ok = True
+            timer._value = req.done
+            heappush(heap, (done_cycle, NORMAL, next(eid), timer))
             # The next transfer may start inside the cycle this one ends in.
             wait = end // per_cycle - now
-            if wait > 0:
-                yield timeout(env, wait)
+            if wait > 0:  # timeout(env, wait) written out
+                pause = Event.__new__(Event)
+                pause.env = env
+                pause.callbacks = []
+                pause._ok = True
+                pause._value = None
+                heappush(heap, (now + wait, NORMAL, next(eid), pause))
+                yield pause
 
     @property
     def transfers(self) -> np.ndarray:

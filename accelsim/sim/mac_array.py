@@ -50,6 +50,7 @@ __all__ = ["SIGNALS", "MacArrayUnit", "MacState", "SystolicArrayUnit", "make_arr
 
 #: What the array records (declared in accelsim.trace.signals, as is MacState).
 SIGNALS = (signals.MAC_STATE, signals.MAC_BUSY_LANES, signals.MAC_MACS)
+_BUSY = int(MacState.BUSY)
 
 
 class MacArrayUnit:
@@ -62,6 +63,9 @@ class MacArrayUnit:
         self.overhead_cycles = hw.mac_array.tile_overhead_cycles
         self.sustained = Fraction(hw.mac_array.sustained_fraction).limit_denominator(10**6)
         self._packs: dict[Precision, int] = {}
+        # The last precision's pack, checked by identity: hashing an Enum runs Python code.
+        self._last: tuple[Precision | None, int] = (None, 0)
+        self._stretched = self.sustained != 1
         self.state = recorder[signals.MAC_STATE.name]
         self.busy_lanes = recorder[signals.MAC_BUSY_LANES.name]
         self.macs = recorder[signals.MAC_MACS.name]
@@ -73,12 +77,15 @@ class MacArrayUnit:
         """Perform the step's MACs; the array marks itself BUSY. The returned event fires when
         the array is done (an event, not a generator: one fewer frame per tile step)."""
         now = self.env._now
-        pack = self._packs.get(precision)
-        if pack is None:
-            pack = self._packs[precision] = int(self.pack[precision])
+        last, pack = self._last
+        if precision is not last:
+            pack = self._packs.get(precision)
+            if pack is None:
+                pack = self._packs[precision] = int(self.pack[precision])
+            self._last = (precision, pack)
         per_cycle = self.lanes * pack
         full, rem = divmod(step.macs, per_cycle)
-        self.set_state(MacState.BUSY)
+        self.state.set(now, _BUSY)
         t = now
         if step.padded_macs:  # an array of atomic operations
             full, rem, t = 0, 0, self._padded(step, now, per_cycle, pack)
@@ -93,7 +100,7 @@ class MacArrayUnit:
         self.macs.set(t, 0)
         self.busy_lanes.set(t, 0)
         # Below-peak sustained throughput stretches the step: the array stays BUSY with idle lanes.
-        stall = math.ceil((t - now) / self.sustained) - (t - now) if self.sustained != 1 else 0
+        stall = math.ceil((t - now) / self.sustained) - (t - now) if self._stretched else 0
         return timeout(self.env, t - now + stall + self.overhead_cycles)
 
     def _padded(self, step: Step, now: int, per_cycle: int, pack: int) -> int:

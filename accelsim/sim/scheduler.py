@@ -24,12 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from heapq import heappush
 
 import simpy
+from simpy.events import NORMAL
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
-from accelsim.sim.des import Fifo, Slots, new_event, succeed
+from accelsim.sim.des import Fifo, Slots, new_event
 from accelsim.sim.dram import DramController
 from accelsim.sim.mac_array import MacArrayUnit, MacState
 from accelsim.sim.tiling import Step, TilePlan
@@ -40,6 +42,9 @@ from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
 
 #: What the scheduler records (declared in accelsim.trace.signals).
 SIGNALS = (signals.BUF_WEIGHT, signals.BUF_ACTIVATION, signals.BUF_OUTPUT, signals.LAYER, signals.TILE)
+
+#: Bits of a step index in the ready tables' keys (layer << _STEP_BITS | step).
+_STEP_BITS = 32
 
 COUNTERS = (
     "macs",
@@ -86,6 +91,18 @@ class _Occupancy:
         self.signal.set(cycle, self.bytes)
 
 
+def _arrive(buf: _Occupancy, nbytes: int, event: simpy.Event) -> None:
+    """A fetched tile is on chip: the buffer holds its bytes and its arrival event succeeds
+    (buf.add and succeed written out: one call per fetched tile)."""
+    env = event.env
+    now = env._now
+    buf.bytes += nbytes
+    buf.signal.set(now, buf.bytes)
+    event._ok = True
+    event._value = None
+    heappush(env._queue, (now, NORMAL, next(env._eid), event))
+
+
 @dataclass
 class TileScheduler:
     env: simpy.Environment
@@ -109,9 +126,10 @@ class TileScheduler:
         self.w_buf = _Occupancy(self.recorder[signals.BUF_WEIGHT.name])
         self.a_buf = _Occupancy(self.recorder[signals.BUF_ACTIVATION.name])
         self.o_buf = _Occupancy(self.recorder[signals.BUF_OUTPUT.name])
-        # (layer, step) -> event fired when the tile that step fetches is on chip
-        self.w_ready: dict[tuple[int, int], simpy.Event] = {}
-        self.a_ready: dict[tuple[int, int], simpy.Event] = {}
+        # layer << _STEP_BITS | step -> event fired when the tile that step fetches is on chip (an
+        # int key: a tuple is built and hashed twice per tile)
+        self.w_ready: dict[int, simpy.Event] = {}
+        self.a_ready: dict[int, simpy.Event] = {}
         self.layer_written = [env.event() for _ in self.layers]
         self.layer_started = [env.event() for _ in self.layers]
         # Layers of one shape share their step tuple: each is counted once.
@@ -158,7 +176,7 @@ class TileScheduler:
 
     # --- loaders -----------------------------------------------------------------------------
     def _loader(self, weights: bool) -> Generator[simpy.Event, object, None]:
-        env, dram = self.env, self.dram
+        dram = self.dram
         slots, ready, buf = (
             (self.w_slots, self.w_ready, self.w_buf) if weights else (self.a_slots, self.a_ready, self.a_buf)
         )
@@ -177,9 +195,9 @@ class TileScheduler:
                     continue
                 yield slots.get()
                 req = yield from dram.submit(kind_index, nbytes, li, step.index)
-                key = (li, step.index)
+                key = li << _STEP_BITS | step.index
                 arrived = ready.get(key) or self._ready(ready, key)
-                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: (buf.add(env._now, n), succeed(env, ev)))
+                req.done.callbacks.append(lambda _, n=nbytes, ev=arrived: _arrive(buf, n, ev))
                 counter["dram_read_bytes"] += nbytes
                 counter["dram_read_bus_bytes"] += req.bus_bytes
                 counter[sram_write] += nbytes
@@ -193,7 +211,7 @@ class TileScheduler:
             yield self.layer_started[li if previous.holds_activations else li - 1]
 
     # --- compute -----------------------------------------------------------------------------
-    def _ready(self, table: dict[tuple[int, int], simpy.Event], key: tuple[int, int]) -> simpy.Event:
+    def _ready(self, table: dict[int, simpy.Event], key: int) -> simpy.Event:
         """The event of a fetched tile's arrival, created by whichever side asks first."""
         event = table.get(key)
         if event is None:
@@ -216,6 +234,10 @@ class TileScheduler:
         layer_sig, tile_sig = self.recorder[signals.LAYER.name], self.recorder[signals.TILE.name]
         steps, step_sig = self.layer_steps, self.recorder.signals.get(signals.STEP.name)
         w_ready, a_ready = self.w_ready, self.a_ready
+        # Loop-invariant attributes in locals: the step loop runs once per tile step.
+        o_slots, w_slots, a_slots = self.o_slots, self.w_slots, self.a_slots
+        o_buf, w_buf, a_buf = self.o_buf, self.w_buf, self.a_buf
+        write_queue, on_step = self.write_queue, self.on_step
         for li, work in enumerate(self.layers):
             counter = self.counters[li]
             if self.launched is not None and not self.launched[li].triggered:
@@ -230,23 +252,23 @@ class TileScheduler:
             for step in work.steps:
                 tile_sig.set(env._now, step.index)
                 if step.out_first:
-                    if self.o_slots.level == 0:
+                    if o_slots.level == 0:
                         unit.set_state(MacState.STALL_OUTPUT)
-                    yield self.o_slots.get()
-                    self.o_buf.add(env._now, step.acc_bytes)
+                    yield o_slots.get()
+                    o_buf.add(env._now, step.acc_bytes)
                     if step.e_bytes:
                         residual = env.process(self._fetch_epilogue_input(li, step))
                 # The tiles' arrivals (_wait_tile written out: a generator per wait cost a tenth
                 # of a generation's run).
                 if step.w_bytes:
-                    key = (li, step.index)
+                    key = li << _STEP_BITS | step.index
                     event = w_ready.get(key) or self._ready(w_ready, key)
                     if event.callbacks is not None:
                         unit.set_state(MacState.STALL_WEIGHTS)
                         yield event
                     del w_ready[key]
                 if step.a_bytes:
-                    key = (li, step.index)
+                    key = li << _STEP_BITS | step.index
                     event = a_ready.get(key) or self._ready(a_ready, key)
                     if event.callbacks is not None:
                         unit.set_state(MacState.STALL_ACTIVATIONS)
@@ -257,18 +279,18 @@ class TileScheduler:
                 else:
                     yield unit.compute(step, work.precision)
                 if step.w_release:
-                    self.w_buf.add(env._now, -step.w_resident_bytes)
-                    self.w_slots.put()
+                    w_buf.add(env._now, -step.w_resident_bytes)
+                    w_slots.put()
                 if step.a_release:
-                    self.a_buf.add(env._now, -step.a_resident_bytes)
-                    self.a_slots.put()
+                    a_buf.add(env._now, -step.a_resident_bytes)
+                    a_slots.put()
                 if step.out_last:
                     if work.output_on_chip:
                         self._keep_on_chip(li, step)
                     else:
-                        self.write_queue.put_nowait((li, step))
-                if self.on_step is not None:
-                    self.on_step()
+                        write_queue.put_nowait((li, step))
+                if on_step is not None:
+                    on_step()
             for name, count in self._array_counts(work.steps).items():
                 counter[name] += count
             if work.input_bytes_on_chip:

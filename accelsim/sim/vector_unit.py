@@ -20,6 +20,7 @@ from accelsim.trace.signals import MacState
 
 #: What the vector unit records (declared in accelsim.trace.signals); its states are MacState's.
 SIGNALS = (signals.VECTOR_STATE, signals.VECTOR_BUSY_LANES, signals.VECTOR_OPS)
+_BUSY = int(MacState.BUSY)
 
 
 def tile_cycles(ops: int, hw: Accelerator, precision: Precision) -> int:
@@ -55,7 +56,7 @@ class VectorUnitSim:
         per_lane = int(self.per_lane[precision])
         per_cycle = self.lanes * per_lane
         full, rem = divmod(step.vector_ops, per_cycle)
-        self.set_state(MacState.BUSY)
+        self.state.set(now, _BUSY)
         t = now
         if full:
             self.ops.set(t, per_cycle)

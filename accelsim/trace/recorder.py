@@ -70,20 +70,24 @@ class SignalRecorder:
 
     def set(self, cycle: int, value: int) -> None:
         last = self._start
-        if cycle == last:
+        # The common case first (a change at a later cycle), each attribute read once: a long
+        # generation makes about 13 M calls.
+        if cycle > last:
+            held = self._value
+            if value != held:
+                new_starts = self._new_starts
+                new_starts.append(last)
+                self._new_values.append(held)
+                self._before = held
+                self._start = cycle
+                self._value = value
+                if len(new_starts) >= _PENDING_ROWS:
+                    self._flush()
+        elif cycle == last:
             if value == self._before:  # the change is undone: the interval before continues
                 self._reopen()
             else:
                 self._value = value
-        elif cycle > last:
-            if value != self._value:
-                new_starts = self._new_starts
-                new_starts.append(last)
-                self._new_values.append(self._value)
-                self._before = self._value
-                self._start, self._value = cycle, value
-                if len(new_starts) >= _PENDING_ROWS:
-                    self._flush()
         else:
             raise ValueError(f"signal {self.spec.name}: change at cycle {cycle} before {last}")
 
