@@ -5,9 +5,9 @@ order (the weights of every layer, then the network's inputs, then every layer's
 starting on a 4 KiB boundary. An attention product's B operand is a KV cache (K for the scores, V
 for the context): one region per cache, where the weights of the first product reading it go, as
 large as the largest read, shared by every phase of a generation. A layer's input is its operand
-producers' output regions, one after the other (a layer without them reads its own input region); a fused epilogue's input (a residual
-add's stream, the last `epilogue_inputs` producers) is those producers' output regions, read in
-output-tile order. Within a tensor (`dram.layout`):
+producers' output regions, one after the other (a layer without them reads its own input region); a
+fused epilogue's input (a residual add's stream, the last `epilogue_inputs` producers) is those
+producers' output regions, read in output-tile order. Within a tensor (`dram.layout`):
 
 - `tiled`: each tile is contiguous and tiles lie in the order the scheduler first streams them, so a
   layer's fetches walk its tensors sequentially (a tile fetched again reads the same bytes). An
@@ -17,16 +17,16 @@ output-tile order. Within a tensor (`dram.layout`):
   M x K, outputs M x N); a tile is one run per tile row, at the row's place in the tensor (the view's
   element size is the region's bytes over its elements, so an im2col view maps onto its input).
 
-A KV cache has a layout of its own, in either: per cache, (KV head group, position, head_dim) as
-stored, the group outermost (a product's group is sequence x KV head, sequence-major), so position t
-of group g lies at (g x capacity + t) x head_dim elements from the region's start (capacity: the
-largest context read; an element is the region's bytes over its elements). A product's B tile reads
-its positions and head_dim columns from there. The layer producing a product's B operand (k_proj, or
-the rotary layer after it, v_proj; GPT-2's fused c_attn, whose output columns are Q, then K, then V)
-writes its new tokens' K and V there: token row r of sequence b is position keys - queries + r % queries
-(the phase's context, then its own tokens); its K (V) columns go to the cache, head by head, and the
-rest (Q) to its own output region, at its tile's place. A layer not fitting that shape keeps its own
-regions.
+A KV cache has a layout of its own, in either: (group, position, head_dim) as stored, a product's
+group (sequence x KV head, sequence-major) outermost, so position t of group g lies (g x capacity +
+t) x head_dim elements from the region's start (capacity: the largest context read; an element's
+bytes: its readers' B bytes over elements, keys held on chip included). A product's B tile reads its
+positions' head_dim columns from there. The layer producing a product's B operand (rotary.k, the
+rotated K being what is cached, or v_proj; GPT-2's fused c_attn, whose output columns are Q, then K,
+then V) writes its new tokens' K and V there: token row r is position keys - queries + r % queries
+of sequence r // queries (the phase's context, then its own tokens); its K (V) columns go to the
+cache head by head, the rest (Q) to its own output region at its tile's tiled offset. A layer not
+fitting that shape (a fused attention) keeps its own regions.
 
 `segments(kind, layer, step, nbytes, epilogue)` gives the (address, bytes) runs of a transfer; their
 bytes add up to the transfer's payload.
