@@ -441,3 +441,58 @@ def test_every_phase_of_a_generation_reads_one_kv_cache_region_per_cache():
     single = TensorPlacement(step.layers, schedule_network(step, hw))
     bases = [r.pieces[0][0] for r in single.weights]
     assert bases == sorted(bases) and len(set(bases)) == len(bases)
+
+
+@pytest.mark.parametrize("mlp", ["gelu", "swiglu"])
+def test_new_k_and_v_are_written_where_the_next_step_reads_them(monkeypatch, mlp):
+    # A generation on banked DDR4 with every placed transfer logged: each phase writes its tokens' K
+    # and V (GPT-2: the K and V columns of c_attn; Llama: rotary.k and v_proj) into the cache at
+    # their positions, and step k + 1 reads position P + k - 1 (step k's token) from exactly there.
+    from accelsim.sim.dram_placement import TensorPlacement
+    from accelsim.trace.trace import TRANSFER_KINDS, WRITE_KIND
+    from accelsim.workload.decoder import DecoderConfig
+    from accelsim.workload.generation import generation
+
+    gpt = mlp == "gelu"
+    tiny = DecoderConfig(
+        "tiny", 96, 32, 1, 4, 2, 64, 64, mlp, "layernorm" if gpt else "rmsnorm", "learned" if gpt else "rotary"
+    )
+    prompt, steps, batch, head_dim, kv_heads = 8, 3, 2, 8, 2
+    net = generation(tiny, prompt, steps, batch).network.with_precision(Precision.INT8)
+    log: list[tuple[int, int, int, int, list[tuple[int, int]]]] = []
+    original = TensorPlacement.segments
+
+    def logged(self, kind, li, step, nbytes, epilogue=False):
+        runs = original(self, kind, li, step, nbytes, epilogue)
+        log.append((kind, li, step, nbytes, runs))
+        return runs
+
+    monkeypatch.setattr(TensorPlacement, "segments", logged)
+    trace = simulate(net, _banked(seed()))
+    assert all(sum(b for _, b in runs) == nbytes for _, _, _, nbytes, runs in log)  # bytes conserved
+    assert sum(n for _, _, _, n, _ in log) == int(trace.transfers["payload_bytes"].sum())
+    names = [layer.name for layer in net.layers]
+    writer = {"scores": "attn.c_attn" if gpt else "rotary.k", "context": "attn.c_attn" if gpt else "self_attn.v_proj"}
+    weight = TRANSFER_KINDS.index("weight")
+    for product, source in writer.items():
+        for k in range(1, steps):
+            # step k's write of the product's cache: one run of head_dim bytes per sequence and head
+            writes = [
+                runs for kind, li, _, _, runs in log if kind == WRITE_KIND and names[li] == f"step{k}/layers.0.{source}"
+            ]
+            reads = [
+                runs
+                for kind, li, _, _, runs in log
+                if kind == weight and names[li] == f"step{k + 1}/layers.0.attn.{product}"
+            ]
+            base, capacity = min(a for runs in reads for a, _ in runs), prompt + steps
+            end = base + batch * kv_heads * capacity * head_dim  # the cache: (group, position, head_dim)
+            written = sorted((a, b) for runs in writes for a, b in runs if base <= a < end)
+            expected = [
+                (base + ((s * kv_heads + h) * capacity + prompt + k - 1) * head_dim, head_dim)
+                for s in range(batch)
+                for h in range(kv_heads)
+            ]
+            assert written == expected
+            covered = [(a, a + b) for runs in reads for a, b in runs]
+            assert all(any(lo <= a and a + b <= hi for lo, hi in covered) for a, b in expected)

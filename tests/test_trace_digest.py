@@ -69,7 +69,7 @@ CASES = {
     ),
     "tiny generation, banked": (
         lambda: simulate_generation(TINY, 8, 3, _banked(CRAMPED), kv_on_chip=False).trace,
-        "4917ad012e6cd6737fe0",
+        "b5881db87fb74413649b",
     ),
     "llama-3.2-1b 16+2, edge-llm": (
         lambda: simulate_generation("llama-3.2-1b", 16, 2, "edge-llm", kv_on_chip=False).trace,
