@@ -157,3 +157,108 @@ def test_report_and_json_state_the_cache_held_on_chip():
     dram = simulate_generation(TINY, 5, 3, _hw(1 << 20), batch=2, kv_on_chip=False).figures
     assert dram.kv_on_chip is None and dram.as_dict()["kv_on_chip"] is None
     assert "KV cache on chip" not in format_generation(dram)
+
+
+# --- speculative generations: the target's and the draft's caches share the region -------------
+
+#: A round of two proposals at acceptance 0 (one token a round: round r starts at context P + r);
+#: the draft, distill(0.5) of TINY, halves the head dim and keeps the KV heads.
+SPEC = "speculative(draft=distill(0.5), k=2, acceptance=0)"
+SPEC_K = 2
+
+
+def _draft_per_token(batch: int) -> int:
+    return _per_token(batch) // 2
+
+
+def _phase_kv_reads(run) -> list[tuple[str, int]]:
+    """(kind, DRAM bytes of K and V read) of each phase after the prompt passes."""
+    trace, meta = run.trace, run.trace.meta["generation"]
+    transfers = trace.transfers
+    out = []
+    for phase in range(1, len(meta["phase_kinds"])):
+        rows = [
+            i
+            for i, (s, c) in enumerate(zip(meta["layer_steps"], meta["layer_classes"]))
+            if s == phase and c == "attention"
+        ]
+        mask = np.isin(transfers["layer"], rows) & (transfers["kind"] == WEIGHT)
+        out.append((meta["phase_kinds"][phase], int(transfers["payload_bytes"][mask].sum())))
+    return out
+
+
+def _speculative_twin(prompt: int, generate: int, batch: int, resident: int | None) -> list[tuple[str, int]]:
+    """The DRAM K and V each phase reads: a draft step at context c reads c + 1 positions, the
+    verification of round r (context c) c + k + 1; each model's first phase reads its whole cache
+    (it fills its share of the region), its later ones only the positions from `resident` on
+    (None: the cache in DRAM)."""
+    out = []
+    for r in range(generate):
+        c = prompt + r
+        for kind, keys, per_token in [("draft", c + i + 1, _draft_per_token(batch)) for i in range(SPEC_K)] + [
+            ("verify", c + SPEC_K + 1, _per_token(batch))
+        ]:
+            first = r == 0 and (kind == "verify" or keys == c + 1)
+            held = 0 if resident is None or first else min(resident, keys)
+            out.append((kind, (keys - held) * per_token))
+    return out
+
+
+def _speculative_working_set(prompt: int, generate: int, batch: int) -> int:
+    roomy = 1 << 20
+    run = simulate_generation(TINY, prompt, generate, _hw(roomy), batch=batch, compress=SPEC)
+    return roomy - run.trace.meta["kv_on_chip"]["budget_bytes"]
+
+
+@pytest.mark.parametrize("resident", [0, 3, 7])
+def test_speculative_caches_share_the_region_byte_for_byte(resident):
+    prompt, generate, batch = 5, 3, 2
+    both = _per_token(batch) + _draft_per_token(batch)
+    activation = _speculative_working_set(prompt, generate, batch) + resident * both + both // 2
+    run = simulate_generation(TINY, prompt, generate, _hw(activation), batch=batch, compress=SPEC)
+    kv = run.trace.meta["kv_on_chip"]
+    assert (kv["resident_tokens"], kv["bytes_per_token"], kv["draft_bytes_per_token"]) == (
+        resident,
+        both,
+        _draft_per_token(batch),
+    )
+    assert _phase_kv_reads(run) == _speculative_twin(prompt, generate, batch, resident)
+    # With the caches in DRAM (the rule off) every phase reads its whole cache.
+    dram = simulate_generation(TINY, prompt, generate, _hw(activation), batch=batch, compress=SPEC, kv_on_chip=False)
+    assert _phase_kv_reads(dram) == _speculative_twin(prompt, generate, batch, None)
+    assert "kv_on_chip" not in dram.trace.meta
+    # Only K and V reads move: they become SRAM reads of the activation buffer.
+    saved = sum(b for _, b in _phase_kv_reads(dram)) - sum(b for _, b in _phase_kv_reads(run))
+    assert (saved > 0) == (resident > 0)
+    decode = [x.figures.generation.decode for x in (dram, run)]
+    assert decode[0].dram_read_bytes - decode[1].dram_read_bytes == saved
+    assert decode[0].dram_write_bytes == decode[1].dram_write_bytes
+    sram = [sum(c["sram_activation_read_bytes"] for c in x.trace.meta["counters"]) for x in (run, dram)]
+    assert sram[0] - sram[1] == saved
+
+
+def test_each_cache_counts_only_the_positions_it_reads():
+    """The target's last verification reads P + G + k positions, the draft's last step one fewer:
+    a region of exactly both caches whole holds every position; a byte less, one position fewer."""
+    prompt, generate, batch = 5, 3, 2
+    most = prompt + generate + SPEC_K
+    whole = most * _per_token(batch) + (most - 1) * _draft_per_token(batch)
+    base = _speculative_working_set(prompt, generate, batch)
+    for extra, resident in ((0, most), (-1, most - 1)):
+        hw = _hw(base + whole + extra)
+        run = simulate_generation(TINY, prompt, generate, hw, batch=batch, compress=SPEC)
+        assert run.trace.meta["kv_on_chip"]["resident_tokens"] == resident
+        assert _phase_kv_reads(run) == _speculative_twin(prompt, generate, batch, resident)
+
+
+def test_speculative_report_and_json_state_the_shared_region():
+    from accelsim.cli.llm import format_speculative
+
+    run = simulate_generation(TINY, 5, 3, _hw(1 << 20), batch=2, compress=SPEC)
+    kv = run.figures.as_dict()["kv_on_chip"]
+    assert kv == run.trace.meta["kv_on_chip"] and kv["resident_tokens"] == 5 + 3 + SPEC_K
+    t, d = _per_token(2), _draft_per_token(2)
+    line = f"first {5 + 3 + SPEC_K} positions of both caches ({t + d:,} bytes each: target {t:,}, draft {d:,};"
+    assert line in format_speculative(run.figures)
+    dram = simulate_generation(TINY, 5, 3, _hw(1 << 20), batch=2, compress=SPEC, kv_on_chip=False).figures
+    assert dram.as_dict()["kv_on_chip"] is None and "KV cache on chip" not in format_speculative(dram)

@@ -8,7 +8,7 @@ import pytest
 from accelsim import Precision, decode_step, prefill, preset, simulate, summarize
 from accelsim.cli import main
 from accelsim.errors import InputError
-from accelsim.hardware import Accelerator, Buffers, Dram, MacArray
+from accelsim.hardware import Accelerator, Buffers, Dram, MacArray, VectorUnit
 from accelsim.metrics.generation import layer_class, step_spans
 from accelsim.sim import tiling
 from accelsim.study.llm import simulate_generation
@@ -93,6 +93,36 @@ def test_simulated_time_never_below_the_bound(hw):
     memory = figures.prefill.bound.memory_cycles + figures.decode.bound.memory_cycles
     assert figures.prefill.cycles + figures.decode.cycles >= max(compute, memory - 1)
     assert sum(s.bound.compulsory_bytes for s in figures.steps) == figures.decode.bound.compulsory_bytes
+
+
+#: A fast bus and a narrow vector unit: every phase is compute-bound and the vector unit's work
+#: (vector layers, fused epilogues) is most of it.
+NARROW_VECTOR = Accelerator(
+    name="narrow-vector",
+    mac_array=MacArray(lanes=64),
+    vector_unit=VectorUnit(lanes=2),
+    buffers=Buffers(weight_bytes=1 << 20, activation_bytes=1 << 20, output_bytes=1 << 20),
+    dram=Dram(bandwidth_bytes_per_s=1e13, latency_ns=0.0),
+)
+
+
+@pytest.mark.parametrize("compress", ["fuse(elementwise)", "fuse(elementwise) -> fuse(attention)"])
+def test_phase_bound_is_the_sum_of_the_layer_bounds_with_fused_epilogues(compress):
+    """A phase's compute bound adds up the per-layer bounds (array or fused epilogue, whichever
+    is longer, plus vector layers), so a compute-bound fused generation never beats it."""
+    run = simulate_generation(TINY, 8, 3, NARROW_VECTOR, compress=compress)
+    figures, trace = run.figures, run.trace
+    assert any(m.get("epilogue_ops") for m in trace.meta["layers"])
+    layer_steps = trace.meta["generation"]["layer_steps"]
+    per_layer = summarize(trace).layers
+    for phase, steps in ((figures.prefill, {0}), (figures.decode, {1, 2, 3})):
+        in_phase = [f for f, s in zip(per_layer, layer_steps) if s in steps]
+        assert phase.bound.compute_cycles == sum(f.bound.compute_cycles for f in in_phase)
+        array = sum(-(-f.macs // NARROW_VECTOR.mac_array.macs_per_cycle(Precision.FP16)) for f in in_phase)
+        assert phase.bound.limiter == "compute" and phase.bound.compute_cycles > 2 * array
+        assert phase.cycles >= phase.bound.cycles
+    for step in figures.steps:
+        assert step.cycles >= step.bound.cycles
 
 
 def test_kv_cache_grows_linearly_with_steps():

@@ -154,6 +154,15 @@ def _kv_on_chip_line(kv: dict[str, int]) -> str:
     )
 
 
+def _shared_kv_line(kv: dict[str, int]) -> str:
+    draft = kv.get("draft_bytes_per_token") or 0
+    return (
+        f"KV cache on chip      first {kv['resident_tokens']:,} positions of both caches ({kv['bytes_per_token']:,} "
+        f"bytes each: target {kv['bytes_per_token'] - draft:,}, draft {draft:,}; region {kv['budget_bytes']:,} "
+        "bytes), read from SRAM after each model's first decode phase"
+    )
+
+
 def format_speculative(f: SpeculativeFigures) -> str:
     """The report of `accelsim llm` with `speculative`: figures per accepted token, the rounds."""
     g = f.generation
@@ -178,6 +187,7 @@ def format_speculative(f: SpeculativeFigures) -> str:
         f"prefill energy        {format_si(f.prefill_energy_j, 'J')} (draft's {format_si(f.draft_prefill.energy_j, 'J')})",
         f"KV cache              {f.kv_cache_bytes:,} bytes (target {f.target_kv_cache_bytes:,}, "
         f"draft {f.draft_kv_cache_bytes:,})",
+        *([_shared_kv_line(g.kv_on_chip)] if g.kv_on_chip is not None else []),
         "",
     ]
     phases = [(g.prefill, g.prompt * g.batch)]

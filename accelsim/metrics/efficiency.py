@@ -51,6 +51,20 @@ def layer_bound(
     )
 
 
+def traced_layer_bound(meta: dict[str, Any], hw: Accelerator) -> Bound:
+    """`layer_bound` of a layer from its trace metadata (`trace.meta["layers"][i]`): the one
+    bound a run's summary and a generation's phases add up. Traces written before sparsity
+    perform every MAC; before fusion, a layer has no epilogue."""
+    return layer_bound(
+        meta.get("performed_macs", meta["macs"]),
+        meta["compulsory_bytes"],
+        Precision.parse(meta["mac_precision"]),
+        hw,
+        meta.get("vector_ops", 0),
+        meta.get("epilogue_ops", 0),
+    )
+
+
 def memory_cycles(compulsory_bytes: int, hw: Accelerator) -> int:
     """Cycles the bus needs to move `compulsory_bytes` flat out (exact: bytes per cycle may be
     a fraction)."""

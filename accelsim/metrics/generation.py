@@ -20,7 +20,7 @@ from typing import Any
 
 from accelsim.hardware import Accelerator
 from accelsim.metrics.counts import ActivityCounts, hardware_of
-from accelsim.metrics.efficiency import Bound, memory_cycles
+from accelsim.metrics.efficiency import Bound, memory_cycles, traced_layer_bound
 from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
 from accelsim.precision import Precision
 from accelsim.trace import signals
@@ -110,7 +110,7 @@ class LayerFigures:
     read_bytes: int
     write_bytes: int
     energy: EnergyBreakdown
-    compute_cycles: int
+    compute_cycles: int  # the layer's compute bound (`layer_bound`: array, fused epilogue, vector unit)
     compulsory_bytes: int
     kv_bytes: int  # bytes of the B operand of an attention product (the K or V cache)
 
@@ -122,7 +122,6 @@ def layer_figures(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classe
         precision = Precision.parse(meta["mac_precision"])
         counters = trace.meta["counters"][i]
         counts = ActivityCounts.from_counters(counters, precision, stop - start)
-        performed = meta.get("performed_macs", meta["macs"])
         out.append(
             LayerFigures(
                 phase=phase_of[i],
@@ -132,7 +131,7 @@ def layer_figures(trace: Trace, hw: Accelerator, phase_of: Sequence[int], classe
                 read_bytes=counters["dram_read_bytes"],
                 write_bytes=counters["dram_write_bytes"],
                 energy=energy_breakdown(counts, hw),
-                compute_cycles=-(-performed // hw.mac_array.macs_per_cycle(precision)),
+                compute_cycles=traced_layer_bound(meta, hw).compute_cycles,
                 compulsory_bytes=meta["compulsory_bytes"],
                 kv_bytes=meta["weight_bytes"] if classes[i] == "attention" else 0,
             )

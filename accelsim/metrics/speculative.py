@@ -16,7 +16,8 @@ acceptance, tokens per round E, rounds R, the draft's name and parameter count).
   expectation); tokens per second: batch over it; energy per token: the per-token energy over
   the batch;
 - prefill energy: both prompt passes; KV-cache bytes: the target's plus the draft's, as the last
-  round reads them (both caches are held).
+  round reads them (both caches are held); `kv_on_chip`: the region both caches share
+  (`accelsim.sim.kv_residency`), with the draft's bytes per position.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ class SpeculativeFigures:
             "prompt": g.prompt,
             "generate": g.generate,
             "batch": g.batch,
+            "kv_on_chip": g.kv_on_chip,
             "speculative": self.speculative_dict(),
             "phases": [phase.as_dict() for phase in (g.prefill, g.decode) if phase is not None],
             "steps": [

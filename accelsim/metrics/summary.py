@@ -20,7 +20,7 @@ from accelsim.metrics.counts import (
     hardware_of,
     state_cycles,
 )
-from accelsim.metrics.efficiency import Bound, Efficiency, layer_bound, memory_cycles
+from accelsim.metrics.efficiency import Bound, Efficiency, memory_cycles, traced_layer_bound
 from accelsim.metrics.energy import EnergyBreakdown, energy_breakdown
 from accelsim.precision import Precision
 from accelsim.trace.trace import WRITE_KIND, Trace, layer_spans
@@ -134,7 +134,6 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
     for i, (meta, (start, stop)) in enumerate(zip(trace.meta["layers"], layer_spans(trace))):
         precision = Precision.parse(meta["mac_precision"])
         counts = ActivityCounts.from_counters(trace.meta["counters"][i], precision, stop - start)
-        compulsory = meta["compulsory_bytes"]
         layers.append(
             Figures(
                 name=meta["name"],
@@ -147,15 +146,7 @@ def summarize(trace: Trace, accuracy: float | None = None) -> Summary:
                 dram_read_bytes=int(reads[i]),
                 dram_write_bytes=int(writes[i]),
                 energy=energy_breakdown(counts, hw),
-                # Traces written before sparsity existed perform every MAC.
-                bound=layer_bound(
-                    meta.get("performed_macs", meta["macs"]),
-                    compulsory,
-                    precision,
-                    hw,
-                    meta.get("vector_ops", 0),
-                    meta.get("epilogue_ops", 0),  # traces written before fusion have none
-                ),
+                bound=traced_layer_bound(meta, hw),
                 clock_hz=hw.clock_hz,
                 detail={"shape": meta["shape"], "plan": meta["plan"]["text"], "precision": precision.value}
                 | _vector_detail(trace, meta, start, stop),

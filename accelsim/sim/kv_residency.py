@@ -16,8 +16,17 @@ Rule (documented in the README's LLM section):
   DRAM keeps the whole cache, so the overflow is always there).
 
 The attention products affected: a MatMul whose B operand runs over the keys, and a fused
-attention (`fuse(attention)`), whose B holds each key's K and V. Speculative decoding's runs
-(`study.speculative`) read their K and V from DRAM.
+attention (`fuse(attention)`), whose B holds each key's K and V.
+
+A speculative generation (`workload.speculative`) holds two caches, the target's and the
+draft's (a layer named `<phase>/draft/...`), and both compete for the one region. Both models
+cache the same tokens, so the region holds the same first R positions of each: R is the most
+positions whose K and V, summed over one draft step's and one verification's attention products
+(each model's products in the first decode phase it runs in), fit the region; a model's sum
+stops at the most keys it ever reads. The region is thus split between the caches in
+proportion to their bytes per position. Each model's first decode phase (the draft's first
+step, the target's first verification) reads its whole cache from DRAM and fills its share;
+its later phases read keys [0, R) on chip. A plain generation is the case of one cache.
 """
 
 from __future__ import annotations
@@ -31,13 +40,19 @@ from accelsim.sim.scheduler import LayerWork
 from accelsim.sim.tiling import plan_steps, replaced
 from accelsim.workload.fused import FusedAttention
 from accelsim.workload.layers import Layer, MatMul, Network
+from accelsim.workload.speculative import is_draft_layer
 
 Product = MatMul | FusedAttention
 
-__all__ = ["KvResidency", "held_activation_bytes", "kv_budget_bytes", "resident_tokens", "with_kv_residency"]
-
-#: Decode steps from this one on read their resident keys from the region (step 1 fills it).
-FIRST_RESIDENT_STEP = 2
+__all__ = [
+    "KvCache",
+    "KvResidency",
+    "held_activation_bytes",
+    "kv_budget_bytes",
+    "kv_caches",
+    "resident_tokens",
+    "with_kv_residency",
+]
 
 
 @dataclass(frozen=True)
@@ -46,11 +61,31 @@ class KvResidency:
 
     budget_bytes: int
     resident_tokens: int
-    #: Bytes of K and V per position, summed over one decode step's attention products.
+    #: Bytes of K and V per position, summed over one decode phase's attention products of
+    #: every cache (a speculative generation: the target's verification and a draft step).
     bytes_per_token: int
+    #: A speculative generation's draft's share of `bytes_per_token` (None without a draft).
+    draft_bytes_per_token: int | None = None
 
     def as_json(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if self.draft_bytes_per_token is None:  # a plain generation's record, as it always was
+            del out["draft_bytes_per_token"]
+        return out
+
+
+@dataclass(frozen=True)
+class KvCache:
+    """One model's KV cache in a generation: the decode phase that fills its share of the
+    region, that phase's attention products, and the most keys any of its products reads."""
+
+    first_phase: int
+    products: tuple[Product, ...]
+    most_keys: int
+
+    def held_bytes(self, tokens: int) -> int:
+        """Bytes of K and V of its first `tokens` positions (no more than it ever reads)."""
+        return _held(self.products, min(tokens, self.most_keys))
 
 
 def is_kv_product(layer: Layer) -> bool:
@@ -90,36 +125,51 @@ def _held(products: Sequence[Product], tokens: int) -> int:
     return total
 
 
-def resident_tokens(products: Sequence[Product], budget_bytes: int, most: int) -> int:
-    """The most positions (up to `most`) whose K and V over one step's attention products fit
-    the budget (bytes grow with positions, so a binary search)."""
-    lo, hi = 0, most
+def resident_tokens(caches: Sequence[KvCache], budget_bytes: int) -> int:
+    """The most positions whose K and V over every cache fit the budget (bytes grow with
+    positions, so a binary search up to the most keys any product reads)."""
+    lo, hi = 0, max((c.most_keys for c in caches), default=0)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _held(products, mid) <= budget_bytes:
+        if sum(c.held_bytes(mid) for c in caches) <= budget_bytes:
             lo = mid
         else:
             hi = mid - 1
     return lo
 
 
+def kv_caches(network: Network, layer_steps: Sequence[int]) -> dict[bool, KvCache]:
+    """The generation's caches by whether they are the draft's: each from its model's attention
+    products in the decode phases (module docstring)."""
+    by_model: dict[bool, list[tuple[int, Product]]] = {}
+    for layer, step in zip(network.layers, layer_steps):
+        if step >= 1 and is_kv_product(layer):
+            by_model.setdefault(is_draft_layer(layer.name), []).append((step, layer))  # type: ignore[arg-type]
+    out = {}
+    for draft, kv in by_model.items():
+        first = min(step for step, _ in kv)
+        products = tuple(p for step, p in kv if step == first)
+        out[draft] = KvCache(first, products, max(_keys(p) for _, p in kv))
+    return out
+
+
 def with_kv_residency(
     network: Network, works: list[LayerWork], layer_steps: Sequence[int], hw: Accelerator
 ) -> tuple[Network, list[LayerWork], KvResidency]:
-    """The network and its schedule with each decode step's attention products (from step 2 on)
-    reading their resident keys on chip. Plans are kept (residency changes which bytes a tile
-    fetches, not its shape); the step lists are rebuilt."""
+    """The network and its schedule with each cache's attention products, after the decode
+    phase that fills its share, reading their resident keys on chip. Plans are kept (residency
+    changes which bytes a tile fetches, not its shape); the step lists are rebuilt."""
     budget = kv_budget_bytes(works, layer_steps, hw)
-    first = min((s for s in layer_steps if s >= 1), default=0)
-    products = [x for x, s in zip(network.layers, layer_steps) if s == first and first and is_kv_product(x)]
-    most = max((_keys(x) for x, s in zip(network.layers, layer_steps) if s >= 1 and is_kv_product(x)), default=0)
-    tokens = resident_tokens(products, budget, most)  # type: ignore[arg-type]
-    residency = KvResidency(budget, tokens, _held(products, 1))  # type: ignore[arg-type]
+    caches = kv_caches(network, layer_steps)
+    tokens = resident_tokens(list(caches.values()), budget)
+    per_token = sum(_held(c.products, 1) for c in caches.values())
+    draft = _held(caches[True].products, 1) if True in caches else None
+    residency = KvResidency(budget, tokens, per_token, draft)
     if not tokens:
         return network, works, residency
     layers, out = list(network.layers), list(works)
     for i, (layer, step) in enumerate(zip(network.layers, layer_steps)):
-        if step >= FIRST_RESIDENT_STEP and is_kv_product(layer):
+        if step >= 1 and is_kv_product(layer) and step > caches[is_draft_layer(layer.name)].first_phase:
             layers[i] = replaced(layer, resident_keys=min(tokens, _keys(layer)))  # type: ignore[arg-type]
             plan = replaced(works[i].plan, layer=layers[i])
             out[i] = replaced(works[i], plan=plan, steps=plan_steps(plan))

@@ -72,14 +72,15 @@ def simulate_generation(
     decoder `config` (a DecoderConfig or a built-in's name) on `hw` (an Accelerator or a preset's
     name); InputError if prompt + generate exceeds the model's context. A `speculative` step in
     `compress` makes it a speculative generation (`study.speculative`). `kv_on_chip=False`
-    reads the whole KV cache from DRAM every step (`accelsim.sim.kv_residency` otherwise)."""
+    reads the whole KV cache (both caches of a speculative generation) from DRAM every step
+    (`accelsim.sim.kv_residency` otherwise)."""
     c = decoder(config) if isinstance(config, str) else config
     layered, generation_level = split_generation(parse_pipeline(compress) if compress else ())
     if generation_level:
         plan = speculative_plan(
             c, prompt, generate, speculative_step(generation_level), layered, batch=batch, precision=precision
         )
-        return run_speculative(plan, hw, progress=progress)
+        return run_speculative(plan, hw, progress=progress, kv_on_chip=kv_on_chip)
     net = generation_network(c, prompt, generate, batch=batch, precision=precision, compress=compress)
     return run_generation(net, c.name, prompt, generate, batch, hw, progress=progress, kv_on_chip=kv_on_chip)
 

@@ -113,13 +113,16 @@ def speculative_plan(
     return SpeculativePlan(config.name, net, layout, step, passes[0][1].parameter_count)
 
 
-def run_speculative(plan: SpeculativePlan, hw: Accelerator | str, *, progress: bool = False) -> SpeculativeRun:
+def run_speculative(
+    plan: SpeculativePlan, hw: Accelerator | str, *, progress: bool = False, kv_on_chip: bool = True
+) -> SpeculativeRun:
     """Simulate a plan's network on one trace and figure time and energy per accepted token with
-    the method's closed form (`Speculative.per_token`)."""
+    the method's closed form (`Speculative.per_token`). Both KV caches share the on-chip region
+    while they fit (`accelsim.sim.kv_residency`) unless `kv_on_chip` is False."""
     accelerator = preset(hw) if isinstance(hw, str) else hw
     net, layout, step = plan.network, plan.layout, plan.step
     steps = [step_of(layer.name) for layer in net.layers]
-    trace = simulate(net, accelerator, progress=progress, layer_steps=steps)
+    trace = simulate(net, accelerator, progress=progress, layer_steps=steps, kv_on_chip=kv_on_chip)
     trace.meta["generation"] = {
         "model": plan.model,
         "prompt": layout.prompt,
