@@ -9,7 +9,10 @@ scores and the KV cache) or `gemm` (a product with weights). Definitions:
 - time per output token: the decode steps' mean span;
 - tokens per second: `batch` / time per output token (every step emits one token per sequence);
 - energy per token: decode energy / (steps x batch), the energy of one generated token;
-- KV-cache bytes: the K and V the last phase's attention reads (every cached position).
+- KV-cache bytes: the K and V the last phase's attention reads (every cached position);
+- a phase's roofline bound: its layers' compute cycles (`traced_layer_bound`, as a run's
+  summary counts them: the array or a fused epilogue, whichever is longer, plus vector layers)
+  and their compulsory bytes, each added up over the phase.
 """
 
 from __future__ import annotations
