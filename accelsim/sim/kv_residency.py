@@ -3,7 +3,8 @@
 Rule (documented in the README's LLM section):
 
 - The KV region is the activation buffer left over by the decode steps' activation working
-  set: `buffers.activation_bytes` less the most any decode-step layer holds there (its input
+  set (a speculative generation's: its draft steps' and verifications'):
+  `buffers.activation_bytes` less the most any decode-step layer holds there (its input
   tile slots, or the input a previous layer left on chip, plus an output it keeps on chip; the
   scheduler never holds more). Weights stream through the weight buffer and never leave room.
 - It holds the K and V of the first R positions of every sequence, for every layer: R is the
