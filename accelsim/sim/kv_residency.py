@@ -146,7 +146,7 @@ def kv_caches(network: Network, layer_steps: Sequence[int]) -> dict[bool, KvCach
     for layer, step in zip(network.layers, layer_steps):
         if step >= 1 and is_kv_product(layer):
             by_model.setdefault(is_draft_layer(layer.name), []).append((step, layer))  # type: ignore[arg-type]
-    out = {}
+    out: dict[bool, KvCache] = {}
     for draft, kv in by_model.items():
         first = min(step for step, _ in kv)
         products = tuple(p for step, p in kv if step == first)
