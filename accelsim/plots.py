@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.patheffects import withStroke
+from matplotlib.ticker import FormatStrFormatter
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
@@ -547,7 +550,7 @@ def advise_decoder_front(
     joules, energy_unit = _si_scale([c.energy_j for c in evaluated], "J")
     seconds, time_unit = _si_scale([c.latency_s for c in front], "s")
     tpot = [c.latency_s * seconds for c in front]
-    norm = matplotlib.colors.Normalize(min(tpot, default=0.0), max(tpot, default=1.0))
+    norm = Normalize(min(tpot, default=0.0), max(tpot, default=1.0))
     cmap = matplotlib.colormaps["viridis"]
     labels = _draw_front(
         ax,
@@ -560,14 +563,16 @@ def advise_decoder_front(
     )
     if max_perplexity is not None:
         ax.axhline(max_perplexity, color="#d62728", lw=0.8, ls=":", zorder=1, label="perplexity limit")
-    mappable = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    mappable = ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(mappable, ax=ax, label=f"time per output token ({time_unit}), Pareto-front points")
     sources = sorted({c.accuracy_source for c in evaluated})
     ax.set_xscale("log")
     ax.set_xlabel(f"energy per token ({energy_unit}, log scale)")
     ax.set_ylabel(f"perplexity ({', '.join(sources)}; lower is better)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="lower left", fontsize=8)  # below and left of the front: nothing evaluated there
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 200, not 2x10^2
+    ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.legend(loc="best", fontsize=8)  # a front of one point sits in a corner, any corner
     ax.set_title(title, loc="left", fontsize=10)
     declutter(fig, labels)
     return save_figure(fig, path)
