@@ -176,7 +176,8 @@ def report(result: AdviseResult) -> str:
     ]
     for i, c in enumerate(result.front, start=1):
         mark = "*" if c == result.recommended else " "
-        quality = f"{c.perplexity:>9.6g}"  # 6 digits: W4 and KV-cache steps move it by 1e-4 if c.accuracy is None else f"{c.accuracy:>9.2%}"
+        # a decoder's perplexity to 6 digits: W4 and KV-cache steps move tinylm's by 1e-4
+        quality = f"{c.perplexity:>9.6g}" if c.accuracy is None else f"{c.accuracy:>9.2%}"
         lines.append(
             f"{i:>2}{mark}  {quality}  {c.accuracy_source:<9} {c.energy_j * 1e6:>8.3f}uJ  "
             f"{c.latency_s * 1e3:>8.3f}ms  {c.size_bytes:>9,}B  {c.carbon_gco2e_per_million:>9.3g}  {c.pipeline}"
