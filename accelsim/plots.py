@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.patheffects import withStroke
+from matplotlib.ticker import FormatStrFormatter
 
 from accelsim.hardware import Accelerator
 from accelsim.precision import Precision
@@ -435,6 +438,65 @@ def stall_breakdown(results: Sequence[Result], path: str | Path) -> Path:
 # --- advise: the searched Pareto front -------------------------------------------------------------
 
 
+def _si_scale(values: Sequence[float], unit: str) -> tuple[float, str]:
+    """(factor, label) putting the largest of `values` (SI units) in [1, 1000) of a prefix: a
+    decoder's energy per token spans nanojoules (tinylm) to joules (a 7B model)."""
+    top = max(values, default=1.0)
+    for factor, prefix in ((1e9, "n"), (1e6, "u"), (1e3, "m")):
+        if top * factor < 1e3:
+            return factor, f"{prefix}{unit}"
+    return 1.0, unit
+
+
+def _draw_front(
+    ax: Axes,
+    evaluated: Sequence[Any],
+    front: Sequence[Any],
+    recommended: Any,
+    x: Callable[[Any], float],
+    y: Callable[[Any], float],
+    colors: Sequence[Any],
+) -> list[Any]:
+    """Every evaluated point (grey), the front's staircase, its points numbered as in the table
+    and coloured by `colors`, and the recommended point starred; returns the number labels."""
+    ax.scatter(
+        [x(c) for c in evaluated],
+        [y(c) for c in evaluated],
+        s=14,
+        color="0.75",
+        zorder=2,
+        label=f"evaluated ({len(evaluated)})",
+    )
+    ordered = sorted(front, key=lambda c: c.energy_j)
+    ax.plot(
+        [x(c) for c in ordered],
+        [y(c) for c in ordered],
+        drawstyle="steps-post",
+        color="black",
+        lw=1,
+        ls="--",
+        zorder=3,
+        label="Pareto front (numbers: the table's rows)",
+    )
+    labels = []
+    for i, (c, color) in enumerate(zip(front, colors, strict=True), start=1):
+        ax.scatter(x(c), y(c), s=40, color=color, edgecolor="black", lw=0.4, zorder=4)
+        labels.append(ax.annotate(str(i), (x(c), y(c)), xytext=(5, 2), textcoords="offset points"))
+    if recommended is not None:
+        ax.scatter(
+            x(recommended),
+            y(recommended),
+            s=220,
+            marker="*",
+            color="#d62728",
+            edgecolor="black",
+            lw=0.5,
+            zorder=5,
+            label="recommended",
+        )
+    return labels
+
+
 @styled
 def advise_front(
     evaluated: Sequence[Any],
@@ -449,43 +511,15 @@ def advise_front(
     the accuracy floor when there is one. The points are `accelsim.study.advise.Candidate`s."""
     fig = Figure(figsize=(7.5, 5.2), dpi=110, layout="constrained")
     ax = fig.add_subplot()
-    ax.scatter(
-        [c.energy_j * 1e6 for c in evaluated],
-        [100 * c.accuracy for c in evaluated],
-        s=14,
-        color="0.75",
-        zorder=2,
-        label=f"evaluated ({len(evaluated)})",
+    labels = _draw_front(
+        ax,
+        evaluated,
+        front,
+        recommended,
+        lambda c: c.energy_j * 1e6,
+        lambda c: 100 * c.accuracy,
+        ["#1f77b4"] * len(front),
     )
-    ordered = sorted(front, key=lambda c: c.energy_j)
-    ax.plot(
-        [c.energy_j * 1e6 for c in ordered],
-        [100 * c.accuracy for c in ordered],
-        drawstyle="steps-post",
-        color="black",
-        lw=1,
-        ls="--",
-        zorder=3,
-        label="Pareto front (numbers: the table's rows)",
-    )
-    labels = []
-    for i, c in enumerate(front, start=1):
-        ax.scatter(c.energy_j * 1e6, 100 * c.accuracy, s=40, color="#1f77b4", edgecolor="black", lw=0.4, zorder=4)
-        labels.append(
-            ax.annotate(str(i), (c.energy_j * 1e6, 100 * c.accuracy), xytext=(5, 2), textcoords="offset points")
-        )
-    if recommended is not None:
-        ax.scatter(
-            recommended.energy_j * 1e6,
-            100 * recommended.accuracy,
-            s=220,
-            marker="*",
-            color="#d62728",
-            edgecolor="black",
-            lw=0.5,
-            zorder=5,
-            label="recommended",
-        )
     if min_accuracy is not None:
         ax.axhline(100 * min_accuracy, color="#d62728", lw=0.8, ls=":", zorder=1, label="accuracy floor")
     sources = sorted({c.accuracy_source for c in evaluated})
@@ -494,6 +528,51 @@ def advise_front(
     ax.set_ylabel(f"accuracy (%, {', '.join(sources)})")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, loc="left", fontsize=10)
+    declutter(fig, labels)
+    return save_figure(fig, path)
+
+
+@styled
+def advise_decoder_front(
+    evaluated: Sequence[Any],
+    front: Sequence[Any],
+    recommended: Any,
+    title: str,
+    path: str | Path,
+    max_perplexity: float | None = None,
+) -> Path:
+    """A decoder search's `advise_front`: perplexity (lower is better) against energy per token,
+    the front's points coloured by their time per output token, the perplexity limit when
+    there is one. The points are `Candidate`s of a decoder (`per == "token"`)."""
+    fig = Figure(figsize=(7.5, 5.2), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    joules, energy_unit = _si_scale([c.energy_j for c in evaluated], "J")
+    seconds, time_unit = _si_scale([c.latency_s for c in front], "s")
+    tpot = [c.latency_s * seconds for c in front]
+    norm = Normalize(min(tpot, default=0.0), max(tpot, default=1.0))
+    cmap = matplotlib.colormaps["viridis"]
+    labels = _draw_front(
+        ax,
+        evaluated,
+        front,
+        recommended,
+        lambda c: c.energy_j * joules,
+        lambda c: c.perplexity,
+        [cmap(norm(t)) for t in tpot],
+    )
+    if max_perplexity is not None:
+        ax.axhline(max_perplexity, color="#d62728", lw=0.8, ls=":", zorder=1, label="perplexity limit")
+    mappable = ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(mappable, ax=ax, label=f"time per output token ({time_unit}), Pareto-front points")
+    sources = sorted({c.accuracy_source for c in evaluated})
+    ax.set_xscale("log")
+    ax.set_xlabel(f"energy per token ({energy_unit}, log scale)")
+    ax.set_ylabel(f"perplexity ({', '.join(sources)}; lower is better)")
+    ax.grid(alpha=0.3, which="both")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 200, not 2x10^2
+    ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.legend(loc="best", fontsize=8)  # a front of one point sits in a corner, any corner
     ax.set_title(title, loc="left", fontsize=10)
     declutter(fig, labels)
     return save_figure(fig, path)

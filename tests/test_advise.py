@@ -205,7 +205,6 @@ def test_json_output_has_the_documented_keys(tmp_path, capsys):
         (["--network", "resnet20", "--accuracy", "magic"], "accelsim: error: accuracy: must be"),
         (["--network", "resnet20", "--hardware", "nope"], "accelsim: error:"),
         (["--network", "tinylm", "--min-accuracy", "0.9"], "accelsim: error: --objective: tinylm is a decoder"),
-        (["--network", "tinylm", "--figure", "f.png"], "accelsim: error: --figure: the front figure plots accuracy"),
         (
             ["--network", "gpt2", "--speculative-acceptance", "1"],
             "accelsim: error: advise space: speculative_acceptance",
@@ -449,3 +448,45 @@ def test_cli_searches_a_decoder_per_token(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "perplexity" in table and "(energy, latency and carbon per token)" in table
     assert "recommended: baseline wins" in table
+
+
+@pytest.mark.parametrize(
+    "network, args, texts",
+    [
+        (
+            "resnet20",
+            ["--no-per-layer", "--min-accuracy", "0.85"],
+            ["energy per inference (uJ, log scale)", "accuracy (%, modelled)", "accuracy floor"],
+        ),
+        (
+            "gpt2",
+            ["--prompt", "8", "--generate", "2", "--max-perplexity", "1.05"],
+            [
+                "energy per token (mJ, log scale)",
+                "perplexity (modelled, ratio to FP16; lower is better)",
+                "time per output token (ms), Pareto-front points",
+                "perplexity limit",
+                "(prompt 8, 2 generated tokens)",
+            ],
+        ),
+    ],
+)
+def test_cli_writes_the_front_figure_for_a_cnn_and_a_decoder(tmp_path, capsys, network, args, texts):
+    out = tmp_path / "front.png"
+    argv = ["advise", "--network", network, "--budget", "4", "--batch", "4", *args, "--figure", str(out)]
+    assert main([*argv, "--store", str(tmp_path / "s.jsonl"), "--no-progress"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"\x89PNG") and out.with_suffix(".pdf").exists()
+    svg = out.with_suffix(".svg").read_text()  # the house style keeps text as text
+    for text in texts:
+        assert text in svg, text
+    assert ("perplexity" in svg) == (network == "gpt2")
+
+
+def test_si_scale_puts_the_largest_value_under_a_thousand():
+    from accelsim.plots import _si_scale
+
+    assert _si_scale([3e-7, 2e-6], "J") == (1e6, "uJ")
+    assert _si_scale([5e-10], "J") == (1e9, "nJ")
+    assert _si_scale([0.02, 0.5], "s") == (1e3, "ms")
+    assert _si_scale([2.0], "J") == (1.0, "J")
