@@ -406,13 +406,20 @@ def _prune(values: Mapping[str, Any], net: Network, original: Network) -> list[s
         return []
     if mode == "uniform":
         return [f"prune({values['prune.ratio']:g})"]
+    groups = _ratio_groups(values, "prune.r", _prunable(original), net, _prunable(net))
+    return [f"prune({r:g}, layers={_layer_list(names)})" for r, names in groups.items() if names]
+
+
+def _ratio_groups(
+    values: Mapping[str, Any], key: str, original_names: Any, net: Network, now: Any
+) -> dict[float, list[str]]:
+    """The current layers grouped by their nonzero per-layer ratio `<key>.<original name>`."""
     groups: dict[float, list[str]] = {}
-    now = _prunable(net)
-    for name in _prunable(original):
-        ratio = values[f"prune.r.{name}"]
+    for name in original_names:
+        ratio = values[f"{key}.{name}"]
         if ratio:
             groups.setdefault(ratio, []).extend(_current(name, net, now))
-    return [f"prune({r:g}, layers={_layer_list(names)})" for r, names in groups.items() if names]
+    return groups
 
 
 def _sparsity(values: Mapping[str, Any], net: Network, original: Network) -> list[str]:
@@ -424,12 +431,7 @@ def _sparsity(values: Mapping[str, Any], net: Network, original: Network) -> lis
         return [f"sparsify({values['sparsity.ratio']:g}{spelled})"]
     if kind != "per-layer":
         return []
-    groups: dict[float, list[str]] = {}
-    now = _weighted(net)
-    for name in _weighted(original):
-        ratio = values[f"sparsity.r.{name}"]
-        if ratio:
-            groups.setdefault(ratio, []).extend(_current(name, net, now))
+    groups = _ratio_groups(values, "sparsity.r", _weighted(original), net, _weighted(net))
     return [f"sparsify({r:g}{spelled}, layers={_layer_list(names)})" for r, names in groups.items() if names]
 
 
