@@ -83,7 +83,7 @@ def test_toy_method_errors_are_the_parser_s(toy):
         parse_pipeline("shave(0)")
     with pytest.raises(
         InputError,
-        match="unknown; allowed: quantize, prune, sparsify, nm, distill, lowrank, tucker, wq, w8a8, kv, lora, heads, mlp, speculative, fuse, shave, fp32",
+        match="unknown; allowed: quantize, prune, sparsify, nm, distill, lowrank, tucker, wq, w8a8, kv, lora, heads, mlp, speculative, fuse, shave, quant, fp32",
     ):
         parse_pipeline("shear(1)")
 

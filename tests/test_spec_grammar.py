@@ -52,6 +52,8 @@ def draft_method():
     [
         ("quantize(w=int4, a=int8, layers=[conv1, conv2])", (Quantize("int4", "int8", ("conv1", "conv2")),)),
         ("quantize(int8, layers=conv1)", (Quantize("int8", None, ("conv1",)),)),
+        ("quant(w=4, a=8, layers=[conv1])", (Quantize("int4", "int8", ("conv1",)),)),
+        ("quant(16, 32)", (Quantize("fp16", "fp32"),)),
         ("prune(0.5, layers=[conv1])", (StructuredPrune(0.5, ("conv1",)),)),
         ("sparsify(0.5, csr, layers=[fc1])", (UnstructuredPrune(0.5, "csr", ("fc1",)),)),
         ("nm(2, 4, layers=[fc1, conv2]) -> int8", (NMPrune(2, 4, ("fc1", "conv2")), Quantize("int8"))),
@@ -113,6 +115,11 @@ def test_canonical_round_trips(draft_method, text, spelled):
         ("draftstep(model=nope(1))", "compression step 'nope': unknown; allowed: quantize"),
         ("prune(0.5) -> ", "compression step '': expected name or name(arguments)"),
         ("prune(0.5, [conv1])", "compression step prune: at most 1 arguments (ratio)"),
+        (
+            "quant(w=5)",
+            "compression step quant: weights: unknown precision '5'; allowed: fp32, fp16, bf16, int8, int4, "
+            "or bits 4, 8, 16, 32",
+        ),
     ],
 )
 def test_malformed_texts_are_one_line_errors(draft_method, text, message):

@@ -328,7 +328,7 @@ def test_pipeline_texts(text, steps):
         ("distill(0.5, q=1)", "compression step distill: unknown argument 'q'; allowed: width, depth"),
         ("prune(1.5)", "prune: ratio must be in [0, 1) (got 1.5)"),
         ("prune(0.5) -> ", "compression step '': expected name or name(arguments)"),
-        ("quantize(int9)", "precision: unknown 'int9'"),
+        ("quantize(int9)", "compression step quantize: weights: unknown precision 'int9'; allowed: fp32"),
     ],
 )
 def test_bad_pipeline_texts_are_one_line_errors(text, message):

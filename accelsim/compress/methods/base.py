@@ -65,6 +65,8 @@ class Transform:
     parameters: tuple[Parameter, ...] = ()
     #: Bare names that stand for a whole step (`int8`), made by `from_shorthand`.
     shorthands: tuple[str, ...] = ()
+    #: Other names of the method in pipeline texts (`quant` for `quantize`).
+    aliases: tuple[str, ...] = ()
 
     def apply(self, network: Network) -> Network:
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""Quantization: `int8` (any precision name), `quantize(w, a)` or `quantize(w=int4, a=int8)`."""
+"""Quantization: `int8` (any precision name), `quantize(w, a)`, `quantize(w=int4, a=int8)` or
+`quant(w=4, a=8)` (bit counts: 4 and 8 are the integers, 16 and 32 the floats)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from accelsim.compress.methods.base import Followup, Parameter, Transform, layer_names, mac_share, selected
 from accelsim.compress.methods.registry import register
+from accelsim.errors import InputError
 from accelsim.precision import Precision
 from accelsim.workload.layers import Network
 from accelsim.workload.provenance import Value
@@ -15,6 +17,21 @@ from accelsim.workload.provenance import Value
 if TYPE_CHECKING:
     from accelsim.compress.accuracy import ParametricAccuracy
     from accelsim.compress.measured import MeasurementSettings
+
+
+#: A bare bit count in a pipeline text stands for this precision.
+PRECISION_BY_BITS = {"4": Precision.INT4, "8": Precision.INT8, "16": Precision.FP16, "32": Precision.FP32}
+
+
+def precision_name(text: str) -> str:
+    """A precision name or bit count (`int4` or `4`) as the precision's name."""
+    if text in PRECISION_BY_BITS:
+        return PRECISION_BY_BITS[text].value
+    try:
+        return Precision.parse(text).value
+    except InputError:
+        names = ", ".join(p.value for p in Precision)
+        raise InputError(f"unknown precision {text!r}; allowed: {names}, or bits 4, 8, 16, 32") from None
 
 
 @register
@@ -29,9 +46,10 @@ class Quantize(Transform):
     layers: tuple[str, ...] | None = None
 
     method = "quantize"
+    aliases = ("quant",)
     parameters = (
-        Parameter("weights", str, alias="w"),
-        Parameter("activations", str, alias="a"),
+        Parameter("weights", precision_name, alias="w"),
+        Parameter("activations", precision_name, alias="a"),
         Parameter("layers", layer_names, structured=True, keyword=True),
     )
     shorthands = tuple(p.value for p in Precision)
